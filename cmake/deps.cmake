@@ -1,0 +1,31 @@
+# Third-party dependencies: LibTorch from the bootstrap venv (or LIBTORCH_DIR /
+# CMAKE_PREFIX_PATH), the rest from Debian's packages.
+if(DEFINED ENV{LIBTORCH_DIR} AND NOT "$ENV{LIBTORCH_DIR}" STREQUAL "")
+  list(PREPEND CMAKE_PREFIX_PATH "$ENV{LIBTORCH_DIR}")
+endif()
+if(FLYWHEEL_TORCH_PREFIX)
+  list(PREPEND CMAKE_PREFIX_PATH "${FLYWHEEL_TORCH_PREFIX}")
+endif()
+
+# The CUDA wheel's TorchConfig looks for the CUDA toolkit; without one we still build for
+# CPU (torch_cpu), and CUDA tensors are simply unavailable at run time.
+# It would also compile and run a GPU probe; naming the architectures skips that (we
+# compile no CUDA code of our own, so the list only silences the probe).
+if(NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+  set(ENV{TORCH_CUDA_ARCH_LIST} "8.0;9.0")
+endif()
+find_package(Torch REQUIRED)
+message(STATUS "LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(GTest REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+find_package(Threads REQUIRED)
+
+# Torch's compile flags (ABI define etc.) travel with this interface target.
+add_library(fw_torch INTERFACE)
+target_link_libraries(fw_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(fw_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})

@@ -1,0 +1,37 @@
+// JSON and JSONL files through nlohmann-json, with errors that name file and line.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+namespace fw {
+
+// Parses a whole JSON file. Throws fw::Error (InvalidInput) naming the file and the
+// line/column of a syntax error; (Runtime) if the file cannot be read.
+nlohmann::json read_json_file(const std::string& path);
+
+// Calls `fn(object, line_number)` for each non-blank line of a JSONL file, in order.
+// A line that is not valid JSON throws fw::Error naming file:line. The callback may
+// throw fw::Error itself; if it leaves the file/line empty they are filled in.
+void for_each_jsonl(const std::string& path,
+                    const std::function<void(const nlohmann::json&, long line)>& fn);
+
+// Reads the whole file as bytes; throws fw::Error (Runtime) naming the file on failure.
+std::string read_text_file(const std::string& path);
+
+// One JSON value per line, flushed after each record (records survive a crash).
+class JsonlWriter {
+ public:
+  explicit JsonlWriter(const std::string& path, bool append = false);
+  ~JsonlWriter();
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+  void write(const nlohmann::json& record);
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace fw

@@ -1,0 +1,95 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/json_io.h"
+
+namespace {
+
+std::string tmp_path(const std::string& name) {
+  return std::string(FW_TEST_TMP_DIR) + "/core_" + name;
+}
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+TEST(Jsonl, ReadsLinesSkippingBlanks) {
+  auto p = tmp_path("ok.jsonl");
+  write(p, "{\"a\":1}\n\n{\"a\":2}\r\n");
+  std::vector<std::pair<int, long>> seen;
+  fw::for_each_jsonl(p, [&](const nlohmann::json& j, long line) {
+    seen.emplace_back(j.at("a").get<int>(), line);
+  });
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], std::make_pair(2, 3L));
+}
+
+TEST(Jsonl, BadLineNamesFileAndLine) {
+  auto p = tmp_path("bad.jsonl");
+  write(p, "{\"a\":1}\n{\"a\":\n");
+  try {
+    fw::for_each_jsonl(p, [](const nlohmann::json&, long) {});
+    FAIL();
+  } catch (const fw::Error& e) {
+    EXPECT_EQ(e.context().file, p);
+    EXPECT_EQ(e.context().line, 2);
+    EXPECT_EQ(e.kind(), fw::ErrorKind::InvalidInput);
+  }
+}
+
+TEST(Jsonl, CallbackErrorsGetFileAndLine) {
+  auto p = tmp_path("cb.jsonl");
+  write(p, "{}\n{}\n{}\n");
+  try {
+    fw::for_each_jsonl(p, [](const nlohmann::json&, long line) {
+      if (line == 3) fw::throw_invalid("missing field 'messages'");
+    });
+    FAIL();
+  } catch (const fw::Error& e) {
+    EXPECT_EQ(std::string(e.what()), p + ":3: missing field 'messages'");
+  }
+}
+
+TEST(Json, SyntaxErrorHasLineAndColumn) {
+  auto p = tmp_path("bad.json");
+  write(p, "{\n  \"a\": 1,\n  \"b\": ]\n}\n");
+  try {
+    fw::read_json_file(p);
+    FAIL();
+  } catch (const fw::Error& e) {
+    EXPECT_EQ(e.context().line, 3);
+  }
+}
+
+TEST(Json, MissingFileIsRuntimeError) {
+  EXPECT_THROW(fw::read_json_file(tmp_path("does-not-exist.json")), fw::Error);
+}
+
+TEST(AtomicFile, ReplacesContentAndLeavesNoTemporary) {
+  auto p = tmp_path("atomic.txt");
+  fw::write_file_atomic(p, "first");
+  fw::write_file_atomic(p, "second");
+  EXPECT_EQ(fw::read_text_file(p), "second");
+  for (auto& entry : std::filesystem::directory_iterator(FW_TEST_TMP_DIR))
+    EXPECT_EQ(entry.path().string().find(p + ".tmp"), std::string::npos);
+}
+
+TEST(JsonlWriter, AppendsFlushedRecords) {
+  auto p = tmp_path("w.jsonl");
+  {
+    fw::JsonlWriter w(p);
+    w.write({{"x", 1}});
+  }
+  {
+    fw::JsonlWriter w(p, /*append=*/true);
+    w.write({{"x", 2}});
+  }
+  int n = 0;
+  fw::for_each_jsonl(p, [&](const nlohmann::json& j, long) { n += j["x"].get<int>(); });
+  EXPECT_EQ(n, 3);
+}
+
+}  // namespace
