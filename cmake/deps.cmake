@@ -26,6 +26,15 @@ pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 find_package(Threads REQUIRED)
 
 # Torch's compile flags (ABI define etc.) travel with this interface target.
+# libtorch.so from the PyPI wheel exports its own (newer) copy of std::filesystem; if it
+# comes before libstdc++ in the search order our calls bind to it and crash
+# (remove_all segfaults). Naming libstdc++ first on the link line makes it the first
+# DT_NEEDED library, so the system copy wins.
 add_library(fw_torch INTERFACE)
+target_link_options(fw_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
 target_link_libraries(fw_torch INTERFACE ${TORCH_LIBRARIES})
 target_include_directories(fw_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+
+# The bootstrap venv's Python: the parity tests run transformers from it.
+set(FLYWHEEL_PYTHON "$ENV{HOME}/.cache/flywheel/venv/bin/python" CACHE FILEPATH
+    "Python with torch and transformers, for the parity tests and benchmarks")

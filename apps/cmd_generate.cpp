@@ -1,0 +1,175 @@
+// flywheel generate --model DIR (--prompt TEXT | --prompts FILE.jsonl) [sampling flags]
+// Prompts are encoded with the model's chat template (or as raw text), generated in
+// batches with the KV cache, and written as JSONL: {"id", "response", "prompt_tokens",
+// "completion_tokens", "finish_reason"}.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "apps/model_loading.h"
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/log.h"
+#include "data/chat_template.h"
+#include "data/tokenizer.h"
+#include "model/checkpoint.h"
+#include "rollout/generate.h"
+
+namespace fw::apps {
+namespace fs = std::filesystem;
+namespace {
+
+struct GenerateFlags {
+  std::string model_dir, prompt, prompts_file, out_file;
+  std::string template_name = "auto";  // auto | none | plain | chatml | llama2
+  int64_t max_new_tokens = 128;
+  double temperature = 0.0, top_p = 1.0;
+  int64_t top_k = 0;
+  uint64_t seed = 0;
+  int batch_size = 8;
+  DeviceFlags device;
+};
+
+struct Prompt {
+  std::string id;
+  std::vector<data::Message> messages;  // a chat prompt, or
+  std::string text;                     // raw text (used when messages is empty)
+};
+
+std::vector<Prompt> read_prompts(const GenerateFlags& f) {
+  std::vector<Prompt> out;
+  if (!f.prompt.empty()) {
+    out.push_back({"0", {}, f.prompt});
+    return out;
+  }
+  for_each_jsonl(f.prompts_file, [&](const nlohmann::json& j, long line) {
+    if (!j.is_object() || !j.contains("prompt"))
+      throw_invalid("missing field \"prompt\"", {.hint = "prompt JSONL: {\"id\": ..., \"prompt\": \"...\" | [messages]}"});
+    Prompt p;
+    p.id = j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()) : std::to_string(line);
+    if (j["prompt"].is_string()) p.text = j["prompt"].get<std::string>();
+    else if (j["prompt"].is_array()) p.messages = data::parse_messages(j["prompt"]);
+    else throw_invalid("\"prompt\" must be a string or a list of messages", {.key = "prompt"});
+    out.push_back(std::move(p));
+  });
+  return out;
+}
+
+// "auto": the template the model folder declares; raw text when it declares none.
+std::optional<data::TemplateKind> resolve_template(const GenerateFlags& f) {
+  if (f.template_name == "none") return std::nullopt;
+  if (f.template_name != "auto") return data::template_from_name(f.template_name);
+  const fs::path dir(f.model_dir);
+  bool declared = fs::exists(dir / "chat_template.jinja");
+  if (!declared && fs::exists(dir / "tokenizer_config.json"))
+    declared = read_json_file((dir / "tokenizer_config.json").string()).contains("chat_template");
+  if (!declared) return std::nullopt;
+  return data::detect_template(f.model_dir, data::TemplateKind::Plain);
+}
+
+std::vector<int64_t> encode_prompt(const Prompt& p, const data::Tokenizer& tok, std::optional<data::TemplateKind> tmpl) {
+  std::vector<int32_t> ids;
+  if (tmpl) {
+    std::vector<data::Message> messages = p.messages;
+    if (messages.empty()) messages.push_back({"user", p.text});
+    ids = data::encode_chat(tok, *tmpl, messages, /*add_generation_prompt=*/true).ids;
+  } else {
+    if (!p.messages.empty())
+      throw_invalid("prompt '" + p.id + "' is a message list but no chat template is in use",
+                    {.key = "--template", .hint = "pass --template plain|chatml|llama2"});
+    ids = tok.encode(p.text, /*add_bos=*/tok.bos_id() >= 0);
+  }
+  return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+void run_generate(const GenerateFlags& f) {
+  if (f.prompt.empty() == f.prompts_file.empty())
+    throw_invalid("give exactly one of --prompt and --prompts", {.key = "--prompt"});
+  f.device.apply_threads();
+  const at::Device device = f.device.resolve_device();
+  auto tmpl = resolve_template(f);
+  data::Tokenizer tok = data::Tokenizer::load(f.model_dir);
+  std::vector<Prompt> prompts = read_prompts(f);
+  model::LlamaForCausalLM lm = model::load_causal_lm(f.model_dir, {.dtype = f.device.resolve_dtype(), .device = device});
+  lm->eval();
+
+  rollout::GenerateOptions opts;
+  opts.max_new_tokens = f.max_new_tokens;
+  opts.sampling = {.temperature = f.temperature, .top_k = f.top_k, .top_p = f.top_p};
+  opts.seed = f.seed;
+  opts.pad_id = std::max(0, tok.pad_or_eos_id());
+  for (int64_t e : lm->config().eos_token_ids) opts.eos_ids.push_back(e);
+  if (opts.eos_ids.empty() && tok.eos_id() >= 0) opts.eos_ids.push_back(tok.eos_id());
+
+  std::vector<std::vector<int64_t>> encoded;
+  for (const auto& p : prompts) encoded.push_back(encode_prompt(p, tok, tmpl));
+  for (size_t i = 0; i < encoded.size(); ++i)
+    if (static_cast<int64_t>(encoded[i].size()) + f.max_new_tokens > lm->config().max_position_embeddings)
+      log::warn("prompt '" + prompts[i].id + "' plus max_new_tokens exceeds the model's " +
+                std::to_string(lm->config().max_position_embeddings) + " positions");
+
+  // Batches of similar length waste less compute on padding; output keeps input order.
+  std::vector<size_t> order(prompts.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return encoded[a].size() < encoded[b].size(); });
+  std::vector<rollout::Generation> results(prompts.size());
+  rollout::GenerateStats stats;
+  auto t0 = std::chrono::steady_clock::now();
+  for (size_t start = 0; start < order.size(); start += static_cast<size_t>(f.batch_size)) {
+    const size_t end = std::min(order.size(), start + static_cast<size_t>(f.batch_size));
+    std::vector<std::vector<int64_t>> batch;
+    for (size_t k = start; k < end; ++k) batch.push_back(encoded[order[k]]);
+    rollout::GenerateOptions batch_opts = opts;
+    batch_opts.seed = opts.seed + start;  // distinct streams per batch, reproducible overall
+    auto gens = rollout::generate(lm, batch, batch_opts, &stats);
+    for (size_t k = start; k < end; ++k) results[order[k]] = std::move(gens[k - start]);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::unique_ptr<JsonlWriter> writer;
+  if (!f.out_file.empty()) writer = std::make_unique<JsonlWriter>(f.out_file);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    std::vector<int32_t> ids(results[i].tokens.begin(), results[i].tokens.end());
+    nlohmann::json rec = {{"id", prompts[i].id},
+                          {"response", tok.decode(ids)},
+                          {"prompt_tokens", encoded[i].size()},
+                          {"completion_tokens", ids.size()},
+                          {"finish_reason", results[i].hit_eos ? "stop" : "length"}};
+    if (writer) writer->write(rec);
+    else std::printf("%s\n", rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  }
+  std::fflush(stdout);
+  log::info(std::to_string(prompts.size()) + " prompt(s), " + std::to_string(stats.generated_tokens) +
+            " tokens generated in " + std::to_string(seconds) + " s (" +
+            std::to_string(stats.generated_tokens / std::max(seconds, 1e-9)) + " tokens/s)");
+}
+
+}  // namespace
+
+Run add_generate_command(CLI::App& app) {
+  auto f = std::make_shared<GenerateFlags>();
+  app.add_option("--model", f->model_dir, "model folder (config.json, safetensors, tokenizer.model)")
+      ->required()->check(CLI::ExistingDirectory);
+  app.add_option("--prompt", f->prompt, "one prompt (raw text, or a user message under a chat template)");
+  app.add_option("--prompts", f->prompts_file, "prompt JSONL: {\"id\", \"prompt\": text | [messages]}")
+      ->check(CLI::ExistingFile);
+  app.add_option("--out", f->out_file, "write JSONL here instead of stdout");
+  app.add_option("--template", f->template_name, "auto | none | plain | chatml | llama2")->capture_default_str();
+  app.add_option("--max-new-tokens", f->max_new_tokens, "tokens to generate at most")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--temperature", f->temperature, "0 = greedy")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--top-k", f->top_k, "0 = off")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--top-p", f->top_p, "1 = off")->capture_default_str()->check(CLI::Range(1e-9, 1.0));
+  app.add_option("--seed", f->seed, "sampling seed")->capture_default_str();
+  app.add_option("--batch-size", f->batch_size, "prompts per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  f->device.add_to(app);
+  return [f] { run_generate(*f); };
+}
+
+}  // namespace fw::apps

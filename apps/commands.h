@@ -1,0 +1,18 @@
+// The `flywheel` subcommands. Each registers its options on a CLI11 app and returns the
+// function that runs it; main() parses, runs, and maps fw::Error to the exit code.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace fw::apps {
+
+using Run = std::function<void()>;
+
+Run add_info_command(CLI::App& app);
+Run add_generate_command(CLI::App& app);
+
+}  // namespace fw::apps

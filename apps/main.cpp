@@ -1,0 +1,45 @@
+// flywheel: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <map>
+
+#include "apps/commands.h"
+#include "apps/version.h"
+#include "core/error.h"
+#include "core/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"flywheel: native post-training for LLMs with a simulated chatbot arena"};
+  app.set_version_flag("--version", std::string("flywheel ") + fw::apps::version_string());
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug | info | warn | error")->default_val("info");
+
+  std::map<CLI::App*, fw::apps::Run> runs;
+  auto add = [&](const char* name, const char* help, fw::apps::Run (*make)(CLI::App&)) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    runs[sub] = make(*sub);
+  };
+  add("info", "Describe a model folder: architecture, parameters, dtype, tokenizer", fw::apps::add_info_command);
+  add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    fw::log::set_level(fw::log::level_from_string(log_level));
+    for (auto& [sub, run] : runs)
+      if (sub->parsed()) run();
+    return 0;
+  } catch (const fw::Error& e) {
+    fw::log::error(e.what());
+    return fw::exit_code(e);
+  } catch (const std::exception& e) {
+    fw::log::error(e.what());
+    return 1;
+  }
+}

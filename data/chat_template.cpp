@@ -1,0 +1,337 @@
+#include "data/chat_template.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/strings.h"
+
+namespace fw::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kRoles = {"system", "user", "assistant"};
+const std::vector<std::string> kTemplateNames = {"llama2", "chatml", "plain"};
+constexpr const char* kImStart = "<|im_start|>";
+constexpr const char* kImEnd = "<|im_end|>";
+
+std::string msg_key(size_t i, const char* field = nullptr) {
+  std::string k = "messages[" + std::to_string(i) + "]";
+  if (field) k += std::string(".") + field;
+  return k;
+}
+
+void check_role(const std::string& role, size_t i) {
+  for (const auto& r : kRoles)
+    if (role == r) return;
+  std::string guess = closest_match(role, kRoles);
+  throw_invalid("unknown role '" + role + "' (expected system, user or assistant)",
+                {.key = msg_key(i, "role"),
+                 .hint = guess.empty() ? std::string() : "did you mean '" + guess + "'?"});
+}
+
+// Length of the whitespace code point (Python's str.isspace) starting at s[pos], or 0.
+size_t space_at(std::string_view s, size_t pos) {
+  unsigned char c = static_cast<unsigned char>(s[pos]);
+  if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
+  auto cp_at = [&](size_t n) -> uint32_t {  // decode an n-byte sequence, 0 if invalid
+    if (pos + n > s.size()) return 0;
+    uint32_t cp = c & (n == 2 ? 0x1f : 0x0f);
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char b = static_cast<unsigned char>(s[pos + k]);
+      if ((b & 0xc0) != 0x80) return 0;
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    return cp;
+  };
+  if ((c & 0xe0) == 0xc0) {
+    uint32_t cp = cp_at(2);
+    return (cp == 0x85 || cp == 0xa0) ? 2 : 0;
+  }
+  if ((c & 0xf0) == 0xe0) {
+    uint32_t cp = cp_at(3);
+    bool space = cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
+                 cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+    return space ? 3 : 0;
+  }
+  return 0;
+}
+
+// Python's str.strip() (Jinja's |trim and .strip() in HF templates).
+std::string py_strip(std::string_view s) {
+  size_t b = 0;
+  while (b < s.size()) {
+    size_t n = space_at(s, b);
+    if (!n) break;
+    b += n;
+  }
+  size_t e = s.size();
+  while (e > b) {
+    // Find the start of the last code point.
+    size_t start = e - 1;
+    while (start > b && (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80) --start;
+    size_t n = space_at(s, start);
+    if (!n || start + n != e) break;
+    e = start;
+  }
+  return std::string(s.substr(b, e - b));
+}
+
+ChatSegment text_seg(std::string text, int message, bool fresh, bool assistant = false) {
+  return {ChatSegment::Kind::Text, std::move(text), message, assistant, fresh};
+}
+ChatSegment token_seg(ChatSegment::Kind kind, std::string text, int message, bool assistant = false) {
+  return {kind, std::move(text), message, assistant, false};
+}
+
+void llama2_segments(const std::vector<Message>& msgs, std::vector<ChatSegment>& out) {
+  size_t start = 0;
+  bool has_system = !msgs.empty() && msgs[0].role == "system";
+  if (has_system) start = 1;
+  for (size_t i = start; i < msgs.size(); ++i) {
+    const Message& m = msgs[i];
+    const int mi = static_cast<int>(i);
+    if (m.role == "system")
+      throw_invalid("the llama2 template allows a system message only as the first message",
+                    {.key = msg_key(i, "role")});
+    size_t k = i - start;
+    if ((m.role == "user") != (k % 2 == 0))
+      throw_invalid("Conversation roles must alternate user/assistant/user/assistant/...",
+                    {.key = msg_key(i, "role"),
+                     .hint = "the llama2 template needs user first (after an optional system "
+                             "message) and strict alternation"});
+    std::string content = m.content;
+    if (k == 0 && has_system)
+      content = "<<SYS>>\n" + msgs[0].content + "\n<</SYS>>\n\n" + content;
+    if (m.role == "user") {
+      out.push_back(token_seg(ChatSegment::Kind::Bos, "", mi));
+      out.push_back(text_seg("[INST] " + py_strip(content) + " [/INST]", mi, /*fresh=*/true));
+    } else {
+      out.push_back(text_seg(" " + py_strip(content) + " ", mi, false, /*assistant=*/true));
+      out.push_back(token_seg(ChatSegment::Kind::Eos, "", mi, /*assistant=*/true));
+    }
+  }
+}
+
+void chatml_segments(const std::vector<Message>& msgs, bool gen, std::vector<ChatSegment>& out) {
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    const Message& m = msgs[i];
+    const int mi = static_cast<int>(i);
+    out.push_back(token_seg(ChatSegment::Kind::Piece, kImStart, mi));
+    if (m.role == "assistant") {
+      out.push_back(text_seg("assistant\n", mi, false));
+      out.push_back(text_seg(m.content, mi, false, /*assistant=*/true));
+      out.push_back(token_seg(ChatSegment::Kind::Piece, kImEnd, mi, /*assistant=*/true));
+    } else {
+      out.push_back(text_seg(m.role + "\n" + m.content, mi, false));
+      out.push_back(token_seg(ChatSegment::Kind::Piece, kImEnd, mi));
+    }
+    out.push_back(text_seg("\n", mi, false));
+  }
+  if (gen) {
+    out.push_back(token_seg(ChatSegment::Kind::Piece, kImStart, -1));
+    out.push_back(text_seg("assistant\n", -1, false));
+  }
+}
+
+void plain_segments(const std::vector<Message>& msgs, bool gen, std::vector<ChatSegment>& out) {
+  out.push_back(token_seg(ChatSegment::Kind::Bos, "", -1));
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    const Message& m = msgs[i];
+    const int mi = static_cast<int>(i);
+    if (m.role == "assistant") {
+      out.push_back(text_seg("Assistant:", mi, /*fresh=*/true));
+      out.push_back(text_seg(" " + m.content, mi, false, /*assistant=*/true));
+      out.push_back(token_seg(ChatSegment::Kind::Eos, "", mi, /*assistant=*/true));
+    } else {
+      const char* label = m.role == "system" ? "System: " : "User: ";
+      out.push_back(text_seg(label + m.content + "\n", mi, /*fresh=*/true));
+    }
+  }
+  if (gen) out.push_back(text_seg("Assistant:", -1, /*fresh=*/true));
+}
+
+}  // namespace
+
+// ---- Messages ---------------------------------------------------------------------------
+
+std::vector<Message> parse_messages(const nlohmann::json& j) {
+  if (!j.is_array())
+    throw_invalid(std::string("expected a list of messages, got ") + j.type_name(), {.key = "messages"});
+  std::vector<Message> out;
+  out.reserve(j.size());
+  for (size_t i = 0; i < j.size(); ++i) {
+    const auto& m = j[i];
+    if (!m.is_object())
+      throw_invalid(std::string("expected a message object {\"role\", \"content\"}, got ") +
+                        m.type_name(),
+                    {.key = msg_key(i)});
+    if (!m.contains("role") || !m["role"].is_string())
+      throw_invalid(m.contains("role") ? "role must be a string" : "message has no role",
+                    {.key = msg_key(i, "role")});
+    Message msg;
+    msg.role = m["role"].get<std::string>();
+    check_role(msg.role, i);
+    if (!m.contains("content") || m["content"].is_null())
+      throw_invalid("message has no content", {.key = msg_key(i, "content")});
+    const auto& c = m["content"];
+    if (c.is_string()) {
+      msg.content = c.get<std::string>();
+    } else if (c.is_array()) {
+      for (size_t p = 0; p < c.size(); ++p) {
+        const auto& part = c[p];
+        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+            !part["text"].is_string())
+          throw_invalid("only text content parts {\"type\": \"text\", \"text\": ...} are supported",
+                        {.key = msg_key(i, "content") + "[" + std::to_string(p) + "]"});
+        msg.content += part["text"].get<std::string>();
+      }
+    } else {
+      throw_invalid(std::string("content must be a string or a list of text parts, got ") +
+                        c.type_name(),
+                    {.key = msg_key(i, "content")});
+    }
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+nlohmann::json messages_to_json(const std::vector<Message>& messages) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : messages) out.push_back({{"role", m.role}, {"content", m.content}});
+  return out;
+}
+
+// ---- Template names ---------------------------------------------------------------------
+
+TemplateKind template_from_name(const std::string& name) {
+  if (name == "llama2") return TemplateKind::Llama2;
+  if (name == "chatml") return TemplateKind::ChatMl;
+  if (name == "plain") return TemplateKind::Plain;
+  std::string guess = closest_match(name, kTemplateNames);
+  throw_invalid("unknown chat template '" + name + "' (expected llama2, chatml or plain)",
+                {.hint = guess.empty() ? std::string() : "did you mean '" + guess + "'?"});
+}
+
+std::string template_name(TemplateKind kind) {
+  switch (kind) {
+    case TemplateKind::Llama2: return "llama2";
+    case TemplateKind::ChatMl: return "chatml";
+    case TemplateKind::Plain: return "plain";
+  }
+  return "?";
+}
+
+TemplateKind detect_template(const std::string& model_dir, TemplateKind fallback) {
+  std::string tmpl;
+  const fs::path dir(model_dir);
+  const std::string config_path = (dir / "tokenizer_config.json").string();
+  std::error_code ec;
+  if (fs::is_regular_file(config_path, ec)) {
+    nlohmann::json config = read_json_file(config_path);
+    if (config.is_object() && config.contains("chat_template")) {
+      const auto& t = config["chat_template"];
+      if (t.is_string()) {
+        tmpl = t.get<std::string>();
+      } else if (t.is_array()) {  // [{"name": "default", "template": "..."}, ...]
+        for (const auto& e : t) {
+          if (!e.is_object() || !e.contains("template") || !e["template"].is_string()) continue;
+          if (tmpl.empty() || e.value("name", "") == "default") tmpl = e["template"].get<std::string>();
+        }
+      } else if (!t.is_null()) {
+        throw_invalid("chat_template must be a string or a list of {name, template}",
+                      {.file = config_path, .key = "chat_template"});
+      }
+    }
+  }
+  const std::string jinja_path = (dir / "chat_template.jinja").string();
+  if (tmpl.empty() && fs::is_regular_file(jinja_path, ec)) tmpl = read_text_file(jinja_path);
+  if (tmpl.find(kImStart) != std::string::npos) return TemplateKind::ChatMl;
+  if (tmpl.find("[INST]") != std::string::npos) return TemplateKind::Llama2;
+  return fallback;
+}
+
+// ---- Rendering and encoding -------------------------------------------------------------
+
+std::vector<ChatSegment> chat_segments(TemplateKind kind, const std::vector<Message>& messages,
+                                       bool add_generation_prompt) {
+  for (size_t i = 0; i < messages.size(); ++i) check_role(messages[i].role, i);
+  std::vector<ChatSegment> out;
+  switch (kind) {
+    case TemplateKind::Llama2: llama2_segments(messages, out); break;
+    case TemplateKind::ChatMl: chatml_segments(messages, add_generation_prompt, out); break;
+    case TemplateKind::Plain: plain_segments(messages, add_generation_prompt, out); break;
+  }
+  return out;
+}
+
+Encoded encode_chat(const Tokenizer& tok, TemplateKind kind, const std::vector<Message>& messages,
+                    bool add_generation_prompt, MaskMode mask) {
+  const auto segments = chat_segments(kind, messages, add_generation_prompt);
+  int last_assistant = -1;
+  for (size_t i = 0; i < messages.size(); ++i)
+    if (messages[i].role == "assistant") last_assistant = static_cast<int>(i);
+
+  auto need = [&](int32_t id, const std::string& what) {
+    if (id < 0)
+      throw_invalid("the " + template_name(kind) + " chat template needs " + what +
+                        ", which the tokenizer does not have",
+                    {.file = tok.source(),
+                     .hint = kind == TemplateKind::ChatMl
+                                 ? "train the tokenizer with user_defined_symbols "
+                                   "<|im_start|>,<|im_end|> or use another template"
+                                 : "use a tokenizer with bos and eos tokens"});
+    return id;
+  };
+
+  Encoded out;
+  for (const auto& seg : segments) {
+    std::vector<int32_t> ids;
+    switch (seg.kind) {
+      case ChatSegment::Kind::Text:
+        if (seg.text.empty()) continue;
+        ids = seg.fresh ? tok.encode(seg.text) : tok.encode_continuation(seg.text);
+        break;
+      case ChatSegment::Kind::Bos: ids = {need(tok.bos_id(), "a bos token")}; break;
+      case ChatSegment::Kind::Eos: ids = {need(tok.eos_id(), "an eos token")}; break;
+      case ChatSegment::Kind::Piece:
+        ids = {need(tok.piece_to_id(seg.text), "the token " + seg.text)};
+        break;
+    }
+    bool train = false;
+    switch (mask) {
+      case MaskMode::AllAssistant: train = seg.assistant; break;
+      case MaskMode::LastAssistant: train = seg.assistant && seg.message == last_assistant; break;
+      case MaskMode::Everything: train = true; break;
+    }
+    out.ids.insert(out.ids.end(), ids.begin(), ids.end());
+    out.assistant_mask.insert(out.assistant_mask.end(), ids.size(), train ? 1 : 0);
+  }
+  return out;
+}
+
+std::string render_chat_text(TemplateKind kind, const std::vector<Message>& messages,
+                             bool add_generation_prompt, std::string_view bos, std::string_view eos) {
+  std::string out;
+  for (const auto& seg : chat_segments(kind, messages, add_generation_prompt)) {
+    switch (seg.kind) {
+      case ChatSegment::Kind::Text:
+      case ChatSegment::Kind::Piece: out += seg.text; break;
+      case ChatSegment::Kind::Bos: out += bos; break;
+      case ChatSegment::Kind::Eos: out += eos; break;
+    }
+  }
+  return out;
+}
+
+std::string render_chat_text(const Tokenizer& tok, TemplateKind kind,
+                             const std::vector<Message>& messages, bool add_generation_prompt) {
+  std::string bos = tok.bos_id() >= 0 ? tok.id_to_piece(tok.bos_id()) : "";
+  std::string eos = tok.eos_id() >= 0 ? tok.id_to_piece(tok.eos_id()) : "";
+  return render_chat_text(kind, messages, add_generation_prompt, bos, eos);
+}
+
+}  // namespace fw::data

@@ -1,0 +1,119 @@
+// Chat templates: OpenAI-format messages -> token ids, plus a per-token mask of what an
+// SFT loss should train on (the assistant's replies and the token that ends each reply).
+//
+// A conversation is first rendered as a list of segments — text, or one special token
+// (bos, eos, or a named piece such as <|im_start|>) — each tagged with the message it
+// belongs to and whether it is assistant output. encode_chat() encodes each text segment
+// on its own and concatenates the ids, so no token ever straddles the boundary between a
+// prompt and a reply and the mask is exact. Where the boundaries fall before a space or
+// next to a special token (as in all three templates) this gives the same ids as
+// encoding the whole rendered text; `fresh` below says where a new sentencepiece encode
+// starts (with its dummy-prefix "▁", see tokenizer.h).
+//
+// Templates (rendered text; {x} is a message's content):
+//
+//   llama2  Hugging Face's Llama-2-chat template (meta-llama/Llama-2-7b-chat-hf):
+//             <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s>
+//             <s>[INST] {user2} [/INST]
+//           (one line here, no newline between turns). The system prompt is folded into
+//           the first user turn; user contents are stripped of surrounding whitespace
+//           (after folding), assistant contents too. Roles must alternate user/assistant
+//           after an optional first system message. <s> and </s> are the bos/eos ids.
+//           Each "[INST] ... [/INST]" starts a fresh encode after <s>, as in Meta's
+//           reference code (one sentencepiece call per turn); " {assistant} " continues it.
+//           Mask: " {assistant} " and </s>. The generation prompt adds nothing (the
+//           prompt already ends in "[/INST]").
+//   chatml  <|im_start|>{role}\n{content}<|im_end|>\n per message; generation prompt
+//           <|im_start|>assistant\n. No bos. Text never gets a dummy prefix (the string
+//           starts with a special token), which equals sentencepiece encoding the whole
+//           string with <|im_start|>/<|im_end|> as user-defined symbols. Mask: {content}
+//           and <|im_end|>. Needs both tokens in the vocabulary.
+//   plain   For tiny models trained from scratch:
+//             <s>System: {system}\nUser: {user}\nAssistant: {assistant}</s>User: ...
+//           bos once; each "Role: ...\n" line and each "Assistant:" starts a fresh encode
+//           (so every role word is the same "▁Role" token, also after </s>); the reply
+//           " {assistant}" continues "Assistant:" and ends with the eos id instead of a
+//           newline (eos already separates turns). Generation prompt: "Assistant:".
+//           Mask: " {assistant}" and </s>.
+//
+// Checked against transformers 5 (LlamaTokenizer on a sentencepiece model, Jinja
+// templates from the hub): the rendered text equals apply_chat_template's string for
+// llama2 and chatml; the llama2 ids equal apply_chat_template(tokenize=True) with
+// legacy=True (Meta's format, what Llama-2-chat was trained on) and the chatml ids equal
+// it with legacy=False (no "▁" after <|im_start|>).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/tokenizer.h"
+
+namespace fw::data {
+
+struct Message {
+  std::string role;     // system | user | assistant
+  std::string content;
+};
+
+// Parses an OpenAI message list [{"role": ..., "content": ...}, ...]. `content` is a
+// string, or a list of {"type": "text", "text": ...} parts (joined). Errors are fw::Error
+// (InvalidInput) with key "messages[i].role" / "messages[i].content" naming the message.
+std::vector<Message> parse_messages(const nlohmann::json& j);
+nlohmann::json messages_to_json(const std::vector<Message>& messages);
+
+enum class TemplateKind { Llama2, ChatMl, Plain };
+
+// "llama2" | "chatml" | "plain"; anything else throws fw::Error with a did-you-mean.
+TemplateKind template_from_name(const std::string& name);
+std::string template_name(TemplateKind kind);
+
+// The template a Hugging Face model folder asks for: tokenizer_config.json's
+// `chat_template` (a string, or a list of {"name", "template"}) or chat_template.jinja.
+// Contains "<|im_start|>" -> chatml, "[INST]" -> llama2; otherwise (or without either
+// file) `fallback`. A corrupt tokenizer_config.json throws fw::Error.
+TemplateKind detect_template(const std::string& model_dir, TemplateKind fallback);
+
+// Which tokens the mask marks as trainable.
+enum class MaskMode {
+  AllAssistant,   // every assistant reply (and its end-of-turn token)
+  LastAssistant,  // only the last assistant message of the conversation
+  Everything,     // every token (pre-training style loss on the whole text)
+};
+
+struct ChatSegment {
+  enum class Kind { Text, Bos, Eos, Piece };  // Piece: the special token named by `text`
+  Kind kind = Kind::Text;
+  std::string text;        // Text: the text; Piece: the token ("<|im_start|>")
+  int message = -1;        // index of the message it renders; -1 for none (plain's leading
+                           // bos, the generation prompt)
+  bool assistant = false;  // assistant output: trained on under the assistant masks
+  bool fresh = false;      // Text: starts a new encode (dummy prefix) vs continues text
+};
+
+// The segments of a conversation. Throws fw::Error (InvalidInput, key "messages[i]") for
+// an unknown role or a message order the template cannot express.
+std::vector<ChatSegment> chat_segments(TemplateKind kind, const std::vector<Message>& messages,
+                                       bool add_generation_prompt);
+
+struct Encoded {
+  std::vector<int32_t> ids;
+  std::vector<uint8_t> assistant_mask;  // same length as ids; 1 = trained on
+};
+
+// Token ids and mask of a conversation. Throws fw::Error when the tokenizer lacks a token
+// the template needs (bos/eos for llama2 and plain, <|im_start|>/<|im_end|> for chatml).
+Encoded encode_chat(const Tokenizer& tok, TemplateKind kind, const std::vector<Message>& messages,
+                    bool add_generation_prompt = false, MaskMode mask = MaskMode::AllAssistant);
+
+// The rendered text, for display and debugging (bos/eos written as `bos`/`eos`, or as the
+// tokenizer's pieces). encode_chat() is the tokenization; this text is what it encodes.
+std::string render_chat_text(TemplateKind kind, const std::vector<Message>& messages,
+                             bool add_generation_prompt, std::string_view bos = "<s>",
+                             std::string_view eos = "</s>");
+std::string render_chat_text(const Tokenizer& tok, TemplateKind kind,
+                             const std::vector<Message>& messages, bool add_generation_prompt);
+
+}  // namespace fw::data

@@ -1,0 +1,30 @@
+// Key/value cache for incremental decoding. Allocated once per batch at its full length;
+// each forward writes its new keys/values at [length, length + T) and attends to [0,
+// length + T). key_valid marks real tokens, so left-padded prompts of different lengths
+// share one batch.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <vector>
+
+#include "model/llama_config.h"
+
+namespace fw::model {
+
+struct KVCache {
+  KVCache(const LlamaConfig& config, int64_t batch, int64_t capacity, at::ScalarType dtype, at::Device device);
+
+  std::vector<at::Tensor> keys;    // per layer [B,Hkv,S_max,D]
+  std::vector<at::Tensor> values;  // per layer [B,Hkv,S_max,D]
+  at::Tensor key_valid;            // [B,S_max] bool: slot holds a real (non-pad) token
+  int64_t length = 0;              // slots filled so far
+  bool has_padding = false;        // some filled slot is padding (a mask is needed)
+
+  int64_t batch() const { return key_valid.size(0); }
+  int64_t capacity() const { return key_valid.size(1); }
+  // Keeps only the batch rows in `rows` (int64 indices), e.g. to drop finished sequences.
+  void select_rows(const at::Tensor& rows);
+};
+
+}  // namespace fw::model

@@ -1,0 +1,107 @@
+#include "rollout/generate.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+
+#include <chrono>
+
+#include "core/error.h"
+
+namespace fw::rollout {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+at::Generator make_generator(at::Device device, uint64_t seed) {
+  at::Generator gen = device.is_cuda() ? at::globalContext().defaultGenerator(device).clone()
+                                       : at::make_generator<at::CPUGeneratorImpl>(seed);
+  gen.set_current_seed(seed);
+  return gen;
+}
+
+}  // namespace
+
+std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<std::vector<int64_t>>& prompts,
+                                 const GenerateOptions& opts, GenerateStats* stats) {
+  validate(opts.sampling);
+  if (opts.max_new_tokens < 0) throw_invalid("max_new_tokens must be >= 0", {.key = "max_new_tokens"});
+  const int64_t B = static_cast<int64_t>(prompts.size());
+  std::vector<Generation> out(B);
+  if (B == 0 || opts.max_new_tokens == 0) return out;
+
+  at::NoGradGuard no_grad;
+  const auto& params = lm->parameters();
+  const at::Device device = params.front().device();
+  const at::ScalarType dtype = params.front().scalar_type();
+  const auto long_opts = at::TensorOptions().dtype(at::kLong);
+
+  // Left padding keeps every sequence's last prompt token in the same column.
+  int64_t L = 0;
+  for (const auto& p : prompts) {
+    if (p.empty()) throw_invalid("empty prompt: every prompt needs at least one token");
+    L = std::max<int64_t>(L, static_cast<int64_t>(p.size()));
+  }
+  at::Tensor ids = at::full({B, L}, opts.pad_id, long_opts);
+  at::Tensor mask = at::zeros({B, L}, long_opts);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = static_cast<int64_t>(prompts[b].size());
+    ids[b].narrow(0, L - n, n).copy_(at::tensor(prompts[b], long_opts));
+    mask[b].narrow(0, L - n, n).fill_(1);
+  }
+  ids = ids.to(device);
+  mask = mask.to(device);
+  at::Tensor positions = (mask.cumsum(1) - 1).clamp_min(0);  // [B,L], 0 on padding
+
+  model::KVCache cache(lm->config(), B, L + opts.max_new_tokens, dtype, device);
+  at::Generator gen = make_generator(device, opts.seed);
+  at::Tensor eos = at::tensor(opts.eos_ids, long_opts).to(device);
+
+  auto t0 = Clock::now();
+  at::Tensor hidden = lm->model->forward(ids, {.position_ids = positions, .attention_mask = mask, .cache = &cache});
+  at::Tensor logits = lm->logits(hidden.narrow(1, L - 1, 1)).squeeze(1);  // [B,V]
+  if (stats) {
+    stats->prompt_tokens += mask.sum().item<int64_t>();  // .item() also waits for the prefill
+    stats->prefill_seconds += since(t0);
+  }
+  auto t1 = Clock::now();
+
+  at::Tensor next_pos = positions.narrow(1, L - 1, 1) + 1;  // [b,1]
+  std::vector<int64_t> rows(B);                             // batch row -> sequence index
+  for (int64_t b = 0; b < B; ++b) rows[b] = b;
+  for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
+    at::Tensor next = sample_next(logits, opts.sampling, gen);  // [b]
+    at::Tensor done = eos.numel() ? at::isin(next, eos) : at::zeros_like(next, at::kBool);
+    std::vector<int64_t> next_host(next.numel());
+    at::Tensor next_cpu = next.to(at::kCPU).contiguous();
+    at::Tensor done_cpu = done.to(at::kCPU).contiguous();
+    std::vector<int64_t> keep;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      Generation& g = out[rows[r]];
+      g.tokens.push_back(next_cpu.data_ptr<int64_t>()[r]);
+      if (done_cpu.data_ptr<bool>()[r]) g.hit_eos = true;
+      else keep.push_back(static_cast<int64_t>(r));
+    }
+    if (keep.empty() || step + 1 == opts.max_new_tokens) break;
+    if (keep.size() < rows.size()) {  // drop finished sequences from the batch
+      at::Tensor idx = at::tensor(keep, long_opts).to(device);
+      cache.select_rows(idx);
+      next = next.index_select(0, idx);
+      next_pos = next_pos.index_select(0, idx);
+      std::vector<int64_t> kept_rows;
+      for (int64_t r : keep) kept_rows.push_back(rows[r]);
+      rows.swap(kept_rows);
+    }
+    hidden = lm->model->forward(next.unsqueeze(1), {.position_ids = next_pos, .cache = &cache});
+    logits = lm->logits(hidden).squeeze(1);
+    next_pos = next_pos + 1;
+  }
+  if (stats) {
+    stats->decode_seconds += since(t1);
+    for (const auto& g : out) stats->generated_tokens += static_cast<int64_t>(g.tokens.size());
+  }
+  return out;
+}
+
+}  // namespace fw::rollout

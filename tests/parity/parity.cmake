@@ -1,0 +1,14 @@
+# Parity with Hugging Face transformers. A fixture builds the reference models and
+# outputs once per ctest run (tests/parity/hf_reference.py); the C++ tests compare.
+set(FW_PARITY_DIR ${CMAKE_BINARY_DIR}/parity-ref)
+add_test(NAME parity_reference
+         COMMAND ${FLYWHEEL_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/parity/hf_reference.py make ${FW_PARITY_DIR})
+set_tests_properties(parity_reference PROPERTIES
+  FIXTURES_SETUP hf_reference LABELS parity TIMEOUT 600
+  ENVIRONMENT "HF_HUB_OFFLINE=1;OMP_NUM_THREADS=2")
+fw_add_test(test_hf_parity TORCH
+  SOURCES parity/test_hf_parity.cpp
+  LIBS fw_model fw_rollout
+  LABELS parity
+  FIXTURES hf_reference
+  ENV "FW_PARITY_DIR=${FW_PARITY_DIR}")

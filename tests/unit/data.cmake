@@ -1,0 +1,5 @@
+fw_add_test(test_data
+  SOURCES unit/data/tokenizer_fixture.cpp unit/data/test_tokenizer.cpp
+          unit/data/test_chat_template.cpp
+  LIBS fw_data
+  LABELS unit)
