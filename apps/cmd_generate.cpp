@@ -136,7 +136,7 @@ void run_generate(const GenerateFlags& f) {
   if (!f.out_file.empty()) writer = std::make_unique<JsonlWriter>(f.out_file);
   for (size_t i = 0; i < prompts.size(); ++i) {
     std::vector<int32_t> ids(results[i].tokens.begin(), results[i].tokens.end());
-    nlohmann::json rec = {{"id", prompts[i].id},
+    nlohmann::ordered_json rec = {{"id", prompts[i].id},
                           {"response", tok.decode(ids)},
                           {"prompt_tokens", encoded[i].size()},
                           {"completion_tokens", ids.size()},

@@ -91,7 +91,14 @@ JsonlWriter::~JsonlWriter() {
 }
 
 void JsonlWriter::write(const nlohmann::json& record) {
-  std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  write_line(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void JsonlWriter::write(const nlohmann::ordered_json& record) {
+  write_line(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void JsonlWriter::write_line(std::string line) {
   line.push_back('\n');
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
     throw_runtime("write failed", {.file = path_});

@@ -28,8 +28,10 @@ class JsonlWriter {
   JsonlWriter(const JsonlWriter&) = delete;
   JsonlWriter& operator=(const JsonlWriter&) = delete;
   void write(const nlohmann::json& record);
+  void write(const nlohmann::ordered_json& record);  // keeps the keys in insertion order
 
  private:
+  void write_line(std::string line);
   std::string path_;
   std::FILE* file_ = nullptr;
 };

@@ -1,0 +1,7 @@
+# End-to-end tests of the `flywheel` binary on a tiny self-made model.
+fw_add_test(test_cli_generate TORCH
+  SOURCES integration/test_cli_generate.cpp integration/tiny_checkpoint.cpp
+  LIBS fw_model fw_data fw_rollout
+  LABELS integration
+  ENV "FLYWHEEL_BIN=$<TARGET_FILE:flywheel>")
+add_dependencies(test_cli_generate flywheel)
