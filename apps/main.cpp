@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     runs[sub] = make(*sub);
   };
   add("info", "Describe a model folder: architecture, parameters, dtype, tokenizer", fw::apps::add_info_command);
+  add("sft", "Supervised fine-tuning from a YAML recipe (resumable)", fw::apps::add_sft_command);
   add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
 
   try {

@@ -13,14 +13,18 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,8 +68,70 @@ struct Flags {
   int threads = 2;
   int64_t batch = 8, seq = 128, warmup = 2, reps = 5;                        // forward
   int64_t gen_batch = 8, prompt_len = 32, new_tokens = 128, gen_warmup = 1, gen_reps = 3;  // generate
+  int64_t gen_warmup_tokens = 8;  // new tokens of each warm-up generation (warms kernels, costs little)
+  bool ragged = false;            // prompts of different lengths (left padding)
   uint64_t seed = 1234;
+  std::string profile;   // forward | generate: one extra profiled run, per-op table on stderr
+  int64_t profile_top = 25;
 };
+
+// Runs fn under the (CPU) kineto profiler and prints the ops by self time to stderr:
+// name, calls, self ms, total ms (self = the event's time less its nested ops' time).
+void profile_ops(const std::string& what, const std::function<void()>& fn, int64_t top) {
+  namespace prof = torch::autograd::profiler;
+  using torch::profiler::impl::ActivityType;
+  const torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
+  const std::set<ActivityType> activities{ActivityType::CPU};
+  prof::prepareProfiler(config, activities);
+  prof::enableProfiler(config, activities);
+  const auto t0 = Clock::now();
+  fn();
+  const double wall = since(t0);
+  auto result = prof::disableProfiler();
+
+  struct Span {
+    uint64_t start, end, thread;
+    std::string name;
+    uint64_t children = 0;
+  };
+  std::vector<Span> spans;
+  for (const auto& e : result->events())
+    if (e.deviceType() == c10::DeviceType::CPU) spans.push_back({e.startNs(), e.endNs(), e.startThreadId(), e.name()});
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return a.thread != b.thread ? a.thread < b.thread : a.start != b.start ? a.start < b.start : a.end > b.end;
+  });
+  std::vector<size_t> stack;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    while (!stack.empty() && (spans[stack.back()].thread != spans[i].thread || spans[stack.back()].end <= spans[i].start))
+      stack.pop_back();
+    if (!stack.empty()) spans[stack.back()].children += spans[i].end - spans[i].start;
+    stack.push_back(i);
+  }
+  struct Agg {
+    int64_t calls = 0;
+    double self_ms = 0, total_ms = 0;
+  };
+  std::map<std::string, Agg> by_name;
+  double self_sum = 0;
+  for (const auto& sp : spans) {
+    auto& a = by_name[sp.name];
+    const double dur = static_cast<double>(sp.end - sp.start) * 1e-6;
+    const double self = dur - static_cast<double>(std::min(sp.children, sp.end - sp.start)) * 1e-6;
+    a.calls += 1;
+    a.self_ms += self;
+    a.total_ms += dur;
+    self_sum += self;
+  }
+  std::vector<std::pair<std::string, Agg>> rows(by_name.begin(), by_name.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.self_ms > b.second.self_ms; });
+  std::fprintf(stderr, "profile %s: wall %.1f ms (profiled), ops' self time %.1f ms\n", what.c_str(), wall * 1e3, self_sum);
+  std::fprintf(stderr, "  %-44s %8s %10s %10s %6s\n", "op", "calls", "self ms", "total ms", "self%");
+  for (int64_t i = 0; i < std::min<int64_t>(top, static_cast<int64_t>(rows.size())); ++i) {
+    const auto& [name, a] = rows[i];
+    std::fprintf(stderr, "  %-44s %8lld %10.2f %10.2f %5.1f%%\n", name.substr(0, 44).c_str(),
+                 static_cast<long long>(a.calls), a.self_ms, a.total_ms, 100.0 * a.self_ms / (wall * 1e3));
+  }
+}
 
 nlohmann::ordered_json bench_forward(fw::model::LlamaForCausalLM& lm, const Flags& f) {
   at::NoGradGuard no_grad;
@@ -79,6 +145,7 @@ nlohmann::ordered_json bench_forward(fw::model::LlamaForCausalLM& lm, const Flag
     times.push_back(since(t0));
     checksum_shape = logits.size(-1);
   }
+  if (f.profile == "forward") profile_ops("forward", [&] { lm->forward(ids); }, f.profile_top);
   const double med = median(times);
   nlohmann::ordered_json j;
   j["batch"] = f.batch;
@@ -93,11 +160,18 @@ nlohmann::ordered_json bench_forward(fw::model::LlamaForCausalLM& lm, const Flag
 }
 
 nlohmann::ordered_json bench_generate(fw::model::LlamaForCausalLM& lm, const Flags& f) {
-  const auto prompts = bench_prompt_ids(f.gen_batch, f.prompt_len, lm->config().vocab_size, f.seed + 1);
+  auto prompts = bench_prompt_ids(f.gen_batch, f.prompt_len, lm->config().vocab_size, f.seed + 1);
+  if (f.ragged)  // prompt b keeps its last L - b*(L/2)/B tokens: lengths L down to about L/2
+    for (int64_t b = 0; b < f.gen_batch; ++b) {
+      auto& p = prompts[b];
+      p.erase(p.begin(), p.begin() + b * (f.prompt_len / 2) / f.gen_batch);
+    }
   fw::rollout::GenerateOptions opts{.max_new_tokens = f.new_tokens, .sampling = {.temperature = 0}, .eos_ids = {},
                                     .pad_id = 0};
   std::vector<fw::rollout::Generation> gens;
-  for (int64_t i = 0; i < f.gen_warmup; ++i) gens = fw::rollout::generate(lm, prompts, opts);
+  fw::rollout::GenerateOptions warm = opts;
+  warm.max_new_tokens = std::min(f.gen_warmup_tokens, f.new_tokens);
+  for (int64_t i = 0; i < f.gen_warmup; ++i) gens = fw::rollout::generate(lm, prompts, warm);
   std::vector<double> times, prefill, decode;
   int64_t generated = 0;
   for (int64_t i = 0; i < f.gen_reps; ++i) {
@@ -111,6 +185,7 @@ nlohmann::ordered_json bench_generate(fw::model::LlamaForCausalLM& lm, const Fla
   }
   if (generated != f.gen_batch * f.new_tokens)
     throw std::runtime_error("generate stopped early: " + std::to_string(generated) + " tokens");
+  if (f.profile == "generate") profile_ops("generate", [&] { fw::rollout::generate(lm, prompts, opts); }, f.profile_top);
   if (!f.dump_tokens.empty()) {
     nlohmann::json tokens = nlohmann::json::array();
     for (const auto& g : gens) tokens.push_back(g.tokens);
@@ -121,7 +196,9 @@ nlohmann::ordered_json bench_generate(fw::model::LlamaForCausalLM& lm, const Fla
   j["batch"] = f.gen_batch;
   j["prompt_len"] = f.prompt_len;
   j["new_tokens"] = f.new_tokens;
+  j["ragged"] = f.ragged;
   j["warmup"] = f.gen_warmup;
+  j["warmup_tokens"] = warm.max_new_tokens;
   j["reps"] = f.gen_reps;
   j["seconds"] = times;
   j["median_s"] = med;
@@ -148,9 +225,15 @@ int main(int argc, char** argv) {
   app.add_option("--prompt-len", f.prompt_len, "generate: tokens per prompt")->check(CLI::PositiveNumber);
   app.add_option("--new-tokens", f.new_tokens, "generate: new tokens per prompt (no EOS)")->check(CLI::PositiveNumber);
   app.add_option("--gen-warmup", f.gen_warmup, "generate: untimed runs first")->check(CLI::NonNegativeNumber);
+  app.add_option("--gen-warmup-tokens", f.gen_warmup_tokens, "generate: new tokens of each warm-up run")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--ragged", f.ragged, "generate: prompts of lengths L down to about L/2, left-padded");
   app.add_option("--gen-reps", f.gen_reps, "generate: timed runs (median reported)")->check(CLI::PositiveNumber);
   app.add_option("--seed", f.seed, "seed of the pseudo-random token ids");
   app.add_option("--dump-tokens", f.dump_tokens, "write the generated tokens (JSON [[...], ...]) here");
+  app.add_option("--profile", f.profile, "forward | generate: profile one extra run, per-op table on stderr")
+      ->check(CLI::IsMember({"forward", "generate"}));
+  app.add_option("--profile-top", f.profile_top, "rows of the profile table");
   CLI11_PARSE(app, argc, argv);
 
   try {

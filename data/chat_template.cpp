@@ -156,6 +156,29 @@ void plain_segments(const std::vector<Message>& msgs, bool gen, std::vector<Chat
 
 }  // namespace
 
+std::string hf_jinja_template(TemplateKind kind) {
+  switch (kind) {
+    case TemplateKind::ChatMl:
+      return "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+             "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+    case TemplateKind::Llama2:
+      return "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = "
+             "messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}"
+             "{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+             "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+             "{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + "
+             "'\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}"
+             "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}"
+             "{% elif message['role'] == 'assistant' %}{{ ' ' + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
+    case TemplateKind::Plain:
+      return "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'assistant' %}"
+             "{{ 'Assistant: ' + message['content'] + eos_token }}{% elif message['role'] == 'system' %}"
+             "{{ 'System: ' + message['content'] + '\\n' }}{% else %}{{ 'User: ' + message['content'] + '\\n' }}"
+             "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
+  }
+  return "";
+}
+
 // ---- Messages ---------------------------------------------------------------------------
 
 std::vector<Message> parse_messages(const nlohmann::json& j) {
@@ -251,6 +274,7 @@ TemplateKind detect_template(const std::string& model_dir, TemplateKind fallback
   if (tmpl.empty() && fs::is_regular_file(jinja_path, ec)) tmpl = read_text_file(jinja_path);
   if (tmpl.find(kImStart) != std::string::npos) return TemplateKind::ChatMl;
   if (tmpl.find("[INST]") != std::string::npos) return TemplateKind::Llama2;
+  if (tmpl.find("'Assistant:") != std::string::npos) return TemplateKind::Plain;
   return fallback;
 }
 

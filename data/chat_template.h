@@ -83,6 +83,11 @@ enum class MaskMode {
   Everything,     // every token (pre-training style loss on the whole text)
 };
 
+// The template as a Jinja string for tokenizer_config.json's `chat_template`, so that
+// transformers' apply_chat_template renders the same text (bos_token / eos_token are the
+// tokenizer's). detect_template() recognises all three.
+std::string hf_jinja_template(TemplateKind kind);
+
 struct ChatSegment {
   enum class Kind { Text, Bos, Eos, Piece };  // Piece: the special token named by `text`
   Kind kind = Kind::Text;

@@ -5,3 +5,11 @@ fw_add_test(test_cli_generate TORCH
   LABELS integration
   ENV "FLYWHEEL_BIN=$<TARGET_FILE:flywheel>")
 add_dependencies(test_cli_generate flywheel)
+
+fw_add_test(test_sft_cli TORCH
+  SOURCES integration/test_sft_resume.cpp
+  LIBS fw_model
+  LABELS integration
+  TIMEOUT 600
+  ENV "FLYWHEEL_BIN=$<TARGET_FILE:flywheel>")
+add_dependencies(test_sft_cli flywheel)

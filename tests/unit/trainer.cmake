@@ -1,0 +1,6 @@
+fw_add_test(test_trainer TORCH
+  SOURCES unit/trainer/test_schedule.cpp unit/trainer/test_sft_data.cpp unit/trainer/test_sft_recipe.cpp
+          unit/trainer/sft_fixtures.cpp
+  LIBS fw_trainer fw_config
+  LABELS unit
+  TIMEOUT 600)

@@ -1,0 +1,7 @@
+fw_add_test(test_trainer_core
+  SOURCES unit/trainer_core/test_hash.cpp
+          unit/trainer_core/test_checkpoint_dir.cpp
+          unit/trainer_core/test_metrics_log.cpp
+          unit/trainer_core/test_progress.cpp
+  LIBS fw_trainer_core
+  LABELS unit)

@@ -1,0 +1,67 @@
+#include "trainer/eval_generation.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "data/synth/verify.h"
+#include "rollout/generate.h"
+
+namespace fw::trainer {
+
+EvalPrompts load_eval_prompts(const std::string& path, int64_t max_prompts) {
+  EvalPrompts out;
+  for_each_jsonl(path, [&](const nlohmann::json& j, long line) {
+    if (static_cast<int64_t>(out.size()) >= max_prompts) return;
+    if (!j.is_object() || !j.contains("prompt") || !j.contains("reference") || !j["reference"].is_string())
+      throw_invalid("an eval prompt needs \"prompt\" and a string \"reference\"");
+    EvalPrompt p;
+    p.id = j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()) : std::to_string(line);
+    p.category = j.value("category", "");
+    p.reference = j["reference"].get<std::string>();
+    if (j["prompt"].is_string()) p.messages = {{"user", j["prompt"].get<std::string>()}};
+    else p.messages = data::parse_messages(j["prompt"]);
+    out.push_back(std::move(p));
+  });
+  if (out.empty()) throw_invalid("no eval prompts", {.file = path});
+  return out;
+}
+
+EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, data::TemplateKind chat_template,
+                               const EvalPrompts& prompts, const EvalOptions& opts) {
+  rollout::GenerateOptions gen;
+  gen.max_new_tokens = opts.max_new_tokens;
+  gen.pad_id = std::max(0, tok.pad_or_eos_id());
+  if (tok.eos_id() >= 0) gen.eos_ids = {tok.eos_id()};
+  EvalResult r;
+  std::map<std::string, std::pair<int64_t, int64_t>> by_category;  // correct, total
+  double score_sum = 0;
+  int64_t correct = 0;
+  for (size_t start = 0; start < prompts.size(); start += static_cast<size_t>(opts.batch_size)) {
+    const size_t end = std::min(prompts.size(), start + static_cast<size_t>(opts.batch_size));
+    std::vector<std::vector<int64_t>> batch;
+    for (size_t i = start; i < end; ++i) {
+      auto ids = data::encode_chat(tok, chat_template, prompts[i].messages, /*add_generation_prompt=*/true).ids;
+      batch.emplace_back(ids.begin(), ids.end());
+    }
+    auto outs = rollout::generate(lm, batch, gen);
+    for (size_t i = start; i < end; ++i) {
+      std::vector<int32_t> ids(outs[i - start].tokens.begin(), outs[i - start].tokens.end());
+      std::string prompt_text;
+      for (const auto& m : prompts[i].messages) prompt_text += m.content + "\n";
+      synth::Verdict v = synth::verify_answer(prompts[i].reference, tok.decode(ids), prompt_text);
+      score_sum += v.score;
+      correct += v.correct;
+      auto& c = by_category[prompts[i].category];
+      c.first += v.correct;
+      ++c.second;
+    }
+  }
+  r.n = static_cast<int64_t>(prompts.size());
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(r.n);
+  r.mean_score = score_sum / static_cast<double>(r.n);
+  for (const auto& [cat, c] : by_category) r.accuracy_by_category[cat] = static_cast<double>(c.first) / static_cast<double>(c.second);
+  return r;
+}
+
+}  // namespace fw::trainer

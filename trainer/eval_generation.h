@@ -1,0 +1,40 @@
+// Generation eval on prompts with known answers (the synthetic domain's prompt JSONL):
+// greedy responses scored by the verifier. Accuracy = share scored correct.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/chat_template.h"
+#include "data/tokenizer.h"
+#include "model/llama.h"
+
+namespace fw::trainer {
+
+struct EvalPrompt {
+  std::string id, category, reference;
+  std::vector<data::Message> messages;
+};
+using EvalPrompts = std::vector<EvalPrompt>;
+
+// Reads prompt JSONL ({"id", "prompt": [messages] | "text", "category", "reference"});
+// lines without a reference are an error (they cannot be scored).
+EvalPrompts load_eval_prompts(const std::string& path, int64_t max_prompts);
+
+struct EvalOptions {
+  int64_t max_new_tokens = 32;
+  int64_t batch_size = 32;
+};
+
+struct EvalResult {
+  int64_t n = 0;
+  double accuracy = 0;    // share with a correct answer
+  double mean_score = 0;  // verifier score, 1..10
+  std::map<std::string, double> accuracy_by_category;
+};
+
+EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, data::TemplateKind chat_template,
+                               const EvalPrompts& prompts, const EvalOptions& opts);
+
+}  // namespace fw::trainer

@@ -1,0 +1,78 @@
+#include "trainer/model_setup.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "data/sft_dataset.h"
+
+namespace fw::trainer {
+namespace fs = std::filesystem;
+
+data::TemplateKind resolve_chat_template(const std::string& name, const std::string& model_path) {
+  if (name != "auto") return data::template_from_name(name);
+  return model_path.empty() ? data::TemplateKind::Plain : data::detect_template(model_path, data::TemplateKind::Plain);
+}
+
+data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::string& model_path,
+                                  const std::vector<std::string>& train_files, data::TemplateKind chat_template,
+                                  const std::string& cache_path) {
+  if (!section.path.empty()) return data::Tokenizer::load(section.path);
+  if (section.train_vocab_size == 0) {
+    if (model_path.empty())
+      throw_invalid("no tokenizer: set tokenizer.path, a model.path with tokenizer.model, or tokenizer.train_vocab_size",
+                    {.key = "tokenizer"});
+    return data::Tokenizer::load(model_path);
+  }
+  if (fs::exists(cache_path)) return data::Tokenizer::load(cache_path);
+  data::TrainOptions t;
+  t.sentences = data::collect_sft_texts(train_files);
+  t.vocab_size = static_cast<int>(section.train_vocab_size);
+  if (chat_template == data::TemplateKind::ChatMl) t.user_defined_symbols = {"<|im_start|>", "<|im_end|>"};
+  fs::create_directories(fs::path(cache_path).parent_path());
+  t.model_path = cache_path;
+  log::info("training a " + std::to_string(t.vocab_size) + "-piece sentencepiece tokenizer on " +
+            std::to_string(t.sentences.size()) + " texts");
+  data::Tokenizer::train(t);
+  return data::Tokenizer::load(cache_path);
+}
+
+model::LlamaConfig scratch_config(const ScratchModelSection& s, const data::Tokenizer& tok) {
+  model::LlamaConfig c;
+  c.vocab_size = tok.vocab_size();
+  c.hidden_size = s.hidden_size;
+  c.intermediate_size = s.intermediate_size;
+  c.num_hidden_layers = s.num_hidden_layers;
+  c.num_attention_heads = s.num_attention_heads;
+  c.num_key_value_heads = s.num_key_value_heads;
+  c.head_dim = s.hidden_size / s.num_attention_heads;
+  c.max_position_embeddings = s.max_position_embeddings;
+  c.rope.theta = s.rope_theta;
+  c.tie_word_embeddings = s.tie_word_embeddings;
+  if (tok.bos_id() >= 0) c.bos_token_id = tok.bos_id();
+  if (tok.eos_id() >= 0) c.eos_token_ids = {tok.eos_id()};
+  if (tok.pad_id() >= 0) c.pad_token_id = tok.pad_id();
+  c.validate("model.from_scratch");
+  return c;
+}
+
+void save_tokenizer_files(const data::Tokenizer& tok, data::TemplateKind chat_template, const std::string& dir) {
+  fs::create_directories(dir);
+  tok.save((fs::path(dir) / "tokenizer.model").string());
+  nlohmann::ordered_json cfg;
+  cfg["tokenizer_class"] = "LlamaTokenizer";
+  auto piece = [&](int32_t id) { return id >= 0 ? nlohmann::ordered_json(tok.id_to_piece(id)) : nlohmann::ordered_json(nullptr); };
+  cfg["bos_token"] = piece(tok.bos_id());
+  cfg["eos_token"] = piece(tok.eos_id());
+  cfg["unk_token"] = piece(tok.unk_id());
+  cfg["pad_token"] = piece(tok.pad_id());
+  cfg["add_bos_token"] = false;  // the chat template writes bos itself
+  cfg["add_eos_token"] = false;
+  cfg["legacy"] = true;
+  cfg["chat_template"] = data::hf_jinja_template(chat_template);
+  write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(), cfg.dump(2) + "\n");
+}
+
+}  // namespace fw::trainer

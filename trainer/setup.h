@@ -1,0 +1,42 @@
+// Start-of-run helpers every recipe shares: device and threads, determinism, seeding,
+// the compute-dtype autocast guard, and interrupt handling.
+#pragma once
+
+#include <ATen/core/TensorBody.h>
+
+#include <string>
+
+namespace fw::trainer {
+
+struct RuntimeOptions {
+  std::string device = "cpu";
+  std::string dtype = "float32";  // float32 | bfloat16 (autocast; fp32 master weights)
+  int64_t threads = 0;
+  bool deterministic = false;
+  int64_t seed = 0;
+};
+
+// Applies threads, determinism and the seed; returns the device (fw::Error if CUDA is
+// asked for and absent).
+at::Device setup_runtime(const RuntimeOptions& opts);
+
+// Enables bf16 autocast on `device` for its lifetime when dtype is bfloat16.
+class AutocastGuard {
+ public:
+  AutocastGuard(at::Device device, const std::string& dtype);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  at::DeviceType type_;
+  bool enabled_ = false;
+  bool previous_ = false;
+};
+
+// SIGINT/SIGTERM set a flag the training loops poll after each step (they checkpoint and
+// stop); a second signal exits at once.
+void install_interrupt_handler();
+bool interrupted();
+
+}  // namespace fw::trainer

@@ -1,0 +1,311 @@
+// The SFT recipe, as a numbered narrative:
+//   1. runtime (device, threads, seed, determinism) and the run folder
+//   2. tokenizer and chat template
+//   3. data: tokenize, count skips, plan epochs
+//   4. model (HF folder, checkpoint or from scratch), optimizer, schedule
+//   5. resume from the newest valid checkpoint
+//   6. the loop: per step, grad_accum micro-batches normalised by the step's trainable
+//      tokens -> clip -> AdamW -> metrics, checkpoints, eval
+//   7. final checkpoint and the exported model
+#include "trainer/sft.h"
+
+#include <ATen/ATen.h>
+#include <torch/serialize.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/log.h"
+#include "data/collate.h"
+#include "data/sft_dataset.h"
+#include "losses/sft.h"
+#include "model/checkpoint.h"
+#include "trainer/checkpoint_dir.h"
+#include "trainer/eval_generation.h"
+#include "trainer/metrics_log.h"
+#include "trainer/model_setup.h"
+#include "trainer/optim.h"
+#include "trainer/progress.h"
+#include "trainer/rng_state.h"
+#include "trainer/schedule.h"
+#include "trainer/setup.h"
+
+namespace fw::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+data::MaskMode mask_from_name(const std::string& name) {
+  if (name == "last_assistant") return data::MaskMode::LastAssistant;
+  if (name == "everything") return data::MaskMode::Everything;
+  return data::MaskMode::AllAssistant;
+}
+
+// The data side of the loop: the epoch plans (rebuilt deterministically, so only the
+// cursor is saved) and the grad_accum micro-batches of each step. A step never crosses
+// an epoch boundary; the last step of an epoch may have fewer micro-batches.
+class SftStream {
+ public:
+  SftStream(const data::SftDataset& ds, data::BatchingOptions opts, int64_t grad_accum)
+      : ds_(ds), opts_(opts), grad_accum_(grad_accum) {
+    for (const auto& ex : ds.examples) lengths_.push_back(static_cast<int64_t>(ex.ids.size()));
+  }
+  int64_t steps_per_epoch() { return (static_cast<int64_t>(plan(0).size()) + grad_accum_ - 1) / grad_accum_; }
+  std::vector<data::MicroBatch> next_step(data::DataCursor& cur) {
+    if (cur.micro_batch >= static_cast<int64_t>(plan(cur.epoch).size())) {
+      ++cur.epoch;
+      cur.micro_batch = 0;
+    }
+    const auto& p = plan(cur.epoch);
+    const int64_t end = std::min<int64_t>(static_cast<int64_t>(p.size()), cur.micro_batch + grad_accum_);
+    std::vector<data::MicroBatch> out(p.begin() + cur.micro_batch, p.begin() + end);
+    cur.micro_batch = end;
+    return out;
+  }
+  double epoch_progress(const data::DataCursor& cur) {
+    return static_cast<double>(cur.epoch) + static_cast<double>(cur.micro_batch) / static_cast<double>(plan(cur.epoch).size());
+  }
+
+ private:
+  const std::vector<data::MicroBatch>& plan(int64_t epoch) {
+    if (epoch != plan_epoch_) {
+      plan_ = data::plan_epoch(lengths_, opts_, epoch);
+      plan_epoch_ = epoch;
+    }
+    return plan_;
+  }
+  const data::SftDataset& ds_;
+  data::BatchingOptions opts_;
+  int64_t grad_accum_;
+  std::vector<int64_t> lengths_;
+  std::vector<data::MicroBatch> plan_;
+  int64_t plan_epoch_ = -1;
+};
+
+struct TrainState {
+  int64_t step = 0;
+  data::DataCursor cursor;
+  int64_t tokens_seen = 0;     // all real tokens processed (TRL's num_tokens)
+  int64_t skipped_steps = 0;   // NaN/Inf steps dropped under on_nan: skip
+};
+
+nlohmann::json to_json(const TrainState& s) {
+  return {{"step", s.step}, {"epoch", s.cursor.epoch}, {"micro_batch", s.cursor.micro_batch},
+          {"tokens_seen", s.tokens_seen}, {"skipped_steps", s.skipped_steps}};
+}
+
+TrainState state_from_json(const nlohmann::json& j, const std::string& file) {
+  try {
+    TrainState s;
+    s.step = j.at("step").get<int64_t>();
+    s.cursor.epoch = j.at("epoch").get<int64_t>();
+    s.cursor.micro_batch = j.at("micro_batch").get<int64_t>();
+    s.tokens_seen = j.at("tokens_seen").get<int64_t>();
+    s.skipped_steps = j.value("skipped_steps", int64_t{0});
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw_invalid(std::string("bad trainer state: ") + e.what(), {.file = file});
+  }
+}
+
+}  // namespace
+
+SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
+  // 1. Runtime and run folder.
+  const at::Device device = setup_runtime({r.device, r.dtype, r.threads, r.deterministic, r.seed});
+  install_interrupt_handler();
+  fs::create_directories(r.output_dir);
+  write_file_atomic((fs::path(r.output_dir) / "config.yaml").string(), resolved_config_yaml);
+  const auto resume = resolve_resume(parse_resume_mode(r.checkpoint.resume), r.output_dir);
+
+  // 2. Tokenizer and chat template.
+  const data::TemplateKind chat_template = resolve_chat_template(r.model.chat_template, r.model.path);
+  const data::Tokenizer tok = prepare_tokenizer(r.tokenizer, r.model.path, r.data.train, chat_template,
+                                                (fs::path(r.output_dir) / "tokenizer" / "tokenizer.model").string());
+  const bool tokenizer_from_model = r.tokenizer.path.empty() && r.tokenizer.train_vocab_size == 0;
+  auto write_tokenizer = [&](const std::string& dir) {
+    if (tokenizer_from_model) model::copy_tokenizer_files(r.model.path, dir);
+    else save_tokenizer_files(tok, chat_template, dir);
+  };
+
+  // 3. Data.
+  data::SftDataOptions data_opts{chat_template, mask_from_name(r.data.mask), r.data.max_seq_len,
+                                 data::truncation_from_name(r.data.truncation), r.data.max_examples};
+  const data::SftDataset train = data::load_sft_jsonl(r.data.train, tok, data_opts);
+  log::info("train data: " + train.stats.summary());
+  if (train.stats.truncated || train.stats.dropped_too_long)
+    log::warn(std::to_string(train.stats.truncated + train.stats.dropped_too_long) +
+              " example(s) exceed max_seq_len " + std::to_string(r.data.max_seq_len) + " (truncation: " + r.data.truncation + ")");
+  data::BatchingOptions batching{r.data.max_seq_len, r.train.micro_batch_size, r.data.packing, true,
+                                 static_cast<uint64_t>(r.seed), 64};
+  SftStream stream(train, batching, r.train.grad_accum);
+  const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
+  const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
+
+  // 4. Model, optimizer, schedule. Master weights stay fp32; bf16 is autocast.
+  model::LlamaForCausalLM lm{nullptr};
+  if (resume) {
+    lm = model::load_causal_lm(resume->path, {.dtype = at::kFloat, .device = device});
+  } else if (!r.model.path.empty()) {
+    lm = model::load_causal_lm(r.model.path, {.dtype = at::kFloat, .device = device});
+  } else {
+    lm = model::LlamaForCausalLM(scratch_config(r.model.from_scratch, tok));
+    model::init_weights(*lm, r.model.from_scratch.init_std);
+    lm->to(device);
+  }
+  if (lm->config().vocab_size < tok.vocab_size())
+    throw_invalid("the tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model only " +
+                  std::to_string(lm->config().vocab_size), {.key = "tokenizer"});
+  lm->train();
+  OptimOptions optim_opts{r.optim.lr, r.optim.weight_decay, r.optim.beta1, r.optim.beta2, r.optim.eps,
+                          r.optim.decay_norms_and_biases, r.optim.decay_embeddings};
+  auto optimizer = make_adamw(*lm, optim_opts);
+  ScheduleOptions schedule{schedule_from_name(r.schedule.kind), r.optim.lr, r.schedule.warmup_steps, total_steps,
+                           r.schedule.min_lr_ratio};
+
+  // 5. Resume.
+  TrainState st;
+  if (resume) {
+    const fs::path state_dir = fs::path(resume->path) / "trainer_state";
+    load_optimizer(*optimizer, (state_dir / "optimizer.pt").string());
+    load_rng_state((state_dir / "rng.pt").string());
+    st = state_from_json(read_json_file((state_dir / "state.json").string()), (state_dir / "state.json").string());
+    log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " + std::to_string(total_steps));
+  }
+
+  auto save = [&](const TrainState& s) {
+    return save_checkpoint(r.output_dir, s.step, [&](const std::string& dir) {
+      model::save_causal_lm(lm, dir);
+      write_tokenizer(dir);
+      const fs::path state_dir = fs::path(dir) / "trainer_state";
+      save_optimizer(*optimizer, (state_dir / "optimizer.pt").string());
+      save_rng_state((state_dir / "rng.pt").string());
+      write_file_atomic((state_dir / "state.json").string(), to_json(s).dump(2) + "\n");
+      write_file_atomic((state_dir / "config.yaml").string(), resolved_config_yaml);
+    }, {.keep_last = static_cast<int>(r.checkpoint.keep_last)});
+  };
+
+  std::optional<EvalPrompts> eval_prompts;
+  if (!r.eval.prompts.empty()) eval_prompts = load_eval_prompts(r.eval.prompts, r.eval.max_prompts);
+  auto evaluate = [&]() -> std::optional<double> {
+    if (!eval_prompts) return std::nullopt;
+    lm->eval();
+    EvalResult e = evaluate_generation(lm, tok, chat_template, *eval_prompts,
+                                       {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size});
+    lm->train();
+    log::info("eval: accuracy " + std::to_string(e.accuracy) + ", mean score " + std::to_string(e.mean_score) +
+              " on " + std::to_string(e.n) + " held-out prompts");
+    return e.accuracy;
+  };
+
+  // 6. The loop.
+  MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),
+                     resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
+  Progress progress(total_steps, st.step);
+  SftResult result;
+  while (st.step < total_steps) {
+    auto t_step = Clock::now();
+    data::DataCursor next_cursor = st.cursor;
+    std::vector<data::MicroBatch> micro = stream.next_step(next_cursor);
+    std::vector<data::SftBatch> batches;
+    int64_t step_trainable = 0, step_tokens = 0;
+    for (const auto& mb : micro) {
+      batches.push_back(data::collate_sft(train.examples, mb, r.data.packing, pad_id));
+      step_trainable += batches.back().num_trainable;
+      step_tokens += batches.back().num_tokens;
+    }
+    const double t_data = seconds_since(t_step);
+
+    // Each micro-batch adds sum(CE)/N to the gradient, N = the step's trainable tokens.
+    auto t_fb = Clock::now();
+    double loss_sum = 0;
+    for (auto& b : batches) {
+      at::Tensor logits;
+      {
+        AutocastGuard autocast(device, r.dtype);
+        model::ForwardOptions fo{.position_ids = b.position_ids.to(device)};
+        if (b.segment_ids.defined()) fo.segment_ids = b.segment_ids.to(device);
+        logits = lm->forward(b.input_ids.to(device), fo);
+      }
+      losses::SftLoss l = losses::sft_loss_sum(logits, b.labels.to(device));
+      (l.loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable))).backward();
+      loss_sum += l.loss_sum.item<double>();
+    }
+    const double t_forward_backward = seconds_since(t_fb);
+
+    auto t_opt = Clock::now();
+    const double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable));
+    const double grad_norm = clip_grad_norm(*lm, r.optim.grad_clip);
+    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+      optimizer->zero_grad();
+      if (r.train.on_nan == "stop") {
+        const std::string path = save(st);
+        throw_runtime("loss is " + std::to_string(loss) + " (grad norm " + std::to_string(grad_norm) + ") at step " +
+                          std::to_string(st.step + 1) + "; stopped with the last good state saved in " + path,
+                      {.hint = "lower optim.lr, check the data, or set train.on_nan: skip"});
+      }
+      log::warn("non-finite loss at step " + std::to_string(st.step + 1) + ": step skipped");
+      ++st.skipped_steps;
+      st.cursor = next_cursor;
+      ++st.step;
+      continue;
+    }
+    const double lr = lr_at(st.step, schedule);
+    set_lr(*optimizer, lr);
+    optimizer->step();
+    optimizer->zero_grad();
+    const double t_optimizer = seconds_since(t_opt);
+
+    st.cursor = next_cursor;
+    st.tokens_seen += step_tokens;
+    ++st.step;
+    result.last_loss = loss;
+    const double step_seconds = seconds_since(t_step);
+    if (st.step % r.log_every_steps == 0 || st.step == total_steps) {
+      metrics.log(st.step, {{"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                            {"epoch", stream.epoch_progress(st.cursor)},
+                            {"num_tokens", st.tokens_seen},
+                            {"num_trainable_tokens", step_trainable},
+                            {"tokens_per_second", step_tokens / step_seconds},
+                            {"trainable_tokens_per_second", step_trainable / step_seconds},
+                            {"timing/data", t_data}, {"timing/forward_backward", t_forward_backward},
+                            {"timing/optimizer", t_optimizer}, {"timing/step", step_seconds}});
+    }
+    progress.update(st.step, {{"loss", loss}, {"lr", lr}});
+    const bool last = st.step == total_steps;
+    if (!last && r.checkpoint.every_steps > 0 && st.step % r.checkpoint.every_steps == 0) save(st);
+    if (!last && r.eval.every_steps > 0 && st.step % r.eval.every_steps == 0) {
+      if (auto acc = evaluate()) metrics.log(st.step, {{"eval/accuracy", *acc}});
+    }
+    if (interrupted()) {
+      const std::string path = save(st);
+      progress.finish();
+      log::info("interrupted: checkpoint saved in " + path + "; rerun the same command to resume");
+      result.interrupted = true;
+      result.steps = st.step;
+      return result;
+    }
+  }
+  progress.finish();
+
+  // 7. Final checkpoint, exported model, eval.
+  save(st);
+  result.final_dir = (fs::path(r.output_dir) / "final").string();
+  model::save_causal_lm(lm, result.final_dir);
+  write_tokenizer(result.final_dir);
+  result.steps = st.step;
+  result.eval_accuracy = evaluate();
+  if (result.eval_accuracy) metrics.log(st.step, {{"eval/accuracy", *result.eval_accuracy}});
+  log::info("done: " + std::to_string(st.step) + " steps, final loss " + std::to_string(result.last_loss) +
+            "; model in " + result.final_dir);
+  return result;
+}
+
+}  // namespace fw::trainer
