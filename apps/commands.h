@@ -15,5 +15,6 @@ using Run = std::function<void()>;
 Run add_info_command(CLI::App& app);
 Run add_generate_command(CLI::App& app);
 Run add_sft_command(CLI::App& app);
+Run add_synth_command(CLI::App& app);
 
 }  // namespace fw::apps

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add("info", "Describe a model folder: architecture, parameters, dtype, tokenizer", fw::apps::add_info_command);
   add("sft", "Supervised fine-tuning from a YAML recipe (resumable)", fw::apps::add_sft_command);
   add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
+  add("synth", "Generate the synthetic verifiable task domain (prompts, SFT data, held-out split)", fw::apps::add_synth_command);
 
   try {
     app.parse(argc, argv);

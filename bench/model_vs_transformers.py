@@ -2,7 +2,8 @@
 """flywheel's Llama decoder next to Hugging Face transformers, on the same CPU, same torch.
 
   model_vs_transformers.py [--binary build/bin/fw-bench-model] [--threads 2] [--quick]
-                           [--models tiny,100m] [--ragged] [--out results.json]
+                           [--models tiny,100m] [--impls eager,sdpa]
+                           [--generate equal,ragged] [--out results.json]
 
 For each model (a tiny one and a ~125M-parameter Llama, both made here with transformers
 from a seeded random init and saved once under the cache folder) it measures:
@@ -10,11 +11,13 @@ from a seeded random init and saved once under the cache folder) it measures:
   forward   full logits of a [B,T] batch: fp32, eval, no grad (HF: use_cache=False so it
             builds no cache it would throw away). Warm-up runs, then timed repetitions;
             tokens/s = B*T / median seconds.
-  generate  greedy generation of exactly N=128 new tokens for B=8 prompts of length L
-            (HF: model.generate(do_sample=False, max_new_tokens=N, min_new_tokens=N) with
-            no EOS token, its default KV cache, left padding; ours: fw::rollout::generate).
-            One short warm-up generation, then timed repetitions; tokens/s = B*N / median
-            wall seconds of the whole call, prefill included.
+  generate  greedy generation of exactly N=128 new tokens for B=8 prompts (HF:
+            model.generate(do_sample=False, max_new_tokens=N, min_new_tokens=N) with no
+            EOS token, its default KV cache, left padding; ours: fw::rollout::generate).
+            Two cases: "equal" (all prompts L=32 tokens) and "ragged" (lengths 18..32,
+            so the left padding and the attention masks are real). One short warm-up
+            generation, then timed repetitions; tokens/s = B*N / median wall seconds of
+            the whole call, prefill included.
 
 Our side runs in the fw-bench-model binary (a subprocess); transformers runs in this
 process with attn_implementation "eager" and "sdpa". Both get the same thread count
@@ -151,11 +154,22 @@ def summary(side, cases):
     return ", ".join(parts)
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def uptime_load():
     try:
         return os.getloadavg()[0]
     except OSError:
-        return None
+        return float("nan")
 
 
 # ---------------------------------------------------------------------------- our side
@@ -262,7 +276,8 @@ def table(results, impls):
         for key in CASES:
             if key in r["flywheel"]:
                 g = r["flywheel"][key]
-                lens = f"{g['prompt_len'] - g['prompt_len'] // 2}..{g['prompt_len']}" if g["ragged"] else g["prompt_len"]
+                L = g["prompt_len"]
+                lens = f"{L - (g['batch'] - 1) * (L // 2) // g['batch']}..{L}" if g["ragged"] else L
                 rows.append((f"generate tok/s (B={g['batch']}, prompt {lens}, +{g['new_tokens']})", key))
         for text, key in rows:
             ours = r["flywheel"][key]["tokens_per_s"]
@@ -283,7 +298,7 @@ def main():
     impls = [i for i in ARGS.impls.split(",") if i]
     cases = [f"generate_{c}" if c != "equal" else "generate" for c in ARGS.generate.split(",") if c]
     load0 = uptime_load()
-    if load0 is not None and load0 > 0.5:
+    if load0 > 0.5:
         log(f"warning: load average {load0:.2f}; other work on the machine skews the figures")
     started = time.time()
     results = []
@@ -312,13 +327,14 @@ def main():
 
     md = table(results, impls)
     env = dict(threads=ARGS.threads, torch=torch.__version__, transformers=transformers.__version__,
-               cpu=platform.processor() or platform.machine(), quick=ARGS.quick,
+               cpu=cpu_name(), cores=os.cpu_count(), quick=ARGS.quick,
                load_average_start=load0, load_average_end=uptime_load(),
                wall_seconds=round(time.time() - started, 1))
     print(md)
     print()
-    print(f"threads={ARGS.threads}, torch {torch.__version__}, transformers {transformers.__version__}, fp32 CPU; "
-          f"load average {load0} at start, {env['load_average_end']} at end; {env['wall_seconds']} s in all")
+    print(f"{env['cpu']} ({env['cores']} cores), threads={ARGS.threads}, torch {torch.__version__}, "
+          f"transformers {transformers.__version__}, fp32; load average {load0:.2f} at start, "
+          f"{env['load_average_end']:.2f} at end; {env['wall_seconds']:.0f} s in all{' (--quick)' if ARGS.quick else ''}")
     for r in results:
         for impl, h in r["hf"].items():
             for case in cases:

@@ -245,7 +245,7 @@ void prune(const fs::path& output_dir, int keep_last, const fs::path& saved_path
     changed = true;
   }
 
-  if (false) {
+  if (keep_last > 0) {
     int kept = 1;  // the checkpoint just saved always stays
     for (const auto& c : list_checkpoints(output_dir.string())) {
       if (fs::path(c.path).filename() == saved_path.filename()) continue;

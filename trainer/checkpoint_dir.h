@@ -45,7 +45,7 @@ struct CheckpointDirOptions {
 
 struct CheckpointInfo {
   std::string path;  // the checkpoint folder
-  int64_t step = 0;  // from its manifest
+  int64_t step = 0;  // from its manifest once verified (list_checkpoints: from the name)
 };
 
 // "checkpoint-00000020" for step 20 (wider when the step needs more than 8 digits).

@@ -54,9 +54,9 @@ size_t truncate_metrics_file(const std::string& path, int64_t max_step) {
   return kept;
 }
 
-MetricsLog::MetricsLog(std::string path, std::optional<int64_t> resume_from_step, bool enabled)
+MetricsLog::MetricsLog(std::string path, std::optional<int64_t> resume_from_step, std::optional<bool> enabled)
     : path_(std::move(path)) {
-  if (!enabled) return;
+  if (!(enabled ? *enabled : log::rank() == 0)) return;
   if (resume_from_step) {
     truncate_metrics_file(path_, *resume_from_step);
     writer_ = std::make_unique<JsonlWriter>(path_, /*append=*/true);

@@ -34,9 +34,10 @@ using Metrics = std::vector<std::pair<std::string, MetricValue>>;
 class MetricsLog {
  public:
   // path: the metrics.jsonl file (its folder must exist). resume_from_step: the step of the
-  // checkpoint being resumed, or nullopt for a fresh run. enabled: false on ranks other than
-  // 0; a disabled log touches no file and log() does nothing.
-  MetricsLog(std::string path, std::optional<int64_t> resume_from_step, bool enabled = true);
+  // checkpoint being resumed, or nullopt for a fresh run. enabled: default fw::log::rank() == 0;
+  // a disabled log touches no file and log() does nothing.
+  MetricsLog(std::string path, std::optional<int64_t> resume_from_step,
+             std::optional<bool> enabled = std::nullopt);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/log.h"
+
 namespace fw::trainer {
 
 std::string format_metric(double v) {
@@ -42,12 +44,12 @@ Progress::Progress(int64_t total_steps, int64_t start_step, std::FILE* out, Prog
     };
   }
   tty_ = opts_.is_tty ? *opts_.is_tty : (out_ && ::isatty(::fileno(out_)) == 1);
-  if (!out_) opts_.enabled = false;
+  enabled_ = out_ != nullptr && (opts_.enabled ? *opts_.enabled : log::rank() == 0);
   t0_ = opts_.clock();
 }
 
 Progress::~Progress() {
-  if (opts_.enabled && tty_ && line_open_) {
+  if (enabled_ && tty_ && line_open_) {
     std::fputc('\n', out_);
     std::fflush(out_);
   }
@@ -116,7 +118,7 @@ void Progress::print(int64_t step, double now) {
 }
 
 void Progress::update(int64_t step, const std::vector<std::pair<std::string, double>>& shown) {
-  if (!opts_.enabled || finished_) return;
+  if (!enabled_ || finished_) return;
   last_step_ = step;
   shown_ = shown;
   const double now = opts_.clock();
@@ -127,7 +129,7 @@ void Progress::update(int64_t step, const std::vector<std::pair<std::string, dou
 }
 
 void Progress::finish() {
-  if (!opts_.enabled || finished_) return;
+  if (!enabled_ || finished_) return;
   finished_ = true;
   if (!printed_any_ || last_printed_step_ != last_step_ || tty_) print(last_step_, opts_.clock());
   if (tty_) {
@@ -138,7 +140,7 @@ void Progress::finish() {
 }
 
 void Progress::clear() {
-  if (!opts_.enabled || !tty_ || !line_open_) return;
+  if (!enabled_ || !tty_ || !line_open_) return;
   std::fputs("\r\x1b[K", out_);
   std::fflush(out_);
   line_open_ = false;

@@ -9,6 +9,10 @@
 // Elapsed time and ETA count from this process's start_step, so a resumed run estimates
 // from its own speed: eta = (total - step) * elapsed / (step - start_step). Slower than one
 // step a second, the rate reads "2.50 s/step".
+//
+// On a terminal, call clear() before printing anything else (a log line, an eval summary,
+// save_checkpoint's "saved ..." message), or that text lands at the end of the bar; the next
+// update() redraws it below.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +26,7 @@
 namespace fw::trainer {
 
 struct ProgressOptions {
-  bool enabled = true;                // false on ranks other than 0: prints nothing
+  std::optional<bool> enabled;        // false prints nothing; default: fw::log::rank() == 0
   std::optional<bool> is_tty;         // default: isatty(fileno(out))
   double interval_seconds = 10.0;     // not a terminal: at most one line per interval
   double tty_interval_seconds = 0.1;  // terminal: at most one redraw per interval
@@ -56,6 +60,7 @@ class Progress {
   int64_t start_;
   std::FILE* out_;
   ProgressOptions opts_;
+  bool enabled_ = true;
   bool tty_ = false;
   double t0_ = 0;
   int64_t last_step_;

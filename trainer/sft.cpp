@@ -251,6 +251,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
                           std::to_string(st.step + 1) + "; stopped with the last good state saved in " + path,
                       {.hint = "lower optim.lr, check the data, or set train.on_nan: skip"});
       }
+      progress.clear();
       log::warn("non-finite loss at step " + std::to_string(st.step + 1) + ": step skipped");
       ++st.skipped_steps;
       st.cursor = next_cursor;
@@ -280,11 +281,16 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     }
     progress.update(st.step, {{"loss", loss}, {"lr", lr}});
     const bool last = st.step == total_steps;
-    if (!last && r.checkpoint.every_steps > 0 && st.step % r.checkpoint.every_steps == 0) save(st);
+    if (!last && r.checkpoint.every_steps > 0 && st.step % r.checkpoint.every_steps == 0) {
+      progress.clear();  // a terminal's progress line must not swallow the log line
+      save(st);
+    }
     if (!last && r.eval.every_steps > 0 && st.step % r.eval.every_steps == 0) {
+      progress.clear();
       if (auto acc = evaluate()) metrics.log(st.step, {{"eval/accuracy", *acc}});
     }
     if (interrupted()) {
+      progress.clear();
       const std::string path = save(st);
       progress.finish();
       log::info("interrupted: checkpoint saved in " + path + "; rerun the same command to resume");

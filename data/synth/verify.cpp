@@ -75,7 +75,7 @@ std::vector<Num> parse_numbers(std::string_view s, bool thousands) {
     std::string digits;
     while (i < s.size() && is_digit(s[i])) digits += s[i++];
     if (thousands && digits.size() <= 3) {
-      while (i + 3 < s.size() + 0 && s[i] == ',' && is_digit(s[i + 1]) && is_digit(s[i + 2]) && is_digit(s[i + 3]) &&
+      while (i + 3 < s.size() && s[i] == ',' && is_digit(s[i + 1]) && is_digit(s[i + 2]) && is_digit(s[i + 3]) &&
              (i + 4 >= s.size() || !is_digit(s[i + 4]))) {
         digits.append(s.substr(i + 1, 3));
         i += 4;
@@ -118,13 +118,14 @@ const std::set<std::string>& fillers() {
       "would", "be", "will", "i", "think", "my", "we", "get", "gets", "got", "and", "or", "to", "as",
       "now", "first", "last", "starts", "start", "with", "begins", "ends", "you", "ok", "okay", "sure",
       "then", "thus", "therefore", "characters", "character", "written", "write", "reads", "read", "are",
-      "was", "makes", "equals", "yes", "well", "when", "get", "form", "version", "becomes", "out",
-      "just", "simply", "correct", "ll", "t", "d", "m", "re", "ve"};
+      "was", "makes", "equals", "yes", "well", "when", "form", "version", "out", "just", "simply",
+      "correct", "it's", "that's", "here's", "i'm", "i'd", "let's", "what's", "there's"};
   return kFillers;
 }
 
 bool is_filler(const std::string& w) { return fillers().count(lower(w)) > 0; }
 
+// Runs of letters; an apostrophe between letters stays inside the word ("it's").
 std::vector<std::string> alpha_tokens(std::string_view s) {
   std::vector<std::string> out;
   size_t i = 0;
@@ -134,10 +135,28 @@ std::vector<std::string> alpha_tokens(std::string_view s) {
       continue;
     }
     size_t b = i;
-    while (i < s.size() && is_alpha(s[i])) ++i;
+    while (i < s.size() && (is_alpha(s[i]) || (s[i] == '\'' && i + 1 < s.size() && is_alpha(s[i + 1])))) ++i;
     out.emplace_back(s.substr(b, i - b));
   }
   return out;
+}
+
+// The one distinct single letter among `toks` ("the letter c"); "a" and "I" count only
+// when no other letter is there (they are usually words). "" if none or several.
+std::string single_letter(const std::vector<std::string>& toks) {
+  std::vector<std::string> letters;
+  for (const auto& t : toks)
+    if (t.size() == 1) letters.push_back(t);
+  auto distinct = [](const std::vector<std::string>& xs) {
+    std::set<std::string> d;
+    for (const auto& x : xs) d.insert(lower(x));
+    return d.size();
+  };
+  if (distinct(letters) > 1)
+    letters.erase(std::remove_if(letters.begin(), letters.end(), [](const std::string& t) { return t == "a" || t == "I"; }),
+                  letters.end());
+  if (letters.empty() || distinct(letters) != 1) return "";
+  return letters.back();
 }
 
 // Contents of "double-quoted" spans, and of 'single-quoted' spans whose quotes stand
@@ -265,7 +284,7 @@ std::string clean_phrase(std::string_view s) {
   return out;
 }
 
-Answer read_text(const std::string& sentence, bool phrase) {
+Answer read_text(const std::string& sentence, bool phrase, bool letter) {
   if (phrase) {
     std::string p = clean_phrase(sentence);
     if (p.empty()) return {};
@@ -276,6 +295,11 @@ Answer read_text(const std::string& sentence, bool phrase) {
     if (toks.size() == 1) return found_text(toks[0]);
   }
   auto toks = alpha_tokens(sentence);
+  if (letter) {
+    // A one-letter answer: the first single letter ("The answer is the letter a").
+    for (const auto& t : toks)
+      if (t.size() == 1) return found_text(t);
+  }
   std::vector<std::string> content;
   for (const auto& t : toks)
     if (!is_filler(t)) content.push_back(t);
@@ -291,11 +315,17 @@ Answer read_text(const std::string& sentence, bool phrase) {
   return found_text(content.front());
 }
 
-Answer read_sentence(AnswerKind kind, const std::string& sentence, bool phrase) {
+// How to read a Text answer: a phrase (reference with spaces), a single letter, a word.
+struct TextMode {
+  bool phrase = false;
+  bool letter = false;
+};
+
+Answer read_sentence(AnswerKind kind, const std::string& sentence, TextMode mode) {
   switch (kind) {
     case AnswerKind::Number: return read_number(sentence);
     case AnswerKind::List: return read_list(sentence);
-    default: return read_text(sentence, phrase);
+    default: return read_text(sentence, mode.phrase, mode.letter);
   }
 }
 
@@ -322,18 +352,18 @@ std::vector<Marker> find_markers(const std::string& lower_text, std::initializer
   return out;
 }
 
-Answer read_after_markers(AnswerKind kind, const std::string& text, const std::vector<Marker>& markers, bool phrase) {
+Answer read_after_markers(AnswerKind kind, const std::string& text, const std::vector<Marker>& markers, TextMode mode) {
   for (const auto& m : markers) {
     bool question = false;
     const std::string sentence = sentence_at(text, m.end, question);
     if (question) continue;  // "What is 3 + 5?" asks, it does not answer
-    Answer a = read_sentence(kind, sentence, phrase);
+    Answer a = read_sentence(kind, sentence, mode);
     if (a.status != Status::None) return a;
   }
   return {};
 }
 
-Answer read_unmarked(AnswerKind kind, const std::string& text, std::string_view prompt, bool phrase) {
+Answer read_unmarked(AnswerKind kind, const std::string& text, std::string_view prompt, TextMode mode) {
   if (kind == AnswerKind::Number) {
     std::vector<Num> nums = parse_numbers(text, true);
     if (nums.empty()) return {};
@@ -369,7 +399,7 @@ Answer read_unmarked(AnswerKind kind, const std::string& text, std::string_view 
     }
     return {};
   }
-  if (phrase) {
+  if (mode.phrase) {
     auto lines = split(text, '\n');
     for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
       std::string p = clean_phrase(*it);
@@ -386,6 +416,10 @@ Answer read_unmarked(AnswerKind kind, const std::string& text, std::string_view 
   for (const auto& w : alpha_tokens(prompt)) prompt_words.insert(lower(w));
   auto toks = alpha_tokens(text);
   if (toks.empty()) return {};
+  if (mode.letter) {
+    std::string l = single_letter(toks);
+    if (!l.empty()) return found_text(l);
+  }
   std::set<std::string> distinct;
   std::string last;
   for (const auto& t : toks)
@@ -398,18 +432,18 @@ Answer read_unmarked(AnswerKind kind, const std::string& text, std::string_view 
   return ambiguous();
 }
 
-Answer extract(AnswerKind kind, const std::string& text, std::string_view prompt, bool phrase) {
+Answer extract(AnswerKind kind, const std::string& text, std::string_view prompt, TextMode mode) {
   const std::string low = lower(text);
   static const auto strong = {"answer is",      "answer:",  "answer =",  "answer would be",
                               "answer will be", "answer's", "final answer", "result is",
                               "result:",        "boxed{"};
-  Answer a = read_after_markers(kind, text, find_markers(low, strong), phrase);
+  Answer a = read_after_markers(kind, text, find_markers(low, strong), mode);
   if (a.status != Status::None) return a;
   static const auto weak = {"=",  "equals", "is",  "are", "gives", "makes", "becomes",
                             "get", "gets",  "got", ":",   "->",    "=>"};
-  a = read_after_markers(kind, text, find_markers(low, weak), phrase);
+  a = read_after_markers(kind, text, find_markers(low, weak), mode);
   if (a.status != Status::None) return a;
-  return read_unmarked(kind, text, prompt, phrase);
+  return read_unmarked(kind, text, prompt, mode);
 }
 
 // ---- scoring ---------------------------------------------------------------------------
@@ -521,7 +555,8 @@ Verdict verify_answer(std::string_view reference, std::string_view response, std
   if (trim(text).empty()) return make(1, "", "empty");
   const AnswerKind kind = answer_kind(reference);
   const bool phrase = kind == AnswerKind::Text && multiword(reference);
-  const Answer a = extract(kind, text, prompt, phrase);
+  const TextMode mode{phrase, kind == AnswerKind::Text && trim(reference).size() == 1};
+  const Answer a = extract(kind, text, prompt, mode);
   if (a.status == Status::Ambiguous) return make(1, "", "ambiguous");
   if (a.status == Status::None) return make(1, "", "no_answer");
   switch (kind) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "trainer/metrics_log.h"
 
 namespace {
@@ -147,6 +148,20 @@ TEST(MetricsLog, DisabledTouchesNothing) {
   write_all(p, "{\"step\":1}\n{\"step\":2}\n");
   { MetricsLog log(p, int64_t{1}, /*enabled=*/false); }
   EXPECT_EQ(steps_in(p), (std::vector<int64_t>{1, 2}));  // a non-zero rank never rewrites
+}
+
+TEST(MetricsLog, OnlyRankZeroWritesByDefault) {
+  auto p = fresh_path("rank1");
+  fw::log::set_rank(1, 2);
+  {
+    MetricsLog log(p, std::nullopt);
+    EXPECT_FALSE(log.enabled());
+    log.log(1, {{"loss", 1.0}});
+  }
+  fw::log::set_rank(0, 1);
+  EXPECT_FALSE(fs::exists(p));
+  MetricsLog log(p, std::nullopt);
+  EXPECT_TRUE(log.enabled());
 }
 
 TEST(MetricsLog, ReservedAndDuplicateNamesAreErrors) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/log.h"
 #include "trainer/progress.h"
 
 namespace {
@@ -169,6 +170,19 @@ TEST(Progress, DisabledPrintsNothing) {
     p.update(10);
     p.finish();
   }
+  EXPECT_EQ(h.text(), "");
+}
+
+TEST(Progress, OnlyRankZeroPrintsByDefault) {
+  Harness h;
+  fw::log::set_rank(1, 2);
+  {
+    auto o = h.options(false);
+    Progress p(10, 0, h.f, o);
+    p.update(1);
+    p.finish();
+  }
+  fw::log::set_rank(0, 1);
   EXPECT_EQ(h.text(), "");
 }
 
