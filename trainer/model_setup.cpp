@@ -30,6 +30,7 @@ data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::st
   data::TrainOptions t;
   t.sentences = data::collect_sft_texts(train_files);
   t.vocab_size = static_cast<int>(section.train_vocab_size);
+  t.extra_flags = {{"hard_vocab_limit", "false"}};  // a small corpus may support fewer pieces
   if (chat_template == data::TemplateKind::ChatMl) t.user_defined_symbols = {"<|im_start|>", "<|im_end|>"};
   fs::create_directories(fs::path(cache_path).parent_path());
   t.model_path = cache_path;

@@ -58,8 +58,7 @@ const Strings kSortDesc = {"Sort {0} from largest to smallest.", "Sort in descen
 const Strings kReverseList = {"Reverse the list {0}.", "Write {0} in reverse order."};
 const Strings kLength = {"How many letters are in the word {0}?", "How many letters does {0} have?",
                          "Count the letters in {0}."};
-const Strings kItems = {"How many items are in this list: {0}?", "Count the items: {0}.",
-                        "How many fruits are listed here: {0}?"};
+const Strings kItems = {"How many items are in: {0}?", "Count the items: {0}.", "How many fruits: {0}?"};
 const Strings kLetterCount = {"How many times does the letter {1} appear in {0}?", "Count the letter {1} in {0}.",
                               "How often does {1} occur in {0}?"};
 const Strings kPhraseCount = {"How many times does the letter {1} appear in the phrase {0}?",
@@ -71,7 +70,7 @@ const Strings kThenAdd = {"Now add {0} to that.", "Add {0} to it.", "What is tha
 const Strings kThenSub = {"Now subtract {0} from that.", "Subtract {0} from it.", "What is that minus {0}?"};
 const Strings kThenDouble = {"Now double it.", "Now multiply that by 2.", "What is twice that?"};
 const Strings kThenMul = {"Now multiply that by {0}.", "Multiply it by {0}.", "What is that times {0}?"};
-const Strings kThenUpper = {"Now write it in uppercase.", "Now make it uppercase.", "Convert that to uppercase."};
+const Strings kThenUpper = {"Now write it in uppercase.", "Now make it uppercase.", "Now convert it to uppercase."};
 const Strings kThenLargest = {"Now what is the largest?", "Which number is the largest now?"};
 const Strings kThenSum = {"Now what is the sum?", "What do they add up to?"};
 const Strings kThenDesc = {"Now sort them from largest to smallest.", "Now put them in decreasing order."};
@@ -312,7 +311,7 @@ std::vector<Step> counting(Rng& r, int level) {
     }
     Strings items = kFruits;
     r.shuffle(items);
-    items.resize(static_cast<size_t>(r.uniform_int(2, 5)));
+    items.resize(static_cast<size_t>(r.uniform_int(2, 4)));
     return {{fill(r.pick(kItems), join(items, ", ")), str(static_cast<int64_t>(items.size())),
              "count:items:" + join(items, ",")}};
   }
@@ -441,7 +440,10 @@ std::string format_answer(const std::string& reference) { return "The answer is 
 Task generate_task(uint64_t seed, int64_t index, const std::string& category, int difficulty) {
   check_category(category);
   check_difficulty(difficulty, "difficulty");
-  Rng r = Rng::for_index(seed, static_cast<uint64_t>(index), /*stream=*/1);
+  // The content stream also depends on category and level, so the same index under another
+  // category or level is an unrelated task.
+  Rng r = Rng::for_index(seed, static_cast<uint64_t>(index),
+                         /*stream=*/hash_string(category, static_cast<uint64_t>(difficulty)));
   std::vector<Step> steps;
   if (category == "arithmetic") steps = arithmetic(r, difficulty);
   else if (category == "string") steps = string_task(r, difficulty);

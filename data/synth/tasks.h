@@ -17,16 +17,18 @@
 //               2: sum of 3 digits, sort 3-4 digits ascending,
 //                  max / min of 4-5 two-digit numbers            "Sort 5, 2, 9 from smallest to largest." -> 2, 5, 9
 //               3: sort 5-6 two-digit numbers (either way), sum
-//                  of 4-5 two-digit numbers, reverse a list      "Reverse the list 12, 40, 7, 33." -> 33, 7, 40, 12
-//   counting    1: letters in a 3-5 letter word, items in a list "How many letters are in the word fox?" -> 3
+//                  of 4-5 two-digit numbers, reverse a list      "Reverse the list 12, 40, 75, 33." -> 33, 75, 40, 12
+//   counting    1: letters in a 3-5 letter word, items (2-4)     "How many letters are in the word fox?" -> 3
 //               2: occurrences of a letter in a word, even
 //                  numbers among 4-5 digits                      "How many times does the letter a appear in banana?" -> 3
 //               3: a letter in a two-word phrase, numbers above
-//                  a threshold among 5-6 two-digit numbers       "How many numbers in 12, 45, 7, 33 are greater than 20?" -> 2
+//                  a threshold among 5-6 two-digit numbers       "How many numbers in 12, 45, 71, 33, 28 are greater than 30?" -> 3
 //   multiturn   a first question, its canonical answer, and follow-ups that refer to it
-//               1: single-digit sum, then "Now add 5 to that."
+//               1: single-digit sum, then "Now add 5 to that."   -> "What is 4 + 3?" / "The
+//                  answer is 7." / "Now add 5 to that."          -> 12
 //               2: two-digit arithmetic + add / subtract / double, or reverse a word +
-//                  "Now write it in uppercase.", or sort + "Now what is the largest?"
+//                  "Now write it in uppercase.", or sort 3-4 digits + largest / sum / sort
+//                  descending ("Now what is the largest?")
 //               3: two follow-ups (three user turns): arithmetic chains with *, sort ->
 //                  remove the smallest -> sum, reverse -> uppercase -> first letter
 //
@@ -36,7 +38,9 @@
 //
 // Determinism: task i of a run depends only on (seed, i) through Rng::for_index — not on
 // n, the platform or the standard library — so a larger n extends a pool without changing
-// its prefix. Ids are "synth-<seed>-<index>".
+// its prefix. Ids are "synth-<seed>-<index>". Within a run the tasks are i.i.d., so the
+// easy levels repeat problems (level-1 arithmetic has 155 distinct ones); Task::problem
+// names the problem for deduplication and problem-level held-out splits.
 #pragma once
 
 #include <cstdint>

@@ -584,4 +584,79 @@ Verdict verify(const Task& task, std::string_view response) {
   return verify_answer(task.reference, response, prompt_text(task));
 }
 
+namespace {
+
+std::string perturb_once(const std::string& ref, Rng& rng, bool near) {
+  switch (answer_kind(ref)) {
+    case AnswerKind::Number: {
+      const double r = parse_numbers(ref, false).front().value;
+      const long long v = std::llround(r);
+      if (near) return std::to_string(v + (rng.bernoulli(0.5) ? 1 : -1));
+      const long long off = std::max<long long>(2, static_cast<long long>(std::ceil(0.15 * std::fabs(r)))) +
+                            rng.uniform_int(0, 10);
+      return std::to_string(v >= 0 && (v - off < 0 || rng.bernoulli(0.5)) ? v + off : v - off);
+    }
+    case AnswerKind::List: {
+      std::vector<long long> xs;
+      for (const auto& n : parse_numbers(ref, false)) xs.push_back(std::llround(n.value));
+      if (near) {
+        const size_t i = static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(xs.size()) - 2));
+        if (rng.bernoulli(0.5) && xs[i] != xs[i + 1]) std::swap(xs[i], xs[i + 1]);
+        else xs[i] += rng.bernoulli(0.5) ? 1 : -1;
+      } else {
+        std::set<long long> used(xs.begin(), xs.end());
+        for (auto& x : xs) {
+          long long y;
+          do y = rng.uniform_int(0, 99);
+          while (used.count(y));
+          x = y;
+        }
+      }
+      std::string out;
+      for (size_t i = 0; i < xs.size(); ++i) out += (i ? ", " : "") + std::to_string(xs[i]);
+      return out;
+    }
+    default: {
+      std::string w = trim(ref);
+      bool has_upper = false;
+      for (char c : w) has_upper |= (c >= 'A' && c <= 'Z');
+      auto random_letter = [&](char like) {
+        char c = static_cast<char>('a' + rng.uniform_int(0, 25));
+        return (like >= 'A' && like <= 'Z') ? static_cast<char>(c - 'a' + 'A') : c;
+      };
+      if (w.size() < 3 || !near) {
+        // Far: every letter replaced (a one-letter answer can only be far).
+        std::string out = w;
+        for (char& c : out)
+          if (is_alpha(c)) c = random_letter(c);
+        return out;
+      }
+      switch (rng.uniform_int(0, has_upper ? 2 : 1)) {
+        case 0: w.erase(static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(w.size()) - 1)), 1); return w;
+        case 1: {
+          const size_t i = static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(w.size()) - 2));
+          std::swap(w[i], w[i + 1]);
+          return w;
+        }
+        default: return lower(w);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string perturb_answer(const std::string& reference, Rng& rng, bool near) {
+  // Draw until the candidate lands in the intended band (a swap of equal letters, or
+  // random letters that happen to be close, are drawn again).
+  std::string candidate;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    candidate = perturb_once(reference, rng, near);
+    const int s = verify_answer(reference, candidate).score;
+    const bool single_letter = answer_kind(reference) == AnswerKind::Text && trim(reference).size() == 1;
+    if (near && !single_letter ? (s >= 3 && s <= 6) : s == 2) return candidate;
+  }
+  return candidate;
+}
+
 }  // namespace fw::synth

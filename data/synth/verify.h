@@ -47,6 +47,7 @@
 #include <string>
 #include <string_view>
 
+#include "data/synth/rng.h"
 #include "data/synth/tasks.h"
 
 namespace fw::synth {
@@ -74,5 +75,12 @@ Verdict verify(const Task& task, std::string_view response);
 
 // All message contents of a task, one per line (the `prompt` verify() passes on).
 std::string prompt_text(const Task& task);
+
+// A wrong answer in the reference's canonical form, for simulated competitors.
+// near = true: a near miss that scores 3..6 where the kind allows one (number +-1, two
+// neighbours swapped or one element changed in a list, a letter dropped or swapped, the
+// wrong case); a single-letter reference has no near miss and gets another letter (2).
+// near = false: clearly wrong, scoring 2. Never equal to the reference.
+std::string perturb_answer(const std::string& reference, Rng& rng, bool near);
 
 }  // namespace fw::synth

@@ -152,7 +152,7 @@ const std::vector<Rule>& rules() {
        [=](const std::smatch& m, const std::string&) {
          return num(static_cast<long long>(std::string(m[1].matched ? m[1] : m[2].matched ? m[2] : m[3]).size()));
        }},
-      {R("(?:How many items are in this list: |Count the items: |How many fruits are listed here: )([a-z]+(?:, [a-z]+)*)[?.]"),
+      {R("(?:How many items are in: |Count the items: |How many fruits: )([a-z]+(?:, [a-z]+)*)[?.]"),
        [=](const std::smatch& m, const std::string&) {
          std::string s = m[1];
          return num(1 + std::count(s.begin(), s.end(), ','));
@@ -184,11 +184,11 @@ const std::vector<Rule>& rules() {
        [=](const std::smatch& m, const std::string& prev) { return num(std::stoll(prev) + ints(m.str(0))[0]); }},
       {R("(?:Now subtract " + K + " from that\\.|Subtract " + K + " from it\\.|What is that minus " + K + "\\?)"),
        [=](const std::smatch& m, const std::string& prev) { return num(std::stoll(prev) - ints(m.str(0))[0]); }},
-      {R("(?:Now double it\\.|Now multiply that by 2\\.|What is twice that\\?)"),
+      {R("(?:Now double it\\.|What is twice that\\?)"),
        [=](const std::smatch&, const std::string& prev) { return num(std::stoll(prev) * 2); }},
       {R("(?:Now multiply that by " + K + "\\.|Multiply it by " + K + "\\.|What is that times " + K + "\\?)"),
        [=](const std::smatch& m, const std::string& prev) { return num(std::stoll(prev) * ints(m.str(0))[0]); }},
-      {R("(?:Now write it in uppercase|Now make it uppercase|Convert that to uppercase)\\."),
+      {R("(?:Now write it in uppercase|Now make it uppercase|Now convert it to uppercase)\\."),
        [](const std::smatch&, const std::string& prev) { return upper(prev); }},
       {R("(?:Now what is the largest\\?|Which number is the largest now\\?)"),
        [=](const std::smatch&, const std::string& prev) {
@@ -285,15 +285,20 @@ TEST(SynthTasks, PinnedTasks) {
   // to the generators changes these; update them with the change.
   auto t = generate_task(1, 0, "arithmetic", 1);
   EXPECT_EQ(t.id, "synth-1-0");
-  EXPECT_EQ(t.messages[0].content, "PIN");
-  EXPECT_EQ(t.reference, "PIN");
+  EXPECT_EQ(t.messages[0].content, "Compute 3 + 7.");
+  EXPECT_EQ(t.reference, "10");
+  EXPECT_EQ(t.reference_response, "The answer is 10.");
+  EXPECT_EQ(t.problem, "arith:3+7");
   GenerateOptions o;
   o.n = 3;
   o.seed = 2024;
   auto ts = generate_tasks(o);
   std::string all;
   for (const auto& x : ts) all += x.category + "/" + std::to_string(x.difficulty) + ": " + x.messages.back().content + " -> " + x.reference + "\n";
-  EXPECT_EQ(all, "PIN");
+  EXPECT_EQ(all,
+            "multiturn/3: Now what is the sum? -> 316\n"
+            "string/2: Reverse the word fire. -> erif\n"
+            "counting/1: Count the items: berry, kiwi, apple. -> 3\n");
 }
 
 TEST(SynthTasks, IdsAreUniqueAndStable) {
@@ -391,13 +396,15 @@ TEST(SynthTasks, ShapesPerCategoryAndLevel) {
           users += m.role == "user";
           EXPECT_LE(m.content.size(), 80u) << m.content;  // short prompts for tiny models
         }
-        if (cat == "multiturn") EXPECT_EQ(users, d == 3 ? 3u : 2u) << t.id;
-        else EXPECT_EQ(users, 1u);
-        if (d == 1) EXPECT_LE(t.messages.back().content.size(), 50u) << t.messages.back().content;
+        EXPECT_EQ(users, cat != "multiturn" ? 1u : d == 3 ? 3u : 2u) << t.id;
+        if (d == 1) {
+          EXPECT_LE(t.messages.back().content.size(), 50u) << t.messages.back().content;
+        }
         EXPECT_FALSE(t.problem.empty());
         // Lists in references have two or more elements, so their kind is List.
-        if (t.reference.find(',') != std::string::npos)
+        if (t.reference.find(',') != std::string::npos) {
           EXPECT_EQ(fw::synth::answer_kind(t.reference), fw::synth::AnswerKind::List) << t.reference;
+        }
       }
 }
 

@@ -186,8 +186,9 @@ TEST(Verify, TableOfMessyResponses) {
     EXPECT_EQ(v.score, r.score) << "row " << i << ": ref='" << r.reference << "' response='" << r.response
                                 << "' extracted='" << v.extracted << "' rule=" << v.rule;
     EXPECT_EQ(v.correct, r.score == 10) << "row " << i;
-    if (r.extracted)
+    if (r.extracted) {
       EXPECT_EQ(v.extracted, r.extracted) << "row " << i << ": response='" << r.response << "' rule=" << v.rule;
+    }
     EXPECT_GE(v.score, 1);
     EXPECT_LE(v.score, 10);
     EXPECT_FALSE(v.rule.empty());
@@ -235,6 +236,38 @@ TEST(Verify, ScoreIsMonotoneInTheNumericError) {
     last = s;
   }
   EXPECT_EQ(last, 2);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Verify, PerturbedAnswersLandInTheirBand) {
+  // For simulated competitors: near misses score 3..6 (2 for one-letter references, which
+  // have none), far misses 2, and neither is ever correct — in canonical replies, in every
+  // category and level.
+  fw::synth::Rng rng(17);
+  int near_checked = 0;
+  for (const auto& cat : fw::synth::all_categories())
+    for (int d = 1; d <= 3; ++d)
+      for (int64_t i = 0; i < 150; ++i) {
+        auto t = fw::synth::generate_task(3, i, cat, d);
+        for (bool near : {true, false}) {
+          const std::string wrong = fw::synth::perturb_answer(t.reference, rng, near);
+          EXPECT_NE(wrong, t.reference);
+          EXPECT_EQ(fw::synth::answer_kind(wrong), fw::synth::answer_kind(t.reference)) << t.reference << " -> " << wrong;
+          const auto v = fw::synth::verify(t, fw::synth::format_answer(wrong));
+          EXPECT_FALSE(v.correct) << t.reference << " -> " << wrong;
+          if (near && t.reference.size() > 1) {
+            EXPECT_GE(v.score, 3) << t.reference << " -> " << wrong << " (" << v.rule << ")";
+            EXPECT_LE(v.score, 6) << t.reference << " -> " << wrong << " (" << v.rule << ")";
+            ++near_checked;
+          } else {
+            EXPECT_EQ(v.score, 2) << t.reference << " -> " << wrong << " (" << v.rule << ")";
+          }
+        }
+      }
+  EXPECT_GT(near_checked, 1500);
 }
 
 }  // namespace

@@ -18,12 +18,12 @@ using namespace fw;
 
 data::Tokenizer tiny_tokenizer() {
   static std::string path = [] {
-    const std::string dir = testing::fresh_dir("sft_tok");
+    const std::string dir = fw::testing::fresh_dir("sft_tok");
     data::TrainOptions t;
     for (int i = 0; i < 300; ++i)
       t.sentences.push_back("What is " + std::to_string(i) + " plus " + std::to_string(i % 7) + "? The answer is " +
                             std::to_string(i + i % 7) + ". Answer briefly. hello world");
-    t.vocab_size = 200;
+    t.vocab_size = 300;
     t.model_path = dir + "/tokenizer.model";
     data::Tokenizer::train(t);
     return t.model_path;
@@ -69,7 +69,11 @@ TEST(SftData, CountsSkipsAndNamesBadLines) {
                     R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "The answer is 3."}]})"
                     "\n");
   data::SftDataOptions opts;
-  opts.max_seq_len = 30;
+  auto all = data::load_sft_jsonl({path}, tok, opts);  // no limit: lengths of the long and short one
+  ASSERT_EQ(all.examples.size(), 2u);
+  const size_t long_len = all.examples[0].ids.size(), short_len = all.examples[1].ids.size();
+  ASSERT_GT(long_len, short_len + 10);
+  opts.max_seq_len = static_cast<int64_t>(short_len + 2);
   auto ds = data::load_sft_jsonl({path}, tok, opts);
   EXPECT_EQ(ds.stats.read, 3);
   EXPECT_EQ(ds.stats.kept, 1);
@@ -125,7 +129,7 @@ double batch_loss(model::LlamaForCausalLM& lm, const data::SftBatch& b) {
 
 TEST(SftData, PackedAndUnpackedGiveTheSameLoss) {
   auto tok = tiny_tokenizer();
-  auto path = testing::write_addition_sft(std::string(FW_TEST_TMP_DIR) + "/sft_pack.jsonl", 10);
+  auto path = fw::testing::write_addition_sft(std::string(FW_TEST_TMP_DIR) + "/sft_pack.jsonl", 10);
   auto ds = data::load_sft_jsonl({path}, tok, {});
   auto lm = tiny_model(tok.vocab_size());
   at::NoGradGuard g;
@@ -141,7 +145,7 @@ TEST(SftData, PackedAndUnpackedGiveTheSameLoss) {
 
 TEST(SftData, PromptPositionsContributeNothing) {
   auto tok = tiny_tokenizer();
-  auto path = testing::write_addition_sft(std::string(FW_TEST_TMP_DIR) + "/sft_prompt.jsonl", 4);
+  auto path = fw::testing::write_addition_sft(std::string(FW_TEST_TMP_DIR) + "/sft_prompt.jsonl", 4);
   auto ds = data::load_sft_jsonl({path}, tok, {});
   auto b = data::collate_sft(ds.examples, {{0, 1}, {2}, {3}}, true, tok.pad_or_eos_id());
   auto lm = tiny_model(tok.vocab_size());
