@@ -61,11 +61,25 @@ void run_synth(const SynthFlags& f) {
       throw_invalid("not a number: '" + w + "'", {.key = "--difficulty-weights"});
     }
   }
+  if (f.heldout_by != "task" && f.heldout_by != "problem")
+    throw_invalid("unknown --heldout-by '" + f.heldout_by + "'", {.key = "--heldout-by", .hint = "task | problem"});
   const synth::SplitBy by = synth::split_by_from_name(f.heldout_by);
   if (!(f.heldout >= 0.0 && f.heldout < 1.0))
     throw_invalid("--heldout must be in [0, 1)", {.key = "--heldout"});
 
-  std::vector<synth::Task> tasks = synth::generate_tasks(opts);  // validates the options
+  if (f.n < 1) throw_invalid("--n must be >= 1, got " + std::to_string(f.n), {.key = "--n"});
+  std::vector<synth::Task> tasks;
+  try {
+    tasks = synth::generate_tasks(opts);  // validates the options
+  } catch (const Error& e) {
+    // Name the flag rather than the library's option field.
+    ErrorContext ctx = e.context();
+    std::string flag = ctx.key;
+    for (char& c : flag)
+      if (c == '_') c = '-';
+    if (!flag.empty()) ctx.key = "--" + flag;
+    throw Error(e.kind(), e.message(), ctx);
+  }
   synth::Split split = synth::split_heldout(tasks, f.heldout, f.seed, by);
 
   std::error_code ec;
@@ -99,7 +113,7 @@ void run_synth(const SynthFlags& f) {
 Run add_synth_command(CLI::App& app) {
   auto f = std::make_shared<SynthFlags>();
   app.add_option("--out", f->out_dir, "output folder (created if missing)")->required();
-  app.add_option("--n", f->n, "number of tasks")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--n", f->n, "number of tasks (>= 1)")->capture_default_str();
   app.add_option("--seed", f->seed, "generation seed (same seed, same tasks)")->capture_default_str();
   app.add_option("--categories", f->categories,
                  "comma-separated subset of: " + join(synth::all_categories(), ", ") + " (default: all)");

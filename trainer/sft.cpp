@@ -192,24 +192,78 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     }, {.keep_last = static_cast<int>(r.checkpoint.keep_last)});
   };
 
+  MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),
+                     resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
+
+  // Eval loss on data.eval: mean CE over its trainable tokens, in fixed order.
+  std::optional<data::SftDataset> eval_data;
+  if (!r.data.eval.empty()) {
+    eval_data = data::load_sft_jsonl(r.data.eval, tok, data_opts);
+    log::info("eval data: " + eval_data->stats.summary());
+  }
+  auto eval_loss = [&]() -> std::optional<double> {
+    if (!eval_data) return std::nullopt;
+    at::NoGradGuard no_grad;
+    lm->eval();
+    std::vector<int64_t> lengths;
+    for (const auto& ex : eval_data->examples) lengths.push_back(static_cast<int64_t>(ex.ids.size()));
+    data::BatchingOptions eval_batching = batching;
+    eval_batching.shuffle = false;
+    double sum = 0;
+    int64_t tokens = 0;
+    for (const auto& mb : data::plan_epoch(lengths, eval_batching, 0)) {
+      data::SftBatch b = data::collate_sft(eval_data->examples, mb, r.data.packing, pad_id);
+      AutocastGuard autocast(device, r.dtype);
+      model::ForwardOptions fo{.position_ids = b.position_ids.to(device)};
+      if (b.segment_ids.defined()) fo.segment_ids = b.segment_ids.to(device);
+      losses::SftLoss l = losses::sft_loss_sum(lm->forward(b.input_ids.to(device), fo), b.labels.to(device));
+      sum += l.loss_sum.item<double>();
+      tokens += l.num_tokens;
+    }
+    lm->train();
+    return sum / static_cast<double>(std::max<int64_t>(1, tokens));
+  };
+
   std::optional<EvalPrompts> eval_prompts;
   if (!r.eval.prompts.empty()) eval_prompts = load_eval_prompts(r.eval.prompts, r.eval.max_prompts);
-  auto evaluate = [&]() -> std::optional<double> {
+  auto evaluate = [&]() -> std::optional<EvalResult> {
     if (!eval_prompts) return std::nullopt;
     lm->eval();
     EvalResult e = evaluate_generation(lm, tok, chat_template, *eval_prompts,
                                        {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size});
     lm->train();
-    log::info("eval: accuracy " + std::to_string(e.accuracy) + ", mean score " + std::to_string(e.mean_score) +
-              " on " + std::to_string(e.n) + " held-out prompts");
-    return e.accuracy;
+    std::string by_category;
+    for (const auto& [cat, acc] : e.accuracy_by_category) by_category += " " + cat + "=" + std::to_string(acc).substr(0, 4);
+    log::info("eval: accuracy " + std::to_string(e.accuracy) + ", mean score " + std::to_string(e.mean_score) + " on " +
+              std::to_string(e.n) + " held-out prompts;" + by_category);
+    return e;
+  };
+  // Everything eval measures: the eval loss and the generation accuracy (each if set up).
+  auto run_eval = [&]() -> Metrics {
+    Metrics m;
+    if (auto loss = eval_loss()) {
+      log::info("eval: loss " + std::to_string(*loss));
+      m.emplace_back("eval/loss", *loss);
+    }
+    if (auto e = evaluate()) {
+      m.emplace_back("eval/accuracy", e->accuracy);
+      m.emplace_back("eval/mean_score", e->mean_score);
+      for (const auto& [cat, acc] : e->accuracy_by_category) m.emplace_back("eval/accuracy/" + cat, acc);
+    }
+    return m;
+  };
+  auto log_eval = [&](int64_t step) {
+    Metrics m = run_eval();
+    if (!m.empty()) metrics.log(step, m);
+    return m;
   };
 
   // 6. The loop.
-  MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),
-                     resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
   Progress progress(total_steps, st.step);
   SftResult result;
+  if (!resume) {  // the starting point, so a run shows what it learned
+    log_eval(0);
+  }
   while (st.step < total_steps) {
     auto t_step = Clock::now();
     data::DataCursor next_cursor = st.cursor;
@@ -287,7 +341,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     }
     if (!last && r.eval.every_steps > 0 && st.step % r.eval.every_steps == 0) {
       progress.clear();
-      if (auto acc = evaluate()) metrics.log(st.step, {{"eval/accuracy", *acc}});
+      log_eval(st.step);
     }
     if (interrupted()) {
       progress.clear();
@@ -307,8 +361,8 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   model::save_causal_lm(lm, result.final_dir);
   write_tokenizer(result.final_dir);
   result.steps = st.step;
-  result.eval_accuracy = evaluate();
-  if (result.eval_accuracy) metrics.log(st.step, {{"eval/accuracy", *result.eval_accuracy}});
+  for (const auto& [name, value] : log_eval(st.step))
+    if (name == "eval/accuracy") result.eval_accuracy = std::get<double>(value);
   log::info("done: " + std::to_string(st.step) + " steps, final loss " + std::to_string(result.last_loss) +
             "; model in " + result.final_dir);
   return result;

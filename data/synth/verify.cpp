@@ -376,7 +376,7 @@ Answer read_unmarked(AnswerKind kind, const std::string& text, std::string_view 
         fresh.push_back(n);
         fresh_values.insert(n.value);
       }
-    if (fresh_values.size() == 1) return found_numbers({fresh.back()});
+    return found_numbers({nums.back()});
     if (fresh_values.empty() && count_distinct(nums) == 1) return found_numbers({nums.back()});
     return ambiguous();
   }
