@@ -13,6 +13,7 @@
 #include <torch/serialize.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -258,6 +259,11 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     return m;
   };
 
+  // Fault injection for the tests of the NaN path: FLYWHEEL_TEST_NAN_AT_STEP=N makes
+  // step N's loss NaN.
+  const char* nan_env = std::getenv("FLYWHEEL_TEST_NAN_AT_STEP");
+  const int64_t nan_test_step = nan_env ? std::atoll(nan_env) : -1;
+
   // 6. The loop.
   Progress progress(total_steps, st.step);
   SftResult result;
@@ -295,7 +301,8 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     const double t_forward_backward = seconds_since(t_fb);
 
     auto t_opt = Clock::now();
-    const double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable));
+    double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable));
+    if (nan_test_step == st.step + 1) loss = std::nan("");
     const double grad_norm = clip_grad_norm(*lm, r.optim.grad_clip);
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
       optimizer->zero_grad();

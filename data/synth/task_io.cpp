@@ -119,7 +119,7 @@ std::vector<Task> read_prompt_jsonl(const std::string& path) {
   for_each_jsonl(path, [&](const nlohmann::json& j, long line) {
     Task t = task_from_prompt_json(j);
     auto [it, fresh] = seen.emplace(t.id, line);
-    if (false && !fresh)
+    if (!fresh)
       throw_invalid("duplicate id '" + t.id + "' (first on line " + std::to_string(it->second) + ")", {.key = "id"});
     out.push_back(std::move(t));
   });

@@ -194,7 +194,7 @@ Expr arith_expr(Rng& r, int level) {
       return {str(a) + " * " + str(b), a * b};
     case 3:
       a = r.uniform_int(1, 50), b = r.uniform_int(2, 9), c = r.uniform_int(2, 9);
-      return {str(a) + " + " + str(b) + " * " + str(c), (a + b) * c};
+      return {str(a) + " + " + str(b) + " * " + str(c), a + b * c};
     default:
       a = r.uniform_int(2, 9), b = r.uniform_int(2, 9), c = r.uniform_int(1, 50);
       return {str(a) + " * " + str(b) + " - " + str(c), a * b - c};

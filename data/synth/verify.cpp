@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <optional>
 #include <set>
+#include <system_error>
 
 #include "core/strings.h"
 
@@ -87,7 +87,9 @@ std::vector<Num> parse_numbers(std::string_view s, bool thousands) {
       while (i < s.size() && is_digit(s[i])) digits += s[i++];
     }
     Num n;
-    std::from_chars(digits.data(), digits.data() + digits.size(), n.value);
+    // Too many digits for a double: infinity, so it can never equal a reference.
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), n.value).ec != std::errc())
+      n.value = HUGE_VAL;
     if (neg) n.value = -n.value;
     // Canonical text: no leading zeros, no trailing ".0".
     if (n.value == std::floor(n.value) && std::fabs(n.value) < 1e15) {
@@ -295,8 +297,13 @@ Answer read_text(const std::string& sentence, bool phrase, bool letter) {
     if (toks.size() == 1) return found_text(toks[0]);
   }
   auto toks = alpha_tokens(sentence);
+  const bool hedged = has_word(toks, {"or", "either", "maybe", "possibly", "perhaps"});
   if (letter) {
     // A one-letter answer: the first single letter ("The answer is the letter a").
+    std::set<std::string> letters;
+    for (const auto& t : toks)
+      if (t.size() == 1) letters.insert(lower(t));
+    if (hedged && letters.size() > 1) return ambiguous();
     for (const auto& t : toks)
       if (t.size() == 1) return found_text(t);
   }
@@ -307,7 +314,7 @@ Answer read_text(const std::string& sentence, bool phrase, bool letter) {
     if (toks.size() == 1) return found_text(toks[0]);
     return {};
   }
-  if (has_word(toks, {"or", "either", "maybe", "possibly", "perhaps"})) {
+  if (hedged) {
     std::set<std::string> distinct;
     for (const auto& t : content) distinct.insert(lower(t));
     if (distinct.size() > 1) return ambiguous();
@@ -376,7 +383,7 @@ Answer read_unmarked(AnswerKind kind, const std::string& text, std::string_view 
         fresh.push_back(n);
         fresh_values.insert(n.value);
       }
-    return found_numbers({nums.back()});
+    if (fresh_values.size() == 1) return found_numbers({fresh.back()});
     if (fresh_values.empty() && count_distinct(nums) == 1) return found_numbers({nums.back()});
     return ambiguous();
   }

@@ -14,21 +14,27 @@
 //  2. Otherwise weak markers, latest first: "=", "equals", "is", "are", "gives", "makes",
 //     "becomes", "get", "gets", "got", ":", "->", "=>". Alphabetic markers must stand as
 //     words ("answer isn't" is no marker).
-//     A marker whose sentence holds no answer of the right kind is skipped.
+//     A marker whose sentence holds no answer of the right kind, or ends in "?" (an
+//     echoed question: "What is 3 + 5? 8"), is skipped.
 //  3. Otherwise the unmarked response:
 //       Number  the one number in the response that is not in the prompt; a response with
 //               only one distinct number gives that number; otherwise ambiguous.
 //       List    the last [...] group, else the numbers on the last line holding any.
-//       Text    the last quoted span, else the one word that is neither a filler word
-//               ("the", "letter", "answer", ...) nor a word of the prompt, else the
-//               response's only word; otherwise ambiguous.
+//       Text    the last quoted span, else (one-letter references) the one distinct
+//               single letter, else the one word that is neither a filler word ("the",
+//               "letter", "answer", ...) nor a word of the prompt, else the response's
+//               only word; otherwise ambiguous.
 //  Reading a sentence: Number takes its first number (parenthesised asides are skipped;
 //  "1,234" is 1234); List takes all its integers in order; Text its first quoted span,
-//  else its first non-filler word (or its only word).
-//  Hedging is not rewarded: a sentence with "or", "/", "between", "either", "maybe" or
-//  "possibly" and two or more distinct candidates is ambiguous, and an ambiguous answer
-//  scores 1. So "1 2 3 4 5 6 7 8 9", "8 or 9" and "the answer is 7, 8 or 9" get nothing,
-//  and a response is never credited because one of many numbers in it matches.
+//  else its first non-filler word (or its only word); for a one-letter reference the
+//  first single letter ("the letter c"). A reference with spaces is read as a phrase
+//  (the whole sentence, whitespace collapsed).
+//  Hedging is not rewarded: a sentence with "or", "/", "between", "either", "maybe",
+//  "possibly" or "perhaps" and two or more distinct candidates is ambiguous, and an
+//  ambiguous answer scores 1. So "1 2 3 4 5 6 7 8 9", "8 or 9" and "the answer is 7, 8
+//  or 9" get nothing: one candidate is chosen by position (after the latest marker, or
+//  the only new one), never by looking for the reference among many. A second guess in a
+//  later unmarked sentence ("The answer is 8. Or 9.") is not seen.
 //
 // Scores:
 //   10  correct (correct = true). Number: equal value ("8.0" == "8"). List: same

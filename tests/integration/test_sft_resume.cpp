@@ -129,6 +129,28 @@ TEST(SftResume, CorruptNewestCheckpointFallsBackToThePreviousOne) {
   EXPECT_TRUE(fs::exists(tmp("resume_corrupt_run") + "/checkpoint-00000030"));
 }
 
+TEST(SftCli, NanLossStopsWithTheLastGoodStateSaved) {
+  fs::remove_all(tmp("sft_nan_run"));
+  const std::string recipe = write_recipe("sft_nan", 6);
+  // Step 4's loss is made NaN by the test hook.
+  const std::string args = "sft " + recipe;
+  const std::string log = tmp("sft_nan.log");
+  int status = std::system(("FLYWHEEL_TEST_NAN_AT_STEP=4 " + bin() + " " + args + " > " + log + " 2>&1").c_str());
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(WEXITSTATUS(status), 1) << text;
+  EXPECT_NE(text.find("loss is nan"), std::string::npos) << text;
+  EXPECT_NE(text.find("at step 4; stopped with the last good state saved in"), std::string::npos) << text;
+  EXPECT_TRUE(fs::exists(tmp("sft_nan_run") + "/checkpoint-00000003/trainer_state/manifest.json"));
+  EXPECT_FALSE(fs::exists(tmp("sft_nan_run") + "/final"));
+  // Under on_nan: skip the run drops that step and finishes.
+  fs::remove_all(tmp("sft_nan_skip_run"));
+  status = std::system(("FLYWHEEL_TEST_NAN_AT_STEP=4 " + bin() + " " + args + " train.on_nan=skip output_dir=" +
+                        tmp("sft_nan_skip_run") + " > " + log + " 2>&1").c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(fs::exists(tmp("sft_nan_skip_run") + "/final/model.safetensors"));
+}
+
 TEST(SftCli, BadRecipeExitsWithTwo) {
   const std::string recipe = write_recipe("cli_bad_recipe", 5);
   EXPECT_EQ(run_blocking("sft " + recipe + " train.micro_batchsize=3"), 2);

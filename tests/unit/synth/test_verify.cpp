@@ -167,6 +167,8 @@ const Row kRows[] = {
     {"c", kFirst, "The answer is t.", 2, "t"},
     {"c", kFirst, "The answer is cat.", 2, "cat"},
     {"c", kFirst, "a b c d", 1, ""},
+    {"c", kFirst, "The answer is c or t.", 1, ""},
+    {"c", kFirst, "Maybe c, maybe k", 1, ""},
     {"a", kFirstA, "The answer is a.", 10, "a"},
     {"a", kFirstA, "a", 10, "a"},
     {"a", kFirstA, "The first letter is a", 10, "a"},
@@ -194,6 +196,12 @@ TEST(Verify, TableOfMessyResponses) {
     EXPECT_FALSE(v.rule.empty());
     ++i;
   }
+}
+
+TEST(Verify, HugeNumbersAreWrongNotZero) {
+  const std::string huge(400, '9');
+  EXPECT_EQ(verify_answer("0", "The answer is " + huge + ".").score, 2);
+  EXPECT_EQ(verify_answer("0", huge).score, 2);
 }
 
 TEST(Verify, RulesAreNamed) {
@@ -270,6 +278,28 @@ TEST(Verify, PerturbedAnswersLandInTheirBand) {
         }
       }
   EXPECT_GT(near_checked, 1500);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Verify, RandomBytesNeverThrowAndStayInRange) {
+  const std::string alphabet = "0123456789 abcxyzTAC.,;:!?=-+*/()[]{}\"'`$\n\t\xE2\x88\x92\xC3\xA9";
+  fw::synth::Rng rng(5);
+  const char* refs[] = {"8", "-12", "2, 5, 9", "tac", "TAC", "c", "New York", "3.5"};
+  for (int i = 0; i < 3000; ++i) {
+    std::string s;
+    const int len = static_cast<int>(rng.uniform_int(0, 80));
+    for (int k = 0; k < len; ++k) s += alphabet[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(alphabet.size()) - 1))];
+    if (rng.bernoulli(0.1)) s += std::string(400, '9');  // a number too long for a double
+    for (const char* ref : refs) {
+      fw::synth::Verdict v;
+      ASSERT_NO_THROW(v = verify_answer(ref, s, "What is 3 + 5?")) << s;
+      ASSERT_GE(v.score, 1);
+      ASSERT_LE(v.score, 10);
+    }
+  }
 }
 
 }  // namespace
