@@ -12,7 +12,7 @@ std::vector<MicroBatch> plan_epoch(const std::vector<int64_t>& lengths, const Ba
   if (opts.micro_batch_size <= 0) throw_invalid("micro_batch_size must be positive");
   std::vector<int64_t> order(lengths.size());
   std::iota(order.begin(), order.end(), 0);
-  SplitMix64 rng(mix_seed(opts.seed, static_cast<uint64_t>(epoch)));
+  Rng rng = Rng::for_index(opts.seed, static_cast<uint64_t>(epoch), /*stream=*/0xBA7C);
   if (opts.shuffle) rng.shuffle(order);
 
   std::vector<Row> rows;

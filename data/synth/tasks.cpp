@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
-#include "data/synth/rng.h"
+#include "core/rng.h"
 
 namespace fw::synth {
 namespace {

@@ -53,7 +53,7 @@
 #include <string>
 #include <string_view>
 
-#include "data/synth/rng.h"
+#include "core/rng.h"
 #include "data/synth/tasks.h"
 
 namespace fw::synth {

@@ -81,11 +81,11 @@ TEST(JsonlWriter, AppendsFlushedRecords) {
   auto p = tmp_path("w.jsonl");
   {
     fw::JsonlWriter w(p);
-    w.write({{"x", 1}});
+    w.write(nlohmann::json{{"x", 1}});
   }
   {
     fw::JsonlWriter w(p, /*append=*/true);
-    w.write({{"x", 2}});
+    w.write(nlohmann::json{{"x", 2}});
   }
   int n = 0;
   fw::for_each_jsonl(p, [&](const nlohmann::json& j, long) { n += j["x"].get<int>(); });

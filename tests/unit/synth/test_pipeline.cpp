@@ -6,13 +6,13 @@
 
 #include <map>
 
-#include "data/synth/rng.h"
+#include "core/rng.h"
 #include "data/synth/task_io.h"
 #include "data/synth/verify.h"
 
 namespace {
 
-using fw::synth::Rng;
+using fw::Rng;
 using fw::synth::Task;
 
 // A correct answer in one of several formats a model might use.

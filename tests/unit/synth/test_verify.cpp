@@ -254,7 +254,7 @@ TEST(Verify, PerturbedAnswersLandInTheirBand) {
   // For simulated competitors: near misses score 3..6 (2 for one-letter references, which
   // have none), far misses 2, and neither is ever correct — in canonical replies, in every
   // category and level.
-  fw::synth::Rng rng(17);
+  fw::Rng rng(17);
   int near_checked = 0;
   for (const auto& cat : fw::synth::all_categories())
     for (int d = 1; d <= 3; ++d)
@@ -286,7 +286,7 @@ namespace {
 
 TEST(Verify, RandomBytesNeverThrowAndStayInRange) {
   const std::string alphabet = "0123456789 abcxyzTAC.,;:!?=-+*/()[]{}\"'`$\n\t\xE2\x88\x92\xC3\xA9";
-  fw::synth::Rng rng(5);
+  fw::Rng rng(5);
   const char* refs[] = {"8", "-12", "2, 5, 9", "tac", "TAC", "c", "New York", "3.5"};
   for (int i = 0; i < 3000; ++i) {
     std::string s;

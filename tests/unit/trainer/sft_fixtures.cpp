@@ -16,10 +16,10 @@ std::string fresh_dir(const std::string& name) {
 }
 
 std::string write_addition_sft(const std::string& path, int n, int seed) {
-  SplitMix64 rng(static_cast<uint64_t>(seed));
+  Rng rng(static_cast<uint64_t>(seed));
   std::ofstream out(path);
   for (int i = 0; i < n; ++i) {
-    const int a = static_cast<int>(rng.below(50)), b = static_cast<int>(rng.below(50));
+    const int a = static_cast<int>(rng.uniform_int(0, 49)), b = static_cast<int>(rng.uniform_int(0, 49));
     nlohmann::json msgs = nlohmann::json::array();
     if (i % 3 == 0) msgs.push_back({{"role", "system"}, {"content", "Answer briefly."}});
     msgs.push_back({{"role", "user"}, {"content", "What is " + std::to_string(a) + " plus " + std::to_string(b) + "?"}});

@@ -1,6 +1,6 @@
-#include "data/synth/rng.h"
+#include "core/rng.h"
 
-namespace fw::synth {
+namespace fw {
 namespace {
 
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -77,4 +77,4 @@ size_t Rng::weighted_index(const std::vector<double>& weights) {
   return 0;
 }
 
-}  // namespace fw::synth
+}  // namespace fw

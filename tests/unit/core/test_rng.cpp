@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <set>
 
-#include "data/synth/rng.h"
+#include "core/rng.h"
 
 namespace {
 
-using fw::synth::Rng;
+using fw::Rng;
 
 TEST(SynthRng, SameSeedSameStreamDifferentSeedDifferent) {
   Rng a(42), b(42), c(43);
@@ -89,9 +89,9 @@ TEST(SynthRng, ShuffleIsAPermutationAndWeightedIndexFollowsWeights) {
 }
 
 TEST(SynthRng, HashStringIsStable) {
-  EXPECT_EQ(fw::synth::hash_string("abc"), fw::synth::hash_string("abc"));
-  EXPECT_NE(fw::synth::hash_string("abc"), fw::synth::hash_string("abd"));
-  EXPECT_NE(fw::synth::hash_string("abc", 1), fw::synth::hash_string("abc", 2));
+  EXPECT_EQ(fw::hash_string("abc"), fw::hash_string("abc"));
+  EXPECT_NE(fw::hash_string("abc"), fw::hash_string("abd"));
+  EXPECT_NE(fw::hash_string("abc", 1), fw::hash_string("abc", 2));
 }
 
 }  // namespace
