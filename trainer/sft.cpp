@@ -32,8 +32,9 @@
 #include "trainer/model_setup.h"
 #include "trainer/optim.h"
 #include "trainer/progress.h"
-#include "trainer/rng_state.h"
+#include "trainer/run_state.h"
 #include "trainer/schedule.h"
+#include "trainer/step_stream.h"
 #include "trainer/setup.h"
 
 namespace fw::trainer {
@@ -47,73 +48,6 @@ data::MaskMode mask_from_name(const std::string& name) {
   if (name == "last_assistant") return data::MaskMode::LastAssistant;
   if (name == "everything") return data::MaskMode::Everything;
   return data::MaskMode::AllAssistant;
-}
-
-// The data side of the loop: the epoch plans (rebuilt deterministically, so only the
-// cursor is saved) and the grad_accum micro-batches of each step. A step never crosses
-// an epoch boundary; the last step of an epoch may have fewer micro-batches.
-class SftStream {
- public:
-  SftStream(const data::SftDataset& ds, data::BatchingOptions opts, int64_t grad_accum)
-      : ds_(ds), opts_(opts), grad_accum_(grad_accum) {
-    for (const auto& ex : ds.examples) lengths_.push_back(static_cast<int64_t>(ex.ids.size()));
-  }
-  int64_t steps_per_epoch() { return (static_cast<int64_t>(plan(0).size()) + grad_accum_ - 1) / grad_accum_; }
-  std::vector<data::MicroBatch> next_step(data::DataCursor& cur) {
-    if (cur.micro_batch >= static_cast<int64_t>(plan(cur.epoch).size())) {
-      ++cur.epoch;
-      cur.micro_batch = 0;
-    }
-    const auto& p = plan(cur.epoch);
-    const int64_t end = std::min<int64_t>(static_cast<int64_t>(p.size()), cur.micro_batch + grad_accum_);
-    std::vector<data::MicroBatch> out(p.begin() + cur.micro_batch, p.begin() + end);
-    cur.micro_batch = end;
-    return out;
-  }
-  double epoch_progress(const data::DataCursor& cur) {
-    return static_cast<double>(cur.epoch) + static_cast<double>(cur.micro_batch) / static_cast<double>(plan(cur.epoch).size());
-  }
-
- private:
-  const std::vector<data::MicroBatch>& plan(int64_t epoch) {
-    if (epoch != plan_epoch_) {
-      plan_ = data::plan_epoch(lengths_, opts_, epoch);
-      plan_epoch_ = epoch;
-    }
-    return plan_;
-  }
-  const data::SftDataset& ds_;
-  data::BatchingOptions opts_;
-  int64_t grad_accum_;
-  std::vector<int64_t> lengths_;
-  std::vector<data::MicroBatch> plan_;
-  int64_t plan_epoch_ = -1;
-};
-
-struct TrainState {
-  int64_t step = 0;
-  data::DataCursor cursor;
-  int64_t tokens_seen = 0;     // all real tokens processed (TRL's num_tokens)
-  int64_t skipped_steps = 0;   // NaN/Inf steps dropped under on_nan: skip
-};
-
-nlohmann::json to_json(const TrainState& s) {
-  return {{"step", s.step}, {"epoch", s.cursor.epoch}, {"micro_batch", s.cursor.micro_batch},
-          {"tokens_seen", s.tokens_seen}, {"skipped_steps", s.skipped_steps}};
-}
-
-TrainState state_from_json(const nlohmann::json& j, const std::string& file) {
-  try {
-    TrainState s;
-    s.step = j.at("step").get<int64_t>();
-    s.cursor.epoch = j.at("epoch").get<int64_t>();
-    s.cursor.micro_batch = j.at("micro_batch").get<int64_t>();
-    s.tokens_seen = j.at("tokens_seen").get<int64_t>();
-    s.skipped_steps = j.value("skipped_steps", int64_t{0});
-    return s;
-  } catch (const nlohmann::json::exception& e) {
-    throw_invalid(std::string("bad trainer state: ") + e.what(), {.file = file});
-  }
 }
 
 }  // namespace
@@ -146,7 +80,9 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
               " example(s) exceed max_seq_len " + std::to_string(r.data.max_seq_len) + " (truncation: " + r.data.truncation + ")");
   data::BatchingOptions batching{r.data.max_seq_len, r.train.micro_batch_size, r.data.packing, true,
                                  static_cast<uint64_t>(r.seed), 64};
-  SftStream stream(train, batching, r.train.grad_accum);
+  std::vector<int64_t> lengths;
+  for (const auto& ex : train.examples) lengths.push_back(static_cast<int64_t>(ex.ids.size()));
+  StepStream stream(std::move(lengths), batching, r.train.grad_accum);
   const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
   const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
 
@@ -172,25 +108,17 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
                            r.schedule.min_lr_ratio};
 
   // 5. Resume.
-  TrainState st;
+  RunState st;
   if (resume) {
-    const fs::path state_dir = fs::path(resume->path) / "trainer_state";
-    load_optimizer(*optimizer, (state_dir / "optimizer.pt").string());
-    load_rng_state((state_dir / "rng.pt").string());
-    st = state_from_json(read_json_file((state_dir / "state.json").string()), (state_dir / "state.json").string());
+    st = load_run_state(resume->path, *optimizer);
     log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " + std::to_string(total_steps));
   }
 
-  auto save = [&](const TrainState& s) {
-    return save_checkpoint(r.output_dir, s.step, [&](const std::string& dir) {
+  auto save = [&](const RunState& s) {
+    return save_run_checkpoint(r.output_dir, s, *optimizer, [&](const std::string& dir) {
       model::save_causal_lm(lm, dir);
       write_tokenizer(dir);
-      const fs::path state_dir = fs::path(dir) / "trainer_state";
-      save_optimizer(*optimizer, (state_dir / "optimizer.pt").string());
-      save_rng_state((state_dir / "rng.pt").string());
-      write_file_atomic((state_dir / "state.json").string(), to_json(s).dump(2) + "\n");
-      write_file_atomic((state_dir / "config.yaml").string(), resolved_config_yaml);
-    }, {.keep_last = static_cast<int>(r.checkpoint.keep_last)});
+    }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
   };
 
   MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),

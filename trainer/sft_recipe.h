@@ -6,56 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "trainer/recipe_sections.h"
+
 namespace fw::trainer {
-
-// A Llama-family model trained from scratch (when model.path is empty).
-struct ScratchModelSection {
-  int64_t hidden_size = 128;
-  int64_t intermediate_size = 352;
-  int64_t num_hidden_layers = 4;
-  int64_t num_attention_heads = 4;
-  int64_t num_key_value_heads = 2;
-  int64_t max_position_embeddings = 512;
-  double rope_theta = 10000.0;
-  bool tie_word_embeddings = true;
-  double init_std = 0.02;
-  template <class V>
-  void visit(V& v) {
-    v.field("hidden_size", hidden_size).min(8);
-    v.field("intermediate_size", intermediate_size).min(8);
-    v.field("num_hidden_layers", num_hidden_layers).min(1);
-    v.field("num_attention_heads", num_attention_heads).min(1);
-    v.field("num_key_value_heads", num_key_value_heads).min(1);
-    v.field("max_position_embeddings", max_position_embeddings).min(8);
-    v.field("rope_theta", rope_theta).min(1.0);
-    v.field("tie_word_embeddings", tie_word_embeddings);
-    v.field("init_std", init_std, "std of the normal initialisation").range(1e-6, 1.0);
-    v.check(hidden_size % num_attention_heads == 0, "num_attention_heads", "must divide hidden_size");
-    v.check(num_attention_heads % num_key_value_heads == 0, "num_key_value_heads", "must divide num_attention_heads");
-  }
-};
-
-struct ModelSection {
-  std::string path;  // Hugging Face model folder; empty = train from_scratch
-  std::string chat_template = "auto";  // auto (the folder's, else plain) | plain | chatml | llama2
-  ScratchModelSection from_scratch;
-  template <class V>
-  void visit(V& v) {
-    v.field("path", path, "HF model folder; empty = from_scratch");
-    v.field("chat_template", chat_template).one_of({"auto", "plain", "chatml", "llama2"});
-    v.section("from_scratch", from_scratch);
-  }
-};
-
-struct TokenizerSection {
-  std::string path;            // tokenizer.model or a folder; empty = model.path
-  int64_t train_vocab_size = 0;  // > 0: train a sentencepiece model of this size on data.train
-  template <class V>
-  void visit(V& v) {
-    v.field("path", path, "tokenizer.model or folder; empty = the model folder");
-    v.field("train_vocab_size", train_vocab_size, "train a sentencepiece model on data.train (from scratch)").min(0);
-  }
-};
 
 struct DataSection {
   std::vector<std::string> train;  // SFT JSONL files
@@ -74,68 +27,6 @@ struct DataSection {
     v.field("mask", mask, "which tokens are trained on").one_of({"all_assistant", "last_assistant", "everything"});
     v.field("truncation", truncation, "examples longer than max_seq_len").one_of({"drop", "right", "left"});
     v.field("max_examples", max_examples).min(0);
-  }
-};
-
-struct OptimSection {
-  double lr = 2e-5;
-  double weight_decay = 0.0;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double grad_clip = 1.0;  // max global grad norm; 0 = off
-  bool decay_norms_and_biases = false;
-  bool decay_embeddings = false;
-  template <class V>
-  void visit(V& v) {
-    v.field("lr", lr, "peak learning rate").range(0.0, 1.0);
-    v.field("weight_decay", weight_decay).range(0.0, 1.0);
-    v.field("beta1", beta1).range(0.0, 0.999999);
-    v.field("beta2", beta2).range(0.0, 0.999999);
-    v.field("eps", eps).range(0.0, 1.0);
-    v.field("grad_clip", grad_clip, "max global gradient norm; 0 = off").min(0.0);
-    v.field("decay_norms_and_biases", decay_norms_and_biases);
-    v.field("decay_embeddings", decay_embeddings);
-  }
-};
-
-struct ScheduleSection {
-  std::string kind = "cosine";  // constant | linear | cosine
-  int64_t warmup_steps = 0;
-  double min_lr_ratio = 0.0;
-  template <class V>
-  void visit(V& v) {
-    v.field("kind", kind).one_of({"constant", "linear", "cosine"});
-    v.field("warmup_steps", warmup_steps).min(0);
-    v.field("min_lr_ratio", min_lr_ratio, "floor of the decay, as a fraction of lr").range(0.0, 1.0);
-  }
-};
-
-struct TrainSection {
-  int64_t epochs = 1;
-  int64_t max_steps = 0;  // optimizer steps; 0 = as many as the epochs give
-  int64_t micro_batch_size = 8;
-  int64_t grad_accum = 1;
-  std::string on_nan = "stop";  // stop (checkpoint the last good state) | skip (drop the step)
-  template <class V>
-  void visit(V& v) {
-    v.field("epochs", epochs).min(1);
-    v.field("max_steps", max_steps, "optimizer steps; 0 = epochs decide").min(0);
-    v.field("micro_batch_size", micro_batch_size, "rows per forward/backward").min(1);
-    v.field("grad_accum", grad_accum, "micro-batches per optimizer step").min(1);
-    v.field("on_nan", on_nan, "a NaN/Inf loss").one_of({"stop", "skip"});
-  }
-};
-
-struct CheckpointSection {
-  int64_t every_steps = 0;     // 0 = only at the end
-  int64_t keep_last = 2;       // 0 = keep all
-  std::string resume = "auto"; // auto | never | a checkpoint folder
-  template <class V>
-  void visit(V& v) {
-    v.field("every_steps", every_steps, "0 = only at the end").min(0);
-    v.field("keep_last", keep_last, "0 = keep all").min(0);
-    v.field("resume", resume, "auto | never | path of a checkpoint");
   }
 };
 
