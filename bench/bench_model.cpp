@@ -1,15 +1,24 @@
-// fw-bench-model --model DIR [--threads N] [--mode forward|generate|both] [shape flags]
+// fw-bench-model --model DIR [--threads N] [--mode forward|generate|both|serve] [shape flags]
 //
-// Throughput of flywheel's Llama-family decoder on one model folder, in the shapes
-// bench/model_vs_transformers.py gives transformers:
-//   forward   full logits of a [B,T] batch (fp32, eval, no grad); warm-up runs, then
-//             timed repetitions; the median gives tokens/s = B*T / median seconds
-//   generate  fw::rollout::generate, greedy, B prompts of length L, exactly N new tokens
-//             each (no EOS); tokens/s = B*N / wall seconds of the whole call (prefill
-//             included), median over repetitions
-// Prints one JSON line with the figures. The prompts are a fixed pseudo-random sequence
-// (bench_prompt_ids, mirrored in the Python script) so both sides run the same tokens;
-// --dump-tokens writes our generations so the script can compare them with transformers'.
+// Throughput of flywheel's Llama-family decoder on one model folder (CPU, fp32, eval, no
+// grad), in the shapes bench/model_vs_transformers.py gives transformers:
+//   forward   full logits of a [B,T] batch; warm-up runs, then timed repetitions;
+//             tokens/s = B*T / median seconds
+//   generate  fw::rollout::generate, greedy, B prompts of length L (--ragged: lengths L
+//             down to about L/2, left-padded), exactly N new tokens each (no EOS ids);
+//             a short warm-up generation, then timed repetitions; tokens/s = B*N / median
+//             wall seconds of the whole call (prefill included)
+// --mode forward|generate|both prints one JSON line with the figures.
+// --mode serve loads the model once and then answers one JSON command per stdin line with
+// one JSON line, so a driver can interleave our runs with its own (the same machine noise
+// hits both sides):
+//   {"what":"forward"}                                   -> {"seconds":s}
+//   {"what":"generate","ragged":b,"new_tokens":n,"dump":path?}
+//                                 -> {"seconds":s,"prefill_s":..,"decode_s":..,"generated":k}
+//   {"what":"quit"}
+// The prompts are a fixed pseudo-random sequence (bench_prompt_ids, mirrored in the Python
+// driver) so both sides run the same tokens; "dump" / --dump-tokens writes our generations
+// (JSON [[ids...], ...]) so the driver can compare them with transformers'.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
@@ -66,12 +75,12 @@ at::Tensor to_tensor(const std::vector<std::vector<int64_t>>& ids) {
 struct Flags {
   std::string model_dir, mode = "both", dump_tokens;
   int threads = 2;
-  int64_t batch = 8, seq = 128, warmup = 2, reps = 5;                        // forward
+  int64_t batch = 8, seq = 128, warmup = 2, reps = 5;                                       // forward
   int64_t gen_batch = 8, prompt_len = 32, new_tokens = 128, gen_warmup = 1, gen_reps = 3;  // generate
   int64_t gen_warmup_tokens = 8;  // new tokens of each warm-up generation (warms kernels, costs little)
   bool ragged = false;            // prompts of different lengths (left padding)
   uint64_t seed = 1234;
-  std::string profile;   // forward | generate: one extra profiled run, per-op table on stderr
+  std::string profile;  // forward | generate: one extra profiled run, per-op table on stderr
   int64_t profile_top = 25;
 };
 
@@ -133,81 +142,130 @@ void profile_ops(const std::string& what, const std::function<void()>& fn, int64
   }
 }
 
-nlohmann::ordered_json bench_forward(fw::model::LlamaForCausalLM& lm, const Flags& f) {
-  at::NoGradGuard no_grad;
-  at::Tensor ids = to_tensor(bench_prompt_ids(f.batch, f.seq, lm->config().vocab_size, f.seed));
-  int64_t checksum_shape = 0;
-  for (int64_t i = 0; i < f.warmup; ++i) checksum_shape = lm->forward(ids).size(-1);
-  std::vector<double> times;
-  for (int64_t i = 0; i < f.reps; ++i) {
-    auto t0 = Clock::now();
-    at::Tensor logits = lm->forward(ids);  // [B,T,V]; CPU ops are synchronous
-    times.push_back(since(t0));
-    checksum_shape = logits.size(-1);
+// The model and its fixed inputs; each call is one timed run.
+class Bench {
+ public:
+  Bench(fw::model::LlamaForCausalLM lm, const Flags& f) : lm_(std::move(lm)), f_(f) {
+    const int64_t vocab = lm_->config().vocab_size;
+    ids_ = to_tensor(bench_prompt_ids(f.batch, f.seq, vocab, f.seed));
+    equal_ = bench_prompt_ids(f.gen_batch, f.prompt_len, vocab, f.seed + 1);
+    ragged_ = equal_;  // prompt b drops its first b*(L/2)/B tokens: lengths L down to about L/2
+    for (int64_t b = 0; b < f.gen_batch; ++b)
+      ragged_[b].erase(ragged_[b].begin(), ragged_[b].begin() + b * (f.prompt_len / 2) / f.gen_batch);
   }
-  if (f.profile == "forward") profile_ops("forward", [&] { lm->forward(ids); }, f.profile_top);
-  const double med = median(times);
-  nlohmann::ordered_json j;
-  j["batch"] = f.batch;
-  j["seq"] = f.seq;
-  j["vocab"] = checksum_shape;
-  j["warmup"] = f.warmup;
-  j["reps"] = f.reps;
-  j["seconds"] = times;
-  j["median_s"] = med;
-  j["tokens_per_s"] = static_cast<double>(f.batch * f.seq) / med;
-  return j;
-}
 
-nlohmann::ordered_json bench_generate(fw::model::LlamaForCausalLM& lm, const Flags& f) {
-  auto prompts = bench_prompt_ids(f.gen_batch, f.prompt_len, lm->config().vocab_size, f.seed + 1);
-  if (f.ragged)  // prompt b keeps its last L - b*(L/2)/B tokens: lengths L down to about L/2
-    for (int64_t b = 0; b < f.gen_batch; ++b) {
-      auto& p = prompts[b];
-      p.erase(p.begin(), p.begin() + b * (f.prompt_len / 2) / f.gen_batch);
-    }
-  fw::rollout::GenerateOptions opts{.max_new_tokens = f.new_tokens, .sampling = {.temperature = 0}, .eos_ids = {},
-                                    .pad_id = 0};
-  std::vector<fw::rollout::Generation> gens;
-  fw::rollout::GenerateOptions warm = opts;
-  warm.max_new_tokens = std::min(f.gen_warmup_tokens, f.new_tokens);
-  for (int64_t i = 0; i < f.gen_warmup; ++i) gens = fw::rollout::generate(lm, prompts, warm);
-  std::vector<double> times, prefill, decode;
-  int64_t generated = 0;
-  for (int64_t i = 0; i < f.gen_reps; ++i) {
+  double forward() {
+    at::NoGradGuard no_grad;
+    const auto t0 = Clock::now();
+    at::Tensor logits = lm_->forward(ids_);  // [B,T,V]; CPU ops are synchronous
+    const double s = since(t0);
+    if (logits.size(0) != f_.batch || logits.size(1) != f_.seq) throw std::runtime_error("unexpected logits shape");
+    return s;
+  }
+
+  struct GenRun {
+    double seconds = 0;
     fw::rollout::GenerateStats stats;
-    auto t0 = Clock::now();
-    gens = fw::rollout::generate(lm, prompts, opts, &stats);
-    times.push_back(since(t0));
-    prefill.push_back(stats.prefill_seconds);
-    decode.push_back(stats.decode_seconds);
-    generated = stats.generated_tokens;
+    std::vector<fw::rollout::Generation> gens;
+  };
+  GenRun generate(bool ragged, int64_t new_tokens) {
+    fw::rollout::GenerateOptions opts{.max_new_tokens = new_tokens, .sampling = {.temperature = 0}, .eos_ids = {},
+                                      .pad_id = 0};
+    GenRun r;
+    const auto t0 = Clock::now();
+    r.gens = fw::rollout::generate(lm_, ragged ? ragged_ : equal_, opts, &r.stats);
+    r.seconds = since(t0);
+    if (r.stats.generated_tokens != f_.gen_batch * new_tokens)
+      throw std::runtime_error("generate stopped early: " + std::to_string(r.stats.generated_tokens) + " tokens");
+    return r;
   }
-  if (generated != f.gen_batch * f.new_tokens)
-    throw std::runtime_error("generate stopped early: " + std::to_string(generated) + " tokens");
-  if (f.profile == "generate") profile_ops("generate", [&] { fw::rollout::generate(lm, prompts, opts); }, f.profile_top);
-  if (!f.dump_tokens.empty()) {
+
+  static void dump(const GenRun& r, const std::string& path) {
     nlohmann::json tokens = nlohmann::json::array();
-    for (const auto& g : gens) tokens.push_back(g.tokens);
-    std::ofstream(f.dump_tokens) << tokens.dump() << "\n";
+    for (const auto& g : r.gens) tokens.push_back(g.tokens);
+    std::ofstream(path) << tokens.dump() << "\n";
   }
-  const double med = median(times);
-  nlohmann::ordered_json j;
-  j["batch"] = f.gen_batch;
-  j["prompt_len"] = f.prompt_len;
-  j["new_tokens"] = f.new_tokens;
-  j["ragged"] = f.ragged;
-  j["warmup"] = f.gen_warmup;
-  j["warmup_tokens"] = warm.max_new_tokens;
-  j["reps"] = f.gen_reps;
-  j["seconds"] = times;
-  j["median_s"] = med;
-  j["prefill_median_s"] = median(prefill);
-  j["decode_median_s"] = median(decode);
-  j["tokens_per_s"] = static_cast<double>(generated) / med;
-  j["decode_tokens_per_s"] = static_cast<double>(generated) / median(decode);
-  return j;
-}
+
+  nlohmann::ordered_json forward_report() {
+    for (int64_t i = 0; i < f_.warmup; ++i) forward();
+    std::vector<double> times;
+    for (int64_t i = 0; i < f_.reps; ++i) times.push_back(forward());
+    if (f_.profile == "forward") profile_ops("forward", [&] { forward(); }, f_.profile_top);
+    const double med = median(times);
+    nlohmann::ordered_json j;
+    j["batch"] = f_.batch;
+    j["seq"] = f_.seq;
+    j["warmup"] = f_.warmup;
+    j["reps"] = f_.reps;
+    j["seconds"] = times;
+    j["median_s"] = med;
+    j["tokens_per_s"] = static_cast<double>(f_.batch * f_.seq) / med;
+    return j;
+  }
+
+  nlohmann::ordered_json generate_report() {
+    const int64_t warm_tokens = std::min(f_.gen_warmup_tokens, f_.new_tokens);
+    for (int64_t i = 0; i < f_.gen_warmup; ++i) generate(f_.ragged, warm_tokens);
+    std::vector<double> times, prefill, decode;
+    GenRun r;
+    for (int64_t i = 0; i < f_.gen_reps; ++i) {
+      r = generate(f_.ragged, f_.new_tokens);
+      times.push_back(r.seconds);
+      prefill.push_back(r.stats.prefill_seconds);
+      decode.push_back(r.stats.decode_seconds);
+    }
+    if (f_.profile == "generate") profile_ops("generate", [&] { generate(f_.ragged, f_.new_tokens); }, f_.profile_top);
+    if (!f_.dump_tokens.empty()) dump(r, f_.dump_tokens);
+    const double med = median(times);
+    const double generated = static_cast<double>(f_.gen_batch * f_.new_tokens);
+    nlohmann::ordered_json j;
+    j["batch"] = f_.gen_batch;
+    j["prompt_len"] = f_.prompt_len;
+    j["new_tokens"] = f_.new_tokens;
+    j["ragged"] = f_.ragged;
+    j["warmup"] = f_.gen_warmup;
+    j["warmup_tokens"] = warm_tokens;
+    j["reps"] = f_.gen_reps;
+    j["seconds"] = times;
+    j["median_s"] = med;
+    j["prefill_median_s"] = median(prefill);
+    j["decode_median_s"] = median(decode);
+    j["tokens_per_s"] = generated / med;
+    j["decode_tokens_per_s"] = generated / median(decode);
+    return j;
+  }
+
+  // One JSON command per stdin line, one JSON answer per stdout line, until EOF or quit.
+  void serve() {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (line.empty()) continue;
+      const auto cmd = nlohmann::json::parse(line);
+      const std::string what = cmd.value("what", "");
+      nlohmann::ordered_json out;
+      if (what == "quit") break;
+      if (what == "forward") {
+        out["seconds"] = forward();
+      } else if (what == "generate") {
+        GenRun r = generate(cmd.value("ragged", false), cmd.value("new_tokens", f_.new_tokens));
+        out["seconds"] = r.seconds;
+        out["prefill_s"] = r.stats.prefill_seconds;
+        out["decode_s"] = r.stats.decode_seconds;
+        out["generated"] = r.stats.generated_tokens;
+        if (cmd.contains("dump")) dump(r, cmd["dump"].get<std::string>());
+      } else {
+        out["error"] = "unknown command: " + line;
+      }
+      std::cout << out.dump() << std::endl;
+    }
+  }
+
+ private:
+  fw::model::LlamaForCausalLM lm_;
+  Flags f_;
+  at::Tensor ids_;                                 // [B,T] forward input
+  std::vector<std::vector<int64_t>> equal_, ragged_;  // generation prompts
+};
 
 }  // namespace
 
@@ -216,7 +274,8 @@ int main(int argc, char** argv) {
   Flags f;
   app.add_option("--model", f.model_dir, "Hugging Face model folder (config.json + safetensors)")->required();
   app.add_option("--threads", f.threads, "intra-op threads (at::set_num_threads)")->check(CLI::PositiveNumber);
-  app.add_option("--mode", f.mode, "forward | generate | both")->check(CLI::IsMember({"forward", "generate", "both"}));
+  app.add_option("--mode", f.mode, "forward | generate | both | serve (JSON commands on stdin)")
+      ->check(CLI::IsMember({"forward", "generate", "both", "serve"}));
   app.add_option("--batch", f.batch, "forward: batch size B")->check(CLI::PositiveNumber);
   app.add_option("--seq", f.seq, "forward: sequence length T")->check(CLI::PositiveNumber);
   app.add_option("--warmup", f.warmup, "forward: untimed runs first")->check(CLI::NonNegativeNumber);
@@ -254,8 +313,14 @@ int main(int argc, char** argv) {
     out["torch"] = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
                    std::to_string(TORCH_VERSION_PATCH);
     out["load_s"] = load_s;
-    if (f.mode != "generate") out["forward"] = bench_forward(lm, f);
-    if (f.mode != "forward") out["generate"] = bench_generate(lm, f);
+    Bench bench(lm, f);
+    if (f.mode == "serve") {
+      std::cout << out.dump() << std::endl;  // the first line: ready, with the model's facts
+      bench.serve();
+      return 0;
+    }
+    if (f.mode != "generate") out["forward"] = bench.forward_report();
+    if (f.mode != "forward") out["generate"] = bench.generate_report();
     std::cout << out.dump() << std::endl;
     return 0;
   } catch (const fw::Error& e) {

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "data/sft_dataset.h"
+#include "model/checkpoint.h"
 
 namespace fw::trainer {
 namespace fs = std::filesystem;
@@ -74,6 +75,32 @@ void save_tokenizer_files(const data::Tokenizer& tok, data::TemplateKind chat_te
   cfg["legacy"] = true;
   cfg["chat_template"] = data::hf_jinja_template(chat_template);
   write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(), cfg.dump(2) + "\n");
+}
+
+model::LlamaForCausalLM load_starting_lm(const std::optional<CheckpointInfo>& resume, const ModelSection& section,
+                                         const data::Tokenizer& tok, at::Device device) {
+  model::LlamaForCausalLM lm{nullptr};
+  if (resume || !section.path.empty()) {
+    lm = model::load_causal_lm(resume ? resume->path : section.path, {.dtype = at::kFloat, .device = device});
+  } else {
+    lm = model::LlamaForCausalLM(scratch_config(section.from_scratch, tok));
+    model::init_weights(*lm, section.from_scratch.init_std);
+    lm->to(device);
+  }
+  if (lm->config().vocab_size < tok.vocab_size())
+    throw_invalid("the tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model only " +
+                      std::to_string(lm->config().vocab_size),
+                  {.key = "tokenizer"});
+  return lm;
+}
+
+std::function<void(const std::string& dir)> tokenizer_writer(const TokenizerSection& section,
+                                                              const std::string& model_path,
+                                                              const data::Tokenizer& tok,
+                                                              data::TemplateKind chat_template) {
+  if (section.path.empty() && section.train_vocab_size == 0)
+    return [model_path](const std::string& dir) { model::copy_tokenizer_files(model_path, dir); };
+  return [tok, chat_template](const std::string& dir) { save_tokenizer_files(tok, chat_template, dir); };
 }
 
 }  // namespace fw::trainer

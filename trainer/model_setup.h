@@ -3,13 +3,16 @@
 // initialised from scratch.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
 #include "model/llama.h"
-#include "trainer/sft_recipe.h"
+#include "trainer/checkpoint_dir.h"
+#include "trainer/recipe_sections.h"
 
 namespace fw::trainer {
 
@@ -30,5 +33,17 @@ model::LlamaConfig scratch_config(const ScratchModelSection& s, const data::Toke
 // template as Jinja) so that transformers and `flywheel generate --template auto` use
 // the model as it was trained.
 void save_tokenizer_files(const data::Tokenizer& tok, data::TemplateKind chat_template, const std::string& dir);
+
+// The causal LM a recipe starts from, fp32 on `device`: the checkpoint being resumed,
+// else model.path, else a seeded from-scratch initialisation.
+model::LlamaForCausalLM load_starting_lm(const std::optional<CheckpointInfo>& resume, const ModelSection& section,
+                                         const data::Tokenizer& tok, at::Device device);
+
+// What writes the tokenizer files into a saved model folder: a copy of the source
+// model's files when the tokenizer came from it, else `tok` with the chat template.
+std::function<void(const std::string& dir)> tokenizer_writer(const TokenizerSection& section,
+                                                              const std::string& model_path,
+                                                              const data::Tokenizer& tok,
+                                                              data::TemplateKind chat_template);
 
 }  // namespace fw::trainer

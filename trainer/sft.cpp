@@ -35,6 +35,7 @@
 #include "trainer/run_state.h"
 #include "trainer/schedule.h"
 #include "trainer/step_stream.h"
+#include "trainer/update.h"
 #include "trainer/setup.h"
 
 namespace fw::trainer {
@@ -64,11 +65,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   const data::TemplateKind chat_template = resolve_chat_template(r.model.chat_template, r.model.path);
   const data::Tokenizer tok = prepare_tokenizer(r.tokenizer, r.model.path, r.data.train, chat_template,
                                                 (fs::path(r.output_dir) / "tokenizer" / "tokenizer.model").string());
-  const bool tokenizer_from_model = r.tokenizer.path.empty() && r.tokenizer.train_vocab_size == 0;
-  auto write_tokenizer = [&](const std::string& dir) {
-    if (tokenizer_from_model) model::copy_tokenizer_files(r.model.path, dir);
-    else save_tokenizer_files(tok, chat_template, dir);
-  };
+  const auto write_tokenizer = tokenizer_writer(r.tokenizer, r.model.path, tok, chat_template);
 
   // 3. Data.
   data::SftDataOptions data_opts{chat_template, mask_from_name(r.data.mask), r.data.max_seq_len,
@@ -87,19 +84,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
 
   // 4. Model, optimizer, schedule. Master weights stay fp32; bf16 is autocast.
-  model::LlamaForCausalLM lm{nullptr};
-  if (resume) {
-    lm = model::load_causal_lm(resume->path, {.dtype = at::kFloat, .device = device});
-  } else if (!r.model.path.empty()) {
-    lm = model::load_causal_lm(r.model.path, {.dtype = at::kFloat, .device = device});
-  } else {
-    lm = model::LlamaForCausalLM(scratch_config(r.model.from_scratch, tok));
-    model::init_weights(*lm, r.model.from_scratch.init_std);
-    lm->to(device);
-  }
-  if (lm->config().vocab_size < tok.vocab_size())
-    throw_invalid("the tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model only " +
-                  std::to_string(lm->config().vocab_size), {.key = "tokenizer"});
+  model::LlamaForCausalLM lm = load_starting_lm(resume, r.model, tok, device);
   lm->train();
   OptimOptions optim_opts{r.optim.lr, r.optim.weight_decay, r.optim.beta1, r.optim.beta2, r.optim.eps,
                           r.optim.decay_norms_and_biases, r.optim.decay_embeddings};
@@ -231,9 +216,10 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     auto t_opt = Clock::now();
     double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable));
     if (nan_test_step == st.step + 1) loss = std::nan("");
-    const double grad_norm = clip_grad_norm(*lm, r.optim.grad_clip);
-    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
-      optimizer->zero_grad();
+    const double lr = lr_at(st.step, schedule);
+    const UpdateResult update = apply_update(*optimizer, *lm, loss, r.optim.grad_clip, lr);
+    const double grad_norm = update.grad_norm;
+    if (!update.applied) {
       if (r.train.on_nan == "stop") {
         const std::string path = save(st);
         throw_runtime("loss is " + std::to_string(loss) + " (grad norm " + std::to_string(grad_norm) + ") at step " +
@@ -247,10 +233,6 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
       ++st.step;
       continue;
     }
-    const double lr = lr_at(st.step, schedule);
-    set_lr(*optimizer, lr);
-    optimizer->step();
-    optimizer->zero_grad();
     const double t_optimizer = seconds_since(t_opt);
 
     st.cursor = next_cursor;

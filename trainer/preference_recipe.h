@@ -1,0 +1,125 @@
+// The DPO and reward-model recipes as typed structs (YAML keys, defaults, checks). They
+// share the model/tokenizer/optim/schedule/train/checkpoint sections with SFT.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "trainer/recipe_sections.h"
+
+namespace fw::trainer {
+
+struct PreferenceDataSection {
+  std::vector<std::string> train;  // preference JSONL: prompt / chosen / rejected (TRL)
+  std::vector<std::string> eval;   // held-out pairs: eval/rewards/accuracies
+  int64_t max_seq_len = 2048;      // prompt + the longer completion
+  std::string truncation = "drop"; // drop | keep_end
+  int64_t max_examples = 0;
+  template <class V>
+  void visit(V& v) {
+    v.field("train", train, "preference JSONL (prompt, chosen, rejected[, margin])").required().non_empty();
+    v.field("eval", eval, "held-out preference JSONL");
+    v.field("max_seq_len", max_seq_len, "prompt + the longer completion").min(2);
+    v.field("truncation", truncation).one_of({"drop", "keep_end"});
+    v.field("max_examples", max_examples).min(0);
+  }
+};
+
+struct DpoSection {
+  std::string loss_type = "sigmoid";  // sigmoid | ipo | hinge | robust
+  double beta = 0.1;
+  double label_smoothing = 0.0;       // robust (and sigmoid's conservative DPO)
+  std::string reference_path;         // frozen reference; empty = the starting policy
+  bool precompute_ref_logps = false;  // one pass before training, cached beside the data
+  template <class V>
+  void visit(V& v) {
+    v.field("loss_type", loss_type).one_of({"sigmoid", "ipo", "hinge", "robust"});
+    v.field("beta", beta, "strength of the KL anchor to the reference").range(1e-6, 100.0);
+    v.field("label_smoothing", label_smoothing).range(0.0, 0.49);
+    v.field("reference_path", reference_path, "frozen reference model; empty = the starting policy");
+    v.field("precompute_ref_logps", precompute_ref_logps, "compute reference log-probs once and cache them");
+  }
+};
+
+struct DpoRecipe {
+  std::string output_dir;
+  int64_t seed = 0;
+  bool deterministic = false;
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  int64_t threads = 0;
+  int64_t log_every_steps = 1;
+  ModelSection model;
+  TokenizerSection tokenizer;
+  PreferenceDataSection data;
+  DpoSection dpo;
+  OptimSection optim;
+  ScheduleSection schedule;
+  TrainSection train;
+  CheckpointSection checkpoint;
+  template <class V>
+  void visit(V& v) {
+    v.field("output_dir", output_dir, "run folder").required();
+    v.field("seed", seed);
+    v.field("deterministic", deterministic);
+    v.field("device", device, "cpu | cuda | cuda:N");
+    v.field("dtype", dtype).one_of({"float32", "bfloat16"});
+    v.field("threads", threads).min(0);
+    v.field("log_every_steps", log_every_steps).min(1);
+    v.section("model", model);
+    v.section("tokenizer", tokenizer);
+    v.section("data", data);
+    v.section("dpo", dpo);
+    v.section("optim", optim);
+    v.section("schedule", schedule);
+    v.section("train", train);
+    v.section("checkpoint", checkpoint);
+  }
+};
+
+struct RmSection {
+  double center_rewards_coefficient = 0.0;  // + c * mean((r_c + r_r)^2), TRL's centering
+  template <class V>
+  void visit(V& v) {
+    v.field("center_rewards_coefficient", center_rewards_coefficient, "0 = off").range(0.0, 10.0);
+  }
+};
+
+struct RmRecipe {
+  std::string output_dir;
+  int64_t seed = 0;
+  bool deterministic = false;
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  int64_t threads = 0;
+  int64_t log_every_steps = 1;
+  ModelSection model;  // a causal LM (fresh head) or a reward model; or from scratch
+  TokenizerSection tokenizer;
+  PreferenceDataSection data;
+  RmSection rm;
+  OptimSection optim;
+  ScheduleSection schedule;
+  TrainSection train;
+  CheckpointSection checkpoint;
+  template <class V>
+  void visit(V& v) {
+    v.field("output_dir", output_dir, "run folder").required();
+    v.field("seed", seed);
+    v.field("deterministic", deterministic);
+    v.field("device", device, "cpu | cuda | cuda:N");
+    v.field("dtype", dtype).one_of({"float32", "bfloat16"});
+    v.field("threads", threads).min(0);
+    v.field("log_every_steps", log_every_steps).min(1);
+    v.section("model", model);
+    v.section("tokenizer", tokenizer);
+    v.section("data", data);
+    v.section("rm", rm);
+    v.section("optim", optim);
+    v.section("schedule", schedule);
+    v.section("train", train);
+    v.section("checkpoint", checkpoint);
+  }
+};
+
+}  // namespace fw::trainer

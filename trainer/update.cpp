@@ -1,0 +1,24 @@
+#include "trainer/update.h"
+
+#include <cmath>
+
+#include "trainer/optim.h"
+
+namespace fw::trainer {
+
+UpdateResult apply_update(torch::optim::Optimizer& optimizer, torch::nn::Module& model, double loss, double grad_clip,
+                          double lr) {
+  UpdateResult r;
+  r.grad_norm = clip_grad_norm(model, grad_clip);
+  if (!std::isfinite(loss) || !std::isfinite(r.grad_norm)) {
+    optimizer.zero_grad();
+    return r;
+  }
+  set_lr(optimizer, lr);
+  optimizer.step();
+  optimizer.zero_grad();
+  r.applied = true;
+  return r;
+}
+
+}  // namespace fw::trainer

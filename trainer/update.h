@@ -1,0 +1,20 @@
+// The tail of every optimizer step, shared by the recipes: clip the gradients, refuse a
+// non-finite step, set the learning rate, update, clear the gradients.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include <optional>
+
+namespace fw::trainer {
+
+struct UpdateResult {
+  bool applied = false;   // false: loss or gradient norm was NaN/Inf; gradients dropped
+  double grad_norm = 0;   // before clipping
+};
+
+UpdateResult apply_update(torch::optim::Optimizer& optimizer, torch::nn::Module& model, double loss, double grad_clip,
+                          double lr);
+
+}  // namespace fw::trainer
