@@ -3,28 +3,31 @@
 
   model_vs_transformers.py [--binary build/bin/fw-bench-model] [--threads 2] [--quick]
                            [--models tiny,100m] [--impls eager,sdpa]
-                           [--generate equal,ragged] [--out results.json]
+                           [--generate equal,ragged] [--max-load 0.7] [--out results.json]
 
 For each model (a tiny one and a ~125M-parameter Llama, both made here with transformers
 from a seeded random init and saved once under the cache folder) it measures:
 
   forward   full logits of a [B,T] batch: fp32, eval, no grad (HF: use_cache=False so it
-            builds no cache it would throw away). Warm-up runs, then timed repetitions;
-            tokens/s = B*T / median seconds.
+            builds no cache it would throw away). tokens/s = B*T / median seconds.
   generate  greedy generation of exactly N=128 new tokens for B=8 prompts (HF:
             model.generate(do_sample=False, max_new_tokens=N, min_new_tokens=N) with no
-            EOS token, its default KV cache, left padding; ours: fw::rollout::generate).
-            Two cases: "equal" (all prompts L=32 tokens) and "ragged" (lengths 18..32,
-            so the left padding and the attention masks are real). One short warm-up
-            generation, then timed repetitions; tokens/s = B*N / median wall seconds of
-            the whole call, prefill included.
+            EOS token, its default KV cache, left padding and attention mask; ours:
+            fw::rollout::generate). Two cases: "equal" (all prompts L=32 tokens) and
+            "ragged" (lengths 18..32, so the left padding and the masks are real).
+            tokens/s = B*N / median wall seconds of the whole call, prefill included.
 
-Our side runs in the fw-bench-model binary (a subprocess); transformers runs in this
-process with attn_implementation "eager" and "sdpa". Both get the same thread count
-(torch.set_num_threads and OMP_NUM_THREADS/MKL_NUM_THREADS), the same weights, the same
-prompt tokens (a fixed pseudo-random sequence both sides compute) and the same shapes.
-Prints a markdown table (ours, theirs, ours/theirs) and optionally writes every figure to
---out as JSON. Greedy outputs are compared too: on random models tiny fp32 differences
+The sides are our fw-bench-model binary (a subprocess in --mode serve, the model loaded
+once) and transformers in this process with attn_implementation "eager" and "sdpa". Every
+side first runs its warm-ups (forward passes; a short 8-token generation); then the timed
+repetitions are interleaved, one run per side in a rotating order, so a burst of other
+work on a shared machine hits every side alike. All sides get the same thread count
+(torch.set_num_threads and OMP_NUM_THREADS/MKL_NUM_THREADS, one inter-op thread), the
+same weights, the same prompt tokens (a fixed pseudo-random sequence both sides compute)
+and the same shapes.
+
+Prints a markdown table (ours, theirs, ours/theirs; medians) and writes every run's time
+to --out as JSON. Greedy outputs are compared too: on random models tiny fp32 differences
 can flip a near-tie, so a mismatch is reported, not treated as an error.
 
 Runs offline (HF_HUB_OFFLINE=1): nothing is downloaded.
@@ -45,13 +48,16 @@ def parse_args():
     p.add_argument("--binary", default=None,
                    help="fw-bench-model (default: BUILD_DIR/bin/fw-bench-model, BUILD_DIR=build)")
     p.add_argument("--build-dir", default="build", help="where to find bin/fw-bench-model")
-    p.add_argument("--threads", type=int, default=2, help="intra-op threads for both sides")
+    p.add_argument("--threads", type=int, default=2, help="intra-op threads for every side")
     p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     p.add_argument("--models", default="tiny,100m", help="comma list of: tiny, 100m")
     p.add_argument("--impls", default="eager,sdpa", help="transformers attention implementations")
     p.add_argument("--generate", default="equal,ragged",
                    help="generation cases, comma list: equal (B prompts of length L), ragged (lengths "
                         "L/2..L, left-padded); empty = forward only")
+    p.add_argument("--max-load", type=float, default=0.7,
+                   help="wait (up to --max-wait s) until the 1-minute load average is below this")
+    p.add_argument("--max-wait", type=float, default=300, help="seconds to wait for a quiet machine")
     p.add_argument("--cache", default=os.path.join(
         os.environ.get("FLYWHEEL_CACHE", os.path.expanduser("~/.cache/flywheel")), "bench-models"),
         help="where the generated model folders are kept (made once, reused)")
@@ -78,26 +84,26 @@ except AttributeError:
     pass
 
 NEW_TOKENS = 128
-CASES = ("generate", "generate_ragged")
+GEN_BATCH = 8
+WARMUP_TOKENS = 8
+SEED = 1234
+CASES = {"equal": "generate", "ragged": "generate_ragged"}  # --generate name -> result key
 
-# name -> (config kwargs, forward shape, generation shape, repetitions full / quick)
+# name -> config, forward shape [B,T], prompt length, repetitions (full / --quick)
 MODELS = {
     "tiny": dict(
         config=dict(vocab_size=1000, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
                     num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024),
         forward=dict(batch=8, seq=128), prompt_len=32,
         reps=dict(warmup=3, reps=20, gen_warmup=1, gen_reps=5),
-        quick=dict(warmup=1, reps=5, gen_warmup=1, gen_reps=1)),
+        quick=dict(warmup=1, reps=5, gen_warmup=1, gen_reps=2)),
     "100m": dict(
         config=dict(vocab_size=32000, hidden_size=768, intermediate_size=2048, num_hidden_layers=12,
                     num_attention_heads=12, num_key_value_heads=4, max_position_embeddings=2048),
         forward=dict(batch=4, seq=256), prompt_len=32,
-        reps=dict(warmup=1, reps=5, gen_warmup=1, gen_reps=2),
+        reps=dict(warmup=1, reps=7, gen_warmup=1, gen_reps=3),
         quick=dict(warmup=1, reps=2, gen_warmup=1, gen_reps=1)),
 }
-GEN_BATCH = 8
-WARMUP_TOKENS = 8
-SEED = 1234
 
 
 def log(msg):
@@ -117,11 +123,12 @@ def bench_prompt_ids(rows, cols, vocab, seed):
 
 
 def gen_prompts(vocab, prompt_len, ragged):
+    """The generation batch, left-padded with pad id 0: ids [B,L], attention mask [B,L]."""
     prompts = bench_prompt_ids(GEN_BATCH, prompt_len, vocab, SEED + 1)
     if ragged:  # as bench_model.cpp: prompt b drops its first b*(L/2)/B tokens
         prompts = [p[b * (prompt_len // 2) // GEN_BATCH:] for b, p in enumerate(prompts)]
     L = max(len(p) for p in prompts)
-    ids = torch.zeros(len(prompts), L, dtype=torch.long)  # pad id 0, left padding
+    ids = torch.zeros(len(prompts), L, dtype=torch.long)
     mask = torch.zeros(len(prompts), L, dtype=torch.long)
     for b, p in enumerate(prompts):
         ids[b, L - len(p):] = torch.tensor(p)
@@ -131,11 +138,9 @@ def gen_prompts(vocab, prompt_len, ragged):
 
 def model_dir(name):
     """Builds the model with transformers (seeded random init) once; returns its folder."""
-    spec = MODELS[name]
-    cfg_kwargs = dict(spec["config"], rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False,
+    cfg_kwargs = dict(MODELS[name]["config"], rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False,
                       bos_token_id=1, eos_token_id=2, pad_token_id=0)
-    tag = f"{name}-v1-{transformers.__version__}"
-    path = os.path.join(ARGS.cache, tag)
+    path = os.path.join(ARGS.cache, f"{name}-v1-{transformers.__version__}")
     if os.path.exists(os.path.join(path, ".complete")):
         return path
     log(f"building {name} with transformers (seeded random init) in {path}")
@@ -147,11 +152,172 @@ def model_dir(name):
     return path
 
 
-def summary(side, cases):
-    parts = [f"forward {side['forward']['tokens_per_s']:,.0f} tok/s"]
-    parts += [f"{c} {side[c]['tokens_per_s']:,.0f} tok/s" for c in cases]
-    parts += [f"agreement {side[c]['agreement_with_flywheel']}" for c in cases if "agreement_with_flywheel" in side[c]]
-    return ", ".join(parts)
+# --------------------------------------------------------------------------------- sides
+class Ours:
+    """fw-bench-model --mode serve: one JSON command per line, one timed run per command."""
+
+    def __init__(self, binary, path, spec, tmp):
+        self.name, self.tmp = "flywheel", tmp
+        cmd = [binary, "--model", path, "--mode", "serve", "--threads", str(ARGS.threads),
+               "--batch", str(spec["forward"]["batch"]), "--seq", str(spec["forward"]["seq"]),
+               "--gen-batch", str(GEN_BATCH), "--prompt-len", str(spec["prompt_len"]), "--seed", str(SEED)]
+        log("flywheel: " + " ".join(cmd))
+        env = dict(os.environ, OMP_NUM_THREADS=str(ARGS.threads), MKL_NUM_THREADS=str(ARGS.threads))
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.info = self._read()
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            sys.exit(f"fw-bench-model exited ({self.proc.wait()})")
+        out = json.loads(line)
+        if "error" in out:
+            sys.exit(f"fw-bench-model: {out['error']}")
+        return out
+
+    def _ask(self, **cmd):
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def forward(self):
+        return self._ask(what="forward")["seconds"]
+
+    def generate(self, ragged, new_tokens):
+        dump = os.path.join(self.tmp, "tokens.json")
+        r = self._ask(what="generate", ragged=ragged, new_tokens=new_tokens, dump=dump)
+        with open(dump) as f:
+            return r["seconds"], json.load(f)
+
+    def close(self):
+        self.proc.stdin.write(json.dumps(dict(what="quit")) + "\n")
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+class HF:
+    """transformers' LlamaForCausalLM with one attention implementation, in this process."""
+
+    def __init__(self, path, impl, spec):
+        self.name = impl
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation=impl).eval()
+        self.model.generation_config.eos_token_id = None  # no stop token: every sequence runs N tokens
+        self.model.generation_config.pad_token_id = 0
+        vocab = self.model.config.vocab_size
+        B, T = spec["forward"]["batch"], spec["forward"]["seq"]
+        self.ids = torch.tensor(bench_prompt_ids(B, T, vocab, SEED))
+        self.prompts = {r: gen_prompts(vocab, spec["prompt_len"], r) for r in (False, True)}
+        self.info = dict(impl=f"transformers-{impl}", parameters=sum(p.numel() for p in self.model.parameters()))
+
+    def forward(self):
+        with torch.no_grad():
+            t0 = time.perf_counter()
+            logits = self.model(input_ids=self.ids, use_cache=False).logits  # all B*T positions, as ours
+            s = time.perf_counter() - t0
+        assert logits.shape[:2] == self.ids.shape, logits.shape
+        return s
+
+    def generate(self, ragged, new_tokens):
+        ids, mask = self.prompts[ragged]
+        with torch.no_grad():
+            t0 = time.perf_counter()
+            out = self.model.generate(input_ids=ids, attention_mask=mask, do_sample=False, num_beams=1,
+                                      max_new_tokens=new_tokens, min_new_tokens=new_tokens, use_cache=True,
+                                      pad_token_id=0)
+            s = time.perf_counter() - t0
+        new = out[:, ids.shape[1]:]
+        assert new.shape == (GEN_BATCH, new_tokens), f"transformers stopped early: {tuple(new.shape)}"
+        return s, new.tolist()
+
+    def close(self):
+        del self.model
+
+
+def interleaved(sides, reps, run):
+    """reps rounds; each round runs every side once, the order rotating by one per round."""
+    times = {s.name: [] for s in sides}
+    outputs = {}
+    for r in range(reps):
+        for k in range(len(sides)):
+            side = sides[(r + k) % len(sides)]
+            res = run(side)
+            if isinstance(res, tuple):
+                res, outputs[side.name] = res
+            times[side.name].append(res)
+    return times, outputs
+
+
+def agreement(ours, theirs):
+    """Share of sequences identical, and mean share of tokens before the first difference."""
+    same, prefix = 0, []
+    for a, b in zip(ours, theirs):
+        same += a == b
+        n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), len(a))
+        prefix.append(n / len(a))
+    return dict(identical_sequences=same / len(ours), matching_prefix=sum(prefix) / len(prefix))
+
+
+def bench_model(name, binary, impls, cases, tmp):
+    spec = MODELS[name]
+    reps = spec["quick" if ARGS.quick else "reps"]
+    path = model_dir(name)
+    sides = [Ours(binary, path, spec, tmp)] + [HF(path, impl, spec) for impl in impls]
+    B, T = spec["forward"]["batch"], spec["forward"]["seq"]
+    result = dict(model=name, path=path, parameters=sides[0].info["parameters"],
+                  sides={s.name: s.info for s in sides}, measures={})
+    try:
+        log(f"{name}: forward [{B},{T}], {reps['warmup']} warm-up + {reps['reps']} timed runs per side")
+        for s in sides:
+            for _ in range(reps["warmup"]):
+                s.forward()
+        times, _ = interleaved(sides, reps["reps"], lambda s: s.forward())
+        result["measures"]["forward"] = dict(
+            batch=B, seq=T, tokens=B * T, reps=reps["reps"], warmup=reps["warmup"], seconds=times,
+            tokens_per_s={k: B * T / statistics.median(v) for k, v in times.items()})
+        for case in cases:
+            ragged = case == "ragged"
+            log(f"{name}: generate {case}, {GEN_BATCH} x {NEW_TOKENS} tokens, {reps['gen_warmup']} warm-up "
+                f"({WARMUP_TOKENS} tokens) + {reps['gen_reps']} timed runs per side")
+            for s in sides:
+                for _ in range(reps["gen_warmup"]):
+                    s.generate(ragged, WARMUP_TOKENS)
+            times, outs = interleaved(sides, reps["gen_reps"], lambda s: s.generate(ragged, NEW_TOKENS))
+            n = GEN_BATCH * NEW_TOKENS
+            L = spec["prompt_len"]
+            result["measures"][CASES[case]] = dict(
+                batch=GEN_BATCH, prompt_lens=[L - (GEN_BATCH - 1) * (L // 2) // GEN_BATCH, L] if ragged else [L, L],
+                new_tokens=NEW_TOKENS, tokens=n, reps=reps["gen_reps"], warmup=reps["gen_warmup"],
+                warmup_tokens=WARMUP_TOKENS, seconds=times,
+                tokens_per_s={k: n / statistics.median(v) for k, v in times.items()},
+                agreement_with_flywheel={k: agreement(outs["flywheel"], v) for k, v in outs.items() if k != "flywheel"})
+        for key, m in result["measures"].items():
+            log(f"{name} {key}: " + ", ".join(f"{k} {v:,.0f} tok/s" for k, v in m["tokens_per_s"].items()))
+    finally:
+        for s in sides:
+            s.close()
+    return result
+
+
+# ------------------------------------------------------------------------------ report
+def table(results, impls):
+    head = "| model | measure (tokens/s) | flywheel |" + "".join(f" HF {i} | ours/{i} |" for i in impls)
+    rule = "|---|---|---:|" + "---:|---:|" * len(impls)
+    lines = [head, rule]
+    for r in results:
+        label = f"{r['model']} ({r['parameters'] / 1e6:.1f}M)"
+        for key, m in r["measures"].items():
+            if key == "forward":
+                text = f"forward B={m['batch']} T={m['seq']}"
+            else:
+                lo, hi = m["prompt_lens"]
+                text = f"generate B={m['batch']} prompt {lo if lo == hi else f'{lo}..{hi}'} +{m['new_tokens']}"
+            ours = m["tokens_per_s"]["flywheel"]
+            cells = f"| {label} | {text} | {ours:,.0f} |"
+            for i in impls:
+                theirs = m["tokens_per_s"][i]
+                cells += f" {theirs:,.0f} | {ours / theirs:.2f}x |"
+            lines.append(cells)
+    return "\n".join(lines)
 
 
 def cpu_name():
@@ -165,187 +331,62 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
-def uptime_load():
+def load1():
     try:
         return os.getloadavg()[0]
     except OSError:
         return float("nan")
 
 
-# ---------------------------------------------------------------------------- our side
-def run_ours(binary, path, spec, reps, mode, ragged, dump):
-    cmd = [binary, "--model", path, "--threads", str(ARGS.threads), "--mode", mode,
-           "--batch", str(spec["forward"]["batch"]), "--seq", str(spec["forward"]["seq"]),
-           "--warmup", str(reps["warmup"]), "--reps", str(reps["reps"]),
-           "--gen-batch", str(GEN_BATCH), "--prompt-len", str(spec["prompt_len"]),
-           "--new-tokens", str(NEW_TOKENS), "--gen-warmup", str(reps["gen_warmup"]),
-           "--gen-warmup-tokens", str(WARMUP_TOKENS), "--gen-reps", str(reps["gen_reps"]),
-           "--seed", str(SEED), "--dump-tokens", dump]
-    if ragged:
-        cmd.append("--ragged")
-    log("flywheel: " + " ".join(cmd))
-    env = dict(os.environ, OMP_NUM_THREADS=str(ARGS.threads), MKL_NUM_THREADS=str(ARGS.threads))
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        sys.exit(f"fw-bench-model failed ({res.returncode}):\n{res.stderr}")
-    out = json.loads(res.stdout.strip().splitlines()[-1])
-    if "generate" in out:
-        with open(dump) as f:
-            out["generate"]["tokens"] = json.load(f)
-    return out
-
-
-# ------------------------------------------------------------------- transformers' side
-def hf_forward(model, spec, reps):
-    vocab = model.config.vocab_size
-    B, T = spec["forward"]["batch"], spec["forward"]["seq"]
-    ids = torch.tensor(bench_prompt_ids(B, T, vocab, SEED))
-
-    def forward():
-        with torch.no_grad():
-            return model(input_ids=ids, use_cache=False).logits  # all B*T positions, as ours
-
-    for _ in range(reps["warmup"]):
-        forward()
-    times = []
-    for _ in range(reps["reps"]):
-        t0 = time.perf_counter()
-        logits = forward()
-        times.append(time.perf_counter() - t0)
-    assert logits.shape == (B, T, vocab), logits.shape
-    med = statistics.median(times)
-    return dict(batch=B, seq=T, warmup=reps["warmup"], reps=reps["reps"], seconds=times, median_s=med,
-                tokens_per_s=B * T / med)
-
-
-def hf_generate(model, spec, reps, ragged):
-    gids, gmask = gen_prompts(model.config.vocab_size, spec["prompt_len"], ragged)
-
-    def generate(n):
-        with torch.no_grad():
-            return model.generate(input_ids=gids, attention_mask=gmask, do_sample=False, num_beams=1,
-                                  max_new_tokens=n, min_new_tokens=n, use_cache=True, pad_token_id=0)
-
-    for _ in range(reps["gen_warmup"]):
-        generate(WARMUP_TOKENS)
-    times = []
-    for _ in range(reps["gen_reps"]):
-        t0 = time.perf_counter()
-        out = generate(NEW_TOKENS)
-        times.append(time.perf_counter() - t0)
-    new = out[:, gids.shape[1]:]
-    assert new.shape == (GEN_BATCH, NEW_TOKENS), f"transformers stopped early: {tuple(new.shape)}"
-    med = statistics.median(times)
-    return dict(batch=GEN_BATCH, prompt_len=spec["prompt_len"], new_tokens=NEW_TOKENS, ragged=ragged,
-                warmup=reps["gen_warmup"], warmup_tokens=WARMUP_TOKENS, reps=reps["gen_reps"],
-                seconds=times, median_s=med, tokens_per_s=GEN_BATCH * NEW_TOKENS / med,
-                tokens=new.tolist())
-
-
-def run_hf(path, impl, spec, reps, cases):
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation=impl).eval()
-    model.generation_config.eos_token_id = None  # no stop token: every sequence runs N tokens
-    model.generation_config.pad_token_id = 0
-    out = dict(impl=f"transformers-{impl}", parameters=sum(p.numel() for p in model.parameters()),
-               forward=hf_forward(model, spec, reps))
-    for case in cases:
-        out[case] = hf_generate(model, spec, reps, ragged=case == "generate_ragged")
-    del model
-    return out
-
-
-def agreement(ours, theirs):
-    """Share of sequences identical, and mean share of tokens before the first difference."""
-    same, prefix = 0, []
-    for a, b in zip(ours, theirs):
-        same += a == b
-        n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), len(a))
-        prefix.append(n / len(a))
-    return dict(identical_sequences=same / len(ours), matching_prefix=sum(prefix) / len(prefix))
-
-
-# ------------------------------------------------------------------------------ report
-def table(results, impls):
-    head = "| model | measure | flywheel |" + "".join(f" HF {i} | ours/{i} |" for i in impls)
-    rule = "|---|---|---:|" + "---:|---:|" * len(impls)
-    lines = [head, rule]
-    for r in results:
-        label = f"{r['model']} ({r['parameters'] / 1e6:.1f}M)"
-        f = r["flywheel"]["forward"]
-        rows = [(f"forward tok/s (B={f['batch']}, T={f['seq']})", "forward")]
-        for key in CASES:
-            if key in r["flywheel"]:
-                g = r["flywheel"][key]
-                L = g["prompt_len"]
-                lens = f"{L - (g['batch'] - 1) * (L // 2) // g['batch']}..{L}" if g["ragged"] else L
-                rows.append((f"generate tok/s (B={g['batch']}, prompt {lens}, +{g['new_tokens']})", key))
-        for text, key in rows:
-            ours = r["flywheel"][key]["tokens_per_s"]
-            cells = f"| {label} | {text} | {ours:,.0f} |"
-            for i in impls:
-                theirs = r["hf"][i][key]["tokens_per_s"]
-                cells += f" {theirs:,.0f} | {ours / theirs:.2f}x |"
-            lines.append(cells)
-    return "\n".join(lines)
+def wait_for_quiet():
+    t0 = time.time()
+    while True:
+        load = load1()
+        if not load >= ARGS.max_load:
+            return load, time.time() - t0
+        if time.time() - t0 > ARGS.max_wait:
+            log(f"WARNING: load average still {load:.2f} after {ARGS.max_wait:.0f} s; measuring anyway "
+                "(interleaving keeps the ratios fair, but the absolute figures will be low)")
+            return load, time.time() - t0
+        log(f"load average {load:.2f} >= {ARGS.max_load}: another job is using the CPU; waiting")
+        time.sleep(20)
 
 
 def main():
     binary = ARGS.binary or os.path.join(ARGS.build_dir, "bin", "fw-bench-model")
     if not os.access(binary, os.X_OK):
-        sys.exit(f"{binary} not found: build it first (ninja -C BUILD_DIR fw-bench-model)")
+        sys.exit(f"{binary} not found: build it first (cmake --build BUILD_DIR --target fw-bench-model)")
     torch.set_num_threads(ARGS.threads)
     torch.set_num_interop_threads(1)
     impls = [i for i in ARGS.impls.split(",") if i]
-    cases = [f"generate_{c}" if c != "equal" else "generate" for c in ARGS.generate.split(",") if c]
-    load0 = uptime_load()
-    if load0 > 0.5:
-        log(f"warning: load average {load0:.2f}; other work on the machine skews the figures")
+    cases = [c for c in ARGS.generate.split(",") if c]
+    for c in cases:
+        if c not in CASES:
+            sys.exit(f"--generate: unknown case {c!r} (equal, ragged)")
+    load_start, waited = wait_for_quiet()
     started = time.time()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in [m for m in ARGS.models.split(",") if m]:
-            spec = MODELS[name]
-            reps = spec["quick" if ARGS.quick else "reps"]
-            path = model_dir(name)
-            ours, dump = {}, os.path.join(tmp, f"{name}.json")
-            for case in cases:
-                mode = "both" if not ours else "generate"
-                res = run_ours(binary, path, spec, reps, mode, case == "generate_ragged", dump)
-                ours.update({k: v for k, v in res.items() if k != "generate"})
-                ours[case] = res["generate"]
-            if not cases:
-                ours = run_ours(binary, path, spec, reps, "forward", False, dump)
-            log(f"flywheel {name}: " + summary(ours, cases))
-            hf = {}
-            for impl in impls:
-                log(f"transformers {impl} {name}")
-                hf[impl] = run_hf(path, impl, spec, reps, cases)
-                for case in cases:
-                    hf[impl][case]["agreement_with_flywheel"] = agreement(ours[case]["tokens"], hf[impl][case]["tokens"])
-                log(f"transformers {impl} {name}: " + summary(hf[impl], cases))
-            results.append(dict(model=name, path=path, parameters=ours["parameters"], flywheel=ours, hf=hf))
+            results.append(bench_model(name, binary, impls, cases, tmp))
 
     md = table(results, impls)
-    env = dict(threads=ARGS.threads, torch=torch.__version__, transformers=transformers.__version__,
-               cpu=cpu_name(), cores=os.cpu_count(), quick=ARGS.quick,
-               load_average_start=load0, load_average_end=uptime_load(),
-               wall_seconds=round(time.time() - started, 1))
+    env = dict(cpu=cpu_name(), cores=os.cpu_count(), threads=ARGS.threads, torch=torch.__version__,
+               transformers=transformers.__version__, quick=ARGS.quick, load_average_start=load_start,
+               waited_s=round(waited), load_average_end=load1(), wall_seconds=round(time.time() - started, 1),
+               date=time.strftime("%Y-%m-%d %H:%M:%S"))
     print(md)
     print()
-    print(f"{env['cpu']} ({env['cores']} cores), threads={ARGS.threads}, torch {torch.__version__}, "
-          f"transformers {transformers.__version__}, fp32; load average {load0:.2f} at start, "
-          f"{env['load_average_end']:.2f} at end; {env['wall_seconds']:.0f} s in all{' (--quick)' if ARGS.quick else ''}")
+    print(f"Medians of interleaved runs. {env['cpu']} ({env['cores']} cores), {ARGS.threads} threads, fp32; "
+          f"torch {torch.__version__}, transformers {transformers.__version__}; load average "
+          f"{load_start:.2f} at start, {env['load_average_end']:.2f} at end; {env['wall_seconds']:.0f} s"
+          f"{' (--quick)' if ARGS.quick else ''}.")
     for r in results:
-        for impl, h in r["hf"].items():
-            for case in cases:
-                a = h[case]["agreement_with_flywheel"]
-                print(f"greedy tokens, {r['model']} {case} vs {impl}: {a['identical_sequences']:.0%} of sequences "
-                      f"identical, {a['matching_prefix']:.0%} matching prefix")
+        for key, m in r["measures"].items():
+            for impl, a in m.get("agreement_with_flywheel", {}).items():
+                print(f"Greedy tokens, {r['model']} {key}, flywheel vs {impl}: {a['identical_sequences']:.0%} of "
+                      f"sequences identical, {a['matching_prefix']:.0%} matching prefix.")
     if ARGS.out:
-        for r in results:  # token lists are for the agreement check, not the record
-            for side in [r["flywheel"], *r["hf"].values()]:
-                for case in cases:
-                    side[case].pop("tokens", None)
         with open(ARGS.out, "w") as f:
             json.dump(dict(env=env, results=results, table=md), f, indent=1)
         log(f"wrote {ARGS.out}")

@@ -137,7 +137,7 @@ std::vector<std::string> collect_sft_texts(const std::vector<std::string>& files
   for (const auto& file : files) {
     for_each_jsonl(file, [&](const nlohmann::json& r, long) {
       if (!r.is_object()) return;
-      for (const char* key : {"messages", "prompt", "completion"}) {
+      for (const char* key : {"messages", "prompt", "completion", "chosen", "rejected"}) {
         if (!r.contains(key)) continue;
         if (r[key].is_string()) texts.push_back(r[key].get<std::string>());
         else add_messages(r[key]);

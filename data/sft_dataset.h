@@ -60,8 +60,8 @@ struct SftDataset {
 // Reads and tokenizes every file in order.
 SftDataset load_sft_jsonl(const std::vector<std::string>& files, const Tokenizer& tok, const SftDataOptions& opts);
 
-// The raw texts of SFT files (message contents, prompts, completions), e.g. to train a
-// tokenizer for a model made from scratch.
+// The raw texts of SFT or preference files (message contents, prompts, completions,
+// chosen and rejected replies), e.g. to train a tokenizer for a model made from scratch.
 std::vector<std::string> collect_sft_texts(const std::vector<std::string>& files);
 
 // Tokenizes one record (the JSON of one line). Returns false (and bumps the right stats

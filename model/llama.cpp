@@ -114,6 +114,12 @@ at::Tensor LlamaForScoreImpl::forward(const at::Tensor& input_ids, const Forward
   return score(model(input_ids, opts));
 }
 
+at::Tensor LlamaForScoreImpl::score_last(const at::Tensor& input_ids, const at::Tensor& lengths) {
+  at::Tensor scores = forward(input_ids).select(-1, 0);  // [B,T]
+  at::Tensor last = (lengths.to(scores.device(), at::kLong) - 1).clamp_min(0).unsqueeze(1);
+  return scores.gather(1, last).squeeze(1);
+}
+
 void init_weights(torch::nn::Module& module, double std) {
   at::NoGradGuard no_grad;
   for (auto& m : module.modules(/*include_self=*/true)) {

@@ -77,6 +77,9 @@ class LlamaForScoreImpl : public torch::nn::Module {
  public:
   explicit LlamaForScoreImpl(const LlamaConfig& config);
   at::Tensor forward(const at::Tensor& input_ids, const ForwardOptions& opts = {});  // -> [B,T,L]
+  // Right-padded rows [B,T] with `lengths` [B] real tokens each -> the head at each row's
+  // last real token, [B] (num_labels 1). This is the reward of a sequence.
+  at::Tensor score_last(const at::Tensor& input_ids, const at::Tensor& lengths);
   const LlamaConfig& config() const { return model->config(); }
 
   LlamaModel model{nullptr};

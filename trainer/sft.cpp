@@ -32,6 +32,7 @@
 #include "trainer/model_setup.h"
 #include "trainer/optim.h"
 #include "trainer/progress.h"
+#include "trainer/recipe_start.h"
 #include "trainer/run_state.h"
 #include "trainer/schedule.h"
 #include "trainer/step_stream.h"
@@ -54,18 +55,14 @@ data::MaskMode mask_from_name(const std::string& name) {
 }  // namespace
 
 SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
-  // 1. Runtime and run folder.
-  const at::Device device = setup_runtime({r.device, r.dtype, r.threads, r.deterministic, r.seed});
-  install_interrupt_handler();
-  fs::create_directories(r.output_dir);
-  write_file_atomic((fs::path(r.output_dir) / "config.yaml").string(), resolved_config_yaml);
-  const auto resume = resolve_resume(parse_resume_mode(r.checkpoint.resume), r.output_dir);
-
-  // 2. Tokenizer and chat template.
-  const data::TemplateKind chat_template = resolve_chat_template(r.model.chat_template, r.model.path);
-  const data::Tokenizer tok = prepare_tokenizer(r.tokenizer, r.model.path, r.data.train, chat_template,
-                                                (fs::path(r.output_dir) / "tokenizer" / "tokenizer.model").string());
-  const auto write_tokenizer = tokenizer_writer(r.tokenizer, r.model.path, tok, chat_template);
+  // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
+  const RecipeStart start = start_recipe({r.device, r.dtype, r.threads, r.deterministic, r.seed}, r.output_dir,
+                                         resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const at::Device device = start.device;
+  const auto& resume = start.resume;
+  const data::TemplateKind chat_template = start.chat_template;
+  const data::Tokenizer& tok = start.tok;
+  const auto& write_tokenizer = start.write_tokenizer;
 
   // 3. Data.
   data::SftDataOptions data_opts{chat_template, mask_from_name(r.data.mask), r.data.max_seq_len,
@@ -220,15 +217,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     const UpdateResult update = apply_update(*optimizer, *lm, loss, r.optim.grad_clip, lr);
     const double grad_norm = update.grad_norm;
     if (!update.applied) {
-      if (r.train.on_nan == "stop") {
-        const std::string path = save(st);
-        throw_runtime("loss is " + std::to_string(loss) + " (grad norm " + std::to_string(grad_norm) + ") at step " +
-                          std::to_string(st.step + 1) + "; stopped with the last good state saved in " + path,
-                      {.hint = "lower optim.lr, check the data, or set train.on_nan: skip"});
-      }
-      progress.clear();
-      log::warn("non-finite loss at step " + std::to_string(st.step + 1) + ": step skipped");
-      ++st.skipped_steps;
+      handle_non_finite_step(r.train.on_nan, loss, st, progress, save, "lower optim.lr or check the data");
       st.cursor = next_cursor;
       ++st.step;
       continue;
@@ -251,20 +240,11 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
                             {"timing/optimizer", t_optimizer}, {"timing/step", step_seconds}});
     }
     progress.update(st.step, {{"loss", loss}, {"lr", lr}});
-    const bool last = st.step == total_steps;
-    if (!last && r.checkpoint.every_steps > 0 && st.step % r.checkpoint.every_steps == 0) {
-      progress.clear();  // a terminal's progress line must not swallow the log line
-      save(st);
-    }
-    if (!last && r.eval.every_steps > 0 && st.step % r.eval.every_steps == 0) {
+    if (r.eval.every_steps > 0 && st.step < total_steps && st.step % r.eval.every_steps == 0) {
       progress.clear();
       log_eval(st.step);
     }
-    if (interrupted()) {
-      progress.clear();
-      const std::string path = save(st);
-      progress.finish();
-      log::info("interrupted: checkpoint saved in " + path + "; rerun the same command to resume");
+    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
       result.interrupted = true;
       result.steps = st.step;
       return result;

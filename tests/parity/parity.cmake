@@ -12,3 +12,10 @@ fw_add_test(test_hf_parity TORCH
   LABELS parity
   FIXTURES hf_reference
   ENV "FW_PARITY_DIR=${FW_PARITY_DIR}")
+
+# Parity with TRL's DPO and reward-model losses: the test runs tests/parity/trl_losses.py,
+# which calls the installed TRL's own loss code on fixed log-probs, and compares.
+fw_add_test(test_trl_losses TORCH
+  SOURCES parity/test_trl_losses.cpp
+  LIBS fw_losses
+  LABELS parity)

@@ -1,0 +1,259 @@
+// The DPO recipe, as a numbered narrative:
+//   1. runtime and run folder; 2. tokenizer; 3. preference data
+//   4. policy (resumed, HF folder or scratch), frozen reference, optimizer, schedule
+//   5. reference log-probs: precomputed and cached, or computed on the fly
+//   6. the loop: chosen and rejected of each pair in one concatenated forward ->
+//      summed completion log-probs -> DPO loss (sum over pairs / pairs in the step) ->
+//      clip -> AdamW -> TRL's metrics; checkpoints and exact resume as SFT
+//   7. final checkpoint, exported model, held-out reward accuracy
+#include "trainer/dpo.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "data/collate.h"
+#include "data/preference_dataset.h"
+#include "losses/dpo.h"
+#include "losses/logprobs.h"
+#include "model/checkpoint.h"
+#include "trainer/metrics_log.h"
+#include "trainer/model_setup.h"
+#include "trainer/optim.h"
+#include "trainer/progress.h"
+#include "trainer/recipe_start.h"
+#include "trainer/ref_logps.h"
+#include "trainer/run_state.h"
+#include "trainer/schedule.h"
+#include "trainer/setup.h"
+#include "trainer/step_stream.h"
+#include "trainer/update.h"
+
+namespace fw::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Summed completion log-probs of a preference batch: [2B] (chosen rows, then rejected).
+at::Tensor pair_logps(model::LlamaForCausalLM& lm, const data::PreferenceBatch& b, at::Device device,
+                      const std::string& dtype) {
+  at::Tensor logits;
+  {
+    AutocastGuard autocast(device, dtype);
+    logits = lm->forward(b.input_ids.to(device));
+  }
+  return losses::sequence_logps(logits, b.labels.to(device));
+}
+
+// Reference log-probs of every example, in order: [N,2].
+at::Tensor all_pair_logps(model::LlamaForCausalLM& ref, const data::PreferenceDataset& ds, int64_t batch_size,
+                          int64_t pad_id, at::Device device, const std::string& dtype) {
+  at::NoGradGuard no_grad;
+  const int64_t n = static_cast<int64_t>(ds.examples.size());
+  at::Tensor out = at::empty({n, 2}, at::kFloat);
+  for (int64_t start = 0; start < n; start += batch_size) {
+    data::MicroBatch mb;
+    for (int64_t i = start; i < std::min(n, start + batch_size); ++i) mb.push_back({i});
+    at::Tensor lp = pair_logps(ref, data::collate_preference(ds.examples, mb, pad_id), device, dtype).to(at::kCPU, at::kFloat);
+    const int64_t B = static_cast<int64_t>(mb.size());
+    out.narrow(0, start, B).select(1, 0).copy_(lp.narrow(0, 0, B));
+    out.narrow(0, start, B).select(1, 1).copy_(lp.narrow(0, B, B));
+  }
+  return out;
+}
+
+std::vector<int64_t> example_lengths(const data::PreferenceDataset& ds) {
+  std::vector<int64_t> lengths;
+  for (const auto& ex : ds.examples)
+    lengths.push_back(static_cast<int64_t>(ex.prompt_ids.size() + std::max(ex.chosen_ids.size(), ex.rejected_ids.size())));
+  return lengths;
+}
+
+}  // namespace
+
+DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
+  // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
+  const RecipeStart start = start_recipe({r.device, r.dtype, r.threads, r.deterministic, r.seed}, r.output_dir,
+                                         resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const at::Device device = start.device;
+  const auto& resume = start.resume;
+  const data::TemplateKind chat_template = start.chat_template;
+  const data::Tokenizer& tok = start.tok;
+  const auto& write_tokenizer = start.write_tokenizer;
+  const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
+
+  // 3. Data.
+  data::PreferenceDataOptions data_opts;
+  data_opts.chat_template = chat_template;
+  data_opts.max_seq_len = r.data.max_seq_len;
+  data_opts.truncation = data::preference_truncation_from_name(r.data.truncation);
+  data_opts.max_examples = r.data.max_examples;
+  const data::PreferenceDataset train = data::load_preference_jsonl(r.data.train, tok, data_opts);
+  log::info("train pairs: " + train.stats.summary());
+  std::optional<data::PreferenceDataset> eval;
+  if (!r.data.eval.empty()) eval = data::load_preference_jsonl(r.data.eval, tok, data_opts);
+  data::BatchingOptions batching{r.data.max_seq_len, r.train.micro_batch_size, /*packing=*/false, true,
+                                 static_cast<uint64_t>(r.seed), 64};
+  StepStream stream(example_lengths(train), batching, r.train.grad_accum);
+  const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
+
+  // 4. Policy, reference, optimizer, schedule. The reference defaults to the starting
+  // policy; a from-scratch start saves it once so a resumed run finds the same one.
+  model::LlamaForCausalLM lm = load_starting_lm(resume, r.model, tok, device);
+  std::string reference_dir = !r.dpo.reference_path.empty() ? r.dpo.reference_path : r.model.path;
+  if (reference_dir.empty()) {
+    reference_dir = (fs::path(r.output_dir) / "reference").string();
+    if (!fs::exists(fs::path(reference_dir) / "config.json")) {
+      if (resume) throw_invalid("the from-scratch reference model is missing", {.file = reference_dir});
+      model::save_causal_lm(lm, reference_dir);
+      write_tokenizer(reference_dir);
+    }
+  }
+  lm->train();
+  auto optimizer = make_adamw(*lm, {r.optim.lr, r.optim.weight_decay, r.optim.beta1, r.optim.beta2, r.optim.eps,
+                                    r.optim.decay_norms_and_biases, r.optim.decay_embeddings});
+  ScheduleOptions schedule{schedule_from_name(r.schedule.kind), r.optim.lr, r.schedule.warmup_steps, total_steps,
+                           r.schedule.min_lr_ratio};
+  losses::DpoLossOptions loss_opts{losses::dpo_loss_type_from_name(r.dpo.loss_type), r.dpo.beta, r.dpo.label_smoothing};
+
+  // 5. Reference log-probs: a cached table, or a frozen model kept in memory.
+  model::LlamaForCausalLM ref{nullptr};
+  at::Tensor ref_table;  // [N,2] when precomputed
+  auto load_ref = [&] {
+    if (!ref) {
+      ref = model::load_causal_lm(reference_dir, {.dtype = at::kFloat, .device = device});
+      ref->eval();
+    }
+    return ref;
+  };
+  if (r.dpo.precompute_ref_logps) {
+    const std::string settings = data::template_name(chat_template) + "|" + std::to_string(r.data.max_seq_len) + "|" +
+                                 r.data.truncation + "|" + std::to_string(r.data.max_examples);
+    const std::string key = ref_logps_key(reference_dir, r.data.train, tok.serialized_model(), settings);
+    ref_table = cached_ref_logps(r.data.train.front() + ".ref_logps.safetensors", r.output_dir, key,
+                                 static_cast<int64_t>(train.examples.size()), [&] {
+                                   log::info("precomputing reference log-probs for " +
+                                             std::to_string(train.examples.size()) + " pairs");
+                                   auto m = load_ref();
+                                   return all_pair_logps(m, train, r.train.micro_batch_size, pad_id, device, r.dtype);
+                                 });
+    ref = nullptr;  // not needed during training
+  } else {
+    load_ref();
+  }
+
+  RunState st;
+  if (resume) {
+    st = load_run_state(resume->path, *optimizer);
+    log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " + std::to_string(total_steps));
+  }
+  auto save = [&](const RunState& s) {
+    return save_run_checkpoint(r.output_dir, s, *optimizer, [&](const std::string& dir) {
+      model::save_causal_lm(lm, dir);
+      write_tokenizer(dir);
+    }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
+  };
+
+  // Held-out preference accuracy: does the policy's implicit reward rank chosen first?
+  auto evaluate = [&]() -> std::optional<double> {
+    if (!eval) return std::nullopt;
+    lm->eval();
+    at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.dtype);
+    at::Tensor refl = all_pair_logps(load_ref(), *eval, r.train.micro_batch_size, pad_id, device, r.dtype);
+    if (r.dpo.precompute_ref_logps) ref = nullptr;
+    lm->train();
+    at::Tensor margin = (pol.select(1, 0) - refl.select(1, 0)) - (pol.select(1, 1) - refl.select(1, 1));
+    const double acc = (margin > 0).to(at::kFloat).mean().item<double>();
+    log::info("eval: rewards/accuracies " + std::to_string(acc) + " on " + std::to_string(eval->examples.size()) +
+              " held-out pairs");
+    return acc;
+  };
+
+  // 6. The loop.
+  MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),
+                     resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
+  Progress progress(total_steps, st.step);
+  DpoResult result;
+  if (!resume) {
+    if (auto acc = evaluate()) metrics.log(0, {{"eval/rewards/accuracies", *acc}});
+  }
+  while (st.step < total_steps) {
+    auto t_step = Clock::now();
+    data::DataCursor next_cursor = st.cursor;
+    const std::vector<data::MicroBatch> micro = stream.next_step(next_cursor);
+    int64_t pairs = 0, step_tokens = 0;
+    for (const auto& mb : micro) pairs += static_cast<int64_t>(mb.size());
+
+    double loss_sum = 0, chosen_reward = 0, rejected_reward = 0, correct = 0, chosen_logp = 0, rejected_logp = 0;
+    for (const auto& mb : micro) {
+      data::PreferenceBatch b = data::collate_preference(train.examples, mb, pad_id);
+      step_tokens += b.num_tokens;
+      const int64_t B = static_cast<int64_t>(mb.size());
+      at::Tensor lp = pair_logps(lm, b, device, r.dtype);  // [2B]
+      at::Tensor ref_lp;
+      if (ref_table.defined()) {
+        std::vector<int64_t> idx;
+        for (const auto& row : mb) idx.push_back(row[0]);
+        at::Tensor rows = ref_table.index_select(0, at::tensor(idx, at::kLong));
+        ref_lp = at::cat({rows.select(1, 0), rows.select(1, 1)}).to(device);
+      } else {
+        at::NoGradGuard no_grad;
+        ref_lp = pair_logps(ref, b, device, r.dtype);
+      }
+      losses::DpoLossOutput out = losses::dpo_loss(lp.narrow(0, 0, B), lp.narrow(0, B, B), ref_lp.narrow(0, 0, B),
+                                                   ref_lp.narrow(0, B, B), loss_opts);
+      (out.losses.sum() / static_cast<double>(pairs)).backward();
+      loss_sum += out.losses.sum().item<double>();
+      chosen_reward += out.chosen_rewards.sum().item<double>();
+      rejected_reward += out.rejected_rewards.sum().item<double>();
+      correct += (out.chosen_rewards > out.rejected_rewards).sum().item<double>();
+      chosen_logp += lp.narrow(0, 0, B).sum().item<double>();
+      rejected_logp += lp.narrow(0, B, B).sum().item<double>();
+    }
+    const double n = static_cast<double>(pairs);
+    const double loss = loss_sum / n;
+    const double lr = lr_at(st.step, schedule);
+    const UpdateResult update = apply_update(*optimizer, *lm, loss, r.optim.grad_clip, lr);
+    if (!update.applied)
+      handle_non_finite_step(r.train.on_nan, loss, st, progress, save, "lower optim.lr or dpo.beta");
+    st.cursor = next_cursor;
+    st.tokens_seen += step_tokens;
+    ++st.step;
+    result.last_loss = loss;
+    const double step_seconds = seconds_since(t_step);
+    if (update.applied && (st.step % r.log_every_steps == 0 || st.step == total_steps)) {
+      metrics.log(st.step, {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm},
+                            {"rewards/chosen", chosen_reward / n}, {"rewards/rejected", rejected_reward / n},
+                            {"rewards/accuracies", correct / n}, {"rewards/margins", (chosen_reward - rejected_reward) / n},
+                            {"logps/chosen", chosen_logp / n}, {"logps/rejected", rejected_logp / n},
+                            {"epoch", stream.epoch_progress(st.cursor)}, {"num_tokens", st.tokens_seen},
+                            {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds}});
+    }
+    progress.update(st.step, {{"loss", loss}, {"acc", correct / n}});
+    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
+      result.interrupted = true;
+      result.steps = st.step;
+      return result;
+    }
+  }
+  progress.finish();
+
+  // 7. Final checkpoint, exported model, held-out accuracy.
+  save(st);
+  result.final_dir = (fs::path(r.output_dir) / "final").string();
+  model::save_causal_lm(lm, result.final_dir);
+  write_tokenizer(result.final_dir);
+  result.steps = st.step;
+  result.eval_accuracy = evaluate();
+  if (result.eval_accuracy) metrics.log(st.step, {{"eval/rewards/accuracies", *result.eval_accuracy}});
+  log::info("done: " + std::to_string(st.step) + " steps, final loss " + std::to_string(result.last_loss) +
+            "; model in " + result.final_dir);
+  return result;
+}
+
+}  // namespace fw::trainer

@@ -1,0 +1,212 @@
+// The reward-model recipe, as a numbered narrative:
+//   1. runtime and run folder; 2. tokenizer; 3. preference data
+//   4. model: backbone + scalar head (from a causal LM with a fresh head, a reward model,
+//      a checkpoint being resumed, or from scratch), optimizer, schedule
+//   5. the loop: chosen and rejected in one forward -> reward at each sequence's last
+//      token -> -log sigmoid(r_c - r_r - margin) (+ centering) -> clip -> AdamW
+//   6. final checkpoint as LlamaForSequenceClassification, held-out accuracy
+#include "trainer/rm.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "data/collate.h"
+#include "data/preference_dataset.h"
+#include "losses/reward.h"
+#include "model/checkpoint.h"
+#include "trainer/metrics_log.h"
+#include "trainer/model_setup.h"
+#include "trainer/optim.h"
+#include "trainer/progress.h"
+#include "trainer/recipe_start.h"
+#include "trainer/run_state.h"
+#include "trainer/schedule.h"
+#include "trainer/setup.h"
+#include "trainer/step_stream.h"
+#include "trainer/update.h"
+
+namespace fw::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Rewards of a micro-batch of pairs: [2B] (chosen rows, then rejected), each read at the
+// sequence's last real token.
+at::Tensor pair_rewards(model::LlamaForScore& rm, const std::vector<data::PreferenceExample>& examples,
+                        const data::MicroBatch& mb, int64_t pad_id, at::Device device, const std::string& dtype,
+                        int64_t* num_tokens = nullptr) {
+  data::PreferenceBatch b = data::collate_preference(examples, mb, pad_id);
+  if (num_tokens) *num_tokens += b.num_tokens;
+  std::vector<int64_t> lengths;
+  for (int side = 0; side < 2; ++side)
+    for (const auto& row : mb) {
+      const auto& ex = examples[row[0]];
+      lengths.push_back(static_cast<int64_t>(ex.prompt_ids.size() + (side == 0 ? ex.chosen_ids.size() : ex.rejected_ids.size())));
+    }
+  AutocastGuard autocast(device, dtype);
+  return rm->score_last(b.input_ids.to(device), at::tensor(lengths, at::kLong)).to(at::kFloat);
+}
+
+model::LlamaForScore load_starting_rm(const std::optional<CheckpointInfo>& resume, const ModelSection& section,
+                                      const data::Tokenizer& tok, at::Device device) {
+  if (resume || !section.path.empty())
+    return model::load_score_model(resume ? resume->path : section.path, {.dtype = at::kFloat, .device = device});
+  model::LlamaConfig c = scratch_config(section.from_scratch, tok);
+  c.architecture = "LlamaForSequenceClassification";
+  c.num_labels = 1;
+  c.tie_word_embeddings = false;
+  model::LlamaForScore rm(c);
+  model::init_weights(*rm, section.from_scratch.init_std);
+  rm->to(device);
+  return rm;
+}
+
+}  // namespace
+
+RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
+  // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
+  const RecipeStart start = start_recipe({r.device, r.dtype, r.threads, r.deterministic, r.seed}, r.output_dir,
+                                         resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const at::Device device = start.device;
+  const auto& resume = start.resume;
+  const data::TemplateKind chat_template = start.chat_template;
+  const data::Tokenizer& tok = start.tok;
+  const auto& write_tokenizer = start.write_tokenizer;
+  const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
+
+  // 3. Data.
+  data::PreferenceDataOptions data_opts;
+  data_opts.chat_template = chat_template;
+  data_opts.max_seq_len = r.data.max_seq_len;
+  data_opts.truncation = data::preference_truncation_from_name(r.data.truncation);
+  data_opts.max_examples = r.data.max_examples;
+  const data::PreferenceDataset train = data::load_preference_jsonl(r.data.train, tok, data_opts);
+  log::info("train pairs: " + train.stats.summary());
+  std::optional<data::PreferenceDataset> eval;
+  if (!r.data.eval.empty()) eval = data::load_preference_jsonl(r.data.eval, tok, data_opts);
+  std::vector<int64_t> lengths;
+  for (const auto& ex : train.examples)
+    lengths.push_back(static_cast<int64_t>(ex.prompt_ids.size() + std::max(ex.chosen_ids.size(), ex.rejected_ids.size())));
+  StepStream stream(std::move(lengths),
+                    {r.data.max_seq_len, r.train.micro_batch_size, /*packing=*/false, true, static_cast<uint64_t>(r.seed), 64},
+                    r.train.grad_accum);
+  const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
+
+  // 4. Model, optimizer, schedule.
+  model::LlamaForScore rm = load_starting_rm(resume, r.model, tok, device);
+  rm->train();
+  auto optimizer = make_adamw(*rm, {r.optim.lr, r.optim.weight_decay, r.optim.beta1, r.optim.beta2, r.optim.eps,
+                                    r.optim.decay_norms_and_biases, r.optim.decay_embeddings});
+  ScheduleOptions schedule{schedule_from_name(r.schedule.kind), r.optim.lr, r.schedule.warmup_steps, total_steps,
+                           r.schedule.min_lr_ratio};
+  RunState st;
+  if (resume) {
+    st = load_run_state(resume->path, *optimizer);
+    log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " + std::to_string(total_steps));
+  }
+  auto save = [&](const RunState& s) {
+    return save_run_checkpoint(r.output_dir, s, *optimizer, [&](const std::string& dir) {
+      model::save_score_model(rm, dir);
+      write_tokenizer(dir);
+    }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
+  };
+  auto evaluate = [&]() -> std::optional<double> {
+    if (!eval) return std::nullopt;
+    at::NoGradGuard no_grad;
+    rm->eval();
+    int64_t correct = 0;
+    const int64_t n = static_cast<int64_t>(eval->examples.size());
+    for (int64_t start = 0; start < n; start += r.train.micro_batch_size) {
+      data::MicroBatch mb;
+      for (int64_t i = start; i < std::min(n, start + r.train.micro_batch_size); ++i) mb.push_back({i});
+      at::Tensor rw = pair_rewards(rm, eval->examples, mb, pad_id, device, r.dtype);
+      const int64_t B = static_cast<int64_t>(mb.size());
+      correct += (rw.narrow(0, 0, B) > rw.narrow(0, B, B)).sum().item<int64_t>();
+    }
+    rm->train();
+    const double acc = static_cast<double>(correct) / static_cast<double>(n);
+    log::info("eval: accuracy " + std::to_string(acc) + " on " + std::to_string(n) + " held-out pairs");
+    return acc;
+  };
+
+  // 5. The loop.
+  MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),
+                     resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
+  Progress progress(total_steps, st.step);
+  RmResult result;
+  if (!resume) {
+    if (auto acc = evaluate()) metrics.log(0, {{"eval/accuracy", *acc}});
+  }
+  while (st.step < total_steps) {
+    auto t_step = Clock::now();
+    data::DataCursor next_cursor = st.cursor;
+    const std::vector<data::MicroBatch> micro = stream.next_step(next_cursor);
+    int64_t pairs = 0, step_tokens = 0;
+    for (const auto& mb : micro) pairs += static_cast<int64_t>(mb.size());
+    double loss_sum = 0, correct = 0, margin_sum = 0, reward_sum = 0;
+    double reward_min = 1e300, reward_max = -1e300;
+    for (const auto& mb : micro) {
+      const int64_t B = static_cast<int64_t>(mb.size());
+      at::Tensor rw = pair_rewards(rm, train.examples, mb, pad_id, device, r.dtype, &step_tokens);
+      std::vector<double> margins;
+      for (const auto& row : mb) margins.push_back(train.examples[row[0]].margin);
+      losses::RewardLossOutput out = losses::reward_loss(rw.narrow(0, 0, B), rw.narrow(0, B, B),
+                                                         at::tensor(margins, at::kDouble).to(device, at::kFloat),
+                                                         r.rm.center_rewards_coefficient);
+      // reward_loss is a mean over the micro-batch; weight it by its share of the step.
+      (out.loss * (static_cast<double>(B) / static_cast<double>(pairs))).backward();
+      loss_sum += out.loss.item<double>() * static_cast<double>(B);
+      correct += out.accuracy * static_cast<double>(B);
+      margin_sum += out.margins.sum().item<double>();
+      at::Tensor detached = rw.detach();
+      reward_sum += detached.sum().item<double>();
+      reward_min = std::min(reward_min, detached.min().item<double>());
+      reward_max = std::max(reward_max, detached.max().item<double>());
+    }
+    const double n = static_cast<double>(pairs);
+    const double loss = loss_sum / n;
+    const double lr = lr_at(st.step, schedule);
+    const UpdateResult update = apply_update(*optimizer, *rm, loss, r.optim.grad_clip, lr);
+    if (!update.applied)
+      handle_non_finite_step(r.train.on_nan, loss, st, progress, save, "lower optim.lr");
+    st.cursor = next_cursor;
+    st.tokens_seen += step_tokens;
+    ++st.step;
+    result.last_loss = loss;
+    const double step_seconds = seconds_since(t_step);
+    if (update.applied && (st.step % r.log_every_steps == 0 || st.step == total_steps)) {
+      metrics.log(st.step, {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm}, {"accuracy", correct / n},
+                            {"margin", margin_sum / n}, {"rewards/mean", reward_sum / (2 * n)},
+                            {"rewards/min", reward_min}, {"rewards/max", reward_max},
+                            {"epoch", stream.epoch_progress(st.cursor)}, {"num_tokens", st.tokens_seen},
+                            {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds}});
+    }
+    progress.update(st.step, {{"loss", loss}, {"acc", correct / n}});
+    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
+      result.interrupted = true;
+      result.steps = st.step;
+      return result;
+    }
+  }
+  progress.finish();
+
+  // 6. Final checkpoint, exported reward model, held-out accuracy.
+  save(st);
+  result.final_dir = (fs::path(r.output_dir) / "final").string();
+  model::save_score_model(rm, result.final_dir);
+  write_tokenizer(result.final_dir);
+  result.steps = st.step;
+  result.eval_accuracy = evaluate();
+  if (result.eval_accuracy) metrics.log(st.step, {{"eval/accuracy", *result.eval_accuracy}});
+  log::info("done: " + std::to_string(st.step) + " steps, final loss " + std::to_string(result.last_loss) +
+            "; reward model in " + result.final_dir);
+  return result;
+}
+
+}  // namespace fw::trainer
