@@ -4,6 +4,8 @@
 //   DIR/prompts.jsonl   every task, prompt JSONL with references
 //   DIR/sft.jsonl       the training split as SFT JSONL (prompt + canonical reply)
 //   DIR/heldout.jsonl   the held-out split, prompt JSONL
+//   DIR/preferences.jsonl, DIR/heldout_preferences.jsonl
+//                       the same splits as preference pairs: canonical reply vs a wrong one
 //   DIR/stats.json      the options and counts per category and difficulty, per split
 #include <CLI/CLI.hpp>
 
@@ -89,6 +91,9 @@ void run_synth(const SynthFlags& f) {
   synth::write_prompt_jsonl((dir / "prompts.jsonl").string(), tasks);
   synth::write_sft_jsonl((dir / "sft.jsonl").string(), split.train);
   synth::write_prompt_jsonl((dir / "heldout.jsonl").string(), split.heldout);
+  synth::write_preference_jsonl((dir / "preferences.jsonl").string(), split.train, static_cast<uint64_t>(f.seed));
+  synth::write_preference_jsonl((dir / "heldout_preferences.jsonl").string(), split.heldout,
+                                static_cast<uint64_t>(f.seed) + 1);
 
   nlohmann::ordered_json stats;
   stats["seed"] = f.seed;

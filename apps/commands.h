@@ -15,6 +15,9 @@ using Run = std::function<void()>;
 Run add_info_command(CLI::App& app);
 Run add_generate_command(CLI::App& app);
 Run add_sft_command(CLI::App& app);
+Run add_dpo_command(CLI::App& app);
+Run add_rm_command(CLI::App& app);
+Run add_score_command(CLI::App& app);
 Run add_synth_command(CLI::App& app);
 
 }  // namespace fw::apps

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   };
   add("info", "Describe a model folder: architecture, parameters, dtype, tokenizer", fw::apps::add_info_command);
   add("sft", "Supervised fine-tuning from a YAML recipe (resumable)", fw::apps::add_sft_command);
+  add("dpo", "Direct preference optimisation from a YAML recipe (resumable)", fw::apps::add_dpo_command);
+  add("rm", "Train a reward model on preference pairs (resumable)", fw::apps::add_rm_command);
+  add("score", "Score conversations or preference pairs with a reward model", fw::apps::add_score_command);
   add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
   add("synth", "Generate the synthetic verifiable task domain (prompts, SFT data, held-out split)", fw::apps::add_synth_command);
 

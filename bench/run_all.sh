@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # bench/run_all.sh BUILD_DIR [options for model_vs_transformers.py]
 # Runs the side-by-side benchmarks (bench/README.md) against an existing build and writes
-# BUILD_DIR/bench/model_vs_transformers.{md,json} and BUILD_DIR/bench/sft_vs_python.{md,json}.
-# `make bench` calls it after `make build`. Of the options, sft_vs_python.py gets only --quick;
-# SFT_BENCH_ARGS="..." passes it more (e.g. SFT_BENCH_ARGS="--configs tiny,100m").
-#   bench/run_all.sh build                 the default run (~5-10 minutes on 2 cores)
+# their tables and JSON under BUILD_DIR/bench/. `make bench` calls it after `make build`.
+#   bench/run_all.sh build                 the default run (~4-6 minutes on 2 quiet cores)
 #   bench/run_all.sh build --quick         a smoke run (about a minute)
-#   BENCH_THREADS=8 bench/run_all.sh build threads for both sides (default 2)
+#   BENCH_THREADS=8 bench/run_all.sh build threads for every side (default 2)
+# Each driver first waits (up to 5 minutes) for the load average to drop below 0.7.
 set -euo pipefail
 
 BUILD_DIR=${1:-build}
@@ -24,28 +23,16 @@ fi
 [ -x "$py" ] || py="${FLYWHEEL_CACHE:-$HOME/.cache/flywheel}/venv/bin/python"
 [ -x "$py" ] || { echo "run_all.sh: no Python venv found (run scripts/bootstrap.sh)" >&2; exit 2; }
 
+out="$BUILD_DIR/bench"
+mkdir -p "$out"
+
+# --- model_vs_transformers: our Llama forward + generation vs transformers (eager, sdpa)
 binary="$BUILD_DIR/bin/fw-bench-model"
 if [ ! -x "$binary" ]; then
   echo "[bench] building fw-bench-model in $BUILD_DIR" >&2
   cmake --build "$BUILD_DIR" --target fw-bench-model
 fi
-
-out="$BUILD_DIR/bench"
-mkdir -p "$out"
-echo "[bench] load average: $(cut -d' ' -f1-3 /proc/loadavg) (quieter is better: both sides share the CPU)" >&2
+echo "[bench] model_vs_transformers (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 "$py" "$here/model_vs_transformers.py" --binary "$binary" --threads "${BENCH_THREADS:-2}" \
   --out "$out/model_vs_transformers.json" "$@" | tee "$out/model_vs_transformers.md"
 echo "[bench] wrote $out/model_vs_transformers.md and .json" >&2
-
-# SFT training throughput: flywheel sft vs a plain PyTorch loop vs TRL's SFTTrainer.
-sft_binary="$BUILD_DIR/bin/flywheel"
-if [ ! -x "$sft_binary" ]; then
-  echo "[bench] building flywheel in $BUILD_DIR" >&2
-  cmake --build "$BUILD_DIR" --target flywheel
-fi
-sft_args=()
-for a in "$@"; do if [ "$a" = "--quick" ]; then sft_args+=(--quick); fi; done
-# shellcheck disable=SC2086  # SFT_BENCH_ARGS is a list of options
-"$py" "$here/sft_vs_python.py" --binary "$sft_binary" --threads "${BENCH_THREADS:-2}" \
-  --out "$out/sft_vs_python.json" "${sft_args[@]}" ${SFT_BENCH_ARGS:-} | tee "$out/sft_vs_python.md"
-echo "[bench] wrote $out/sft_vs_python.md and .json" >&2

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include "core/error.h"
+
 namespace fw::data {
 
 SftBatch collate_sft(const std::vector<SftExample>& examples, const MicroBatch& batch, bool packed, int64_t pad_id) {
@@ -43,6 +45,56 @@ SftBatch collate_sft(const std::vector<SftExample>& examples, const MicroBatch& 
   out.labels = at::tensor(labels, opts).view({B, T});
   out.position_ids = at::tensor(pos, opts).view({B, T});
   if (packed) out.segment_ids = at::tensor(seg, opts).view({B, T});
+  return out;
+}
+
+PreferenceBatch collate_preference(const std::vector<PreferenceExample>& examples, const MicroBatch& batch,
+                                   int64_t pad_id) {
+  constexpr int64_t kIgnore = -100;
+  const int64_t B = static_cast<int64_t>(batch.size());
+  if (B == 0) throw_invalid("collate_preference: empty micro-batch");
+  std::vector<const PreferenceExample*> exs;
+  int64_t T = 1;
+  for (const Row& row : batch) {
+    if (row.size() != 1)
+      throw_invalid("collate_preference: each row must hold exactly one example (preference pairs are not packed)",
+                    {.hint = "plan the epoch with packing off"});
+    const int64_t i = row[0];
+    if (i < 0 || i >= static_cast<int64_t>(examples.size()))
+      throw_invalid("collate_preference: example index " + std::to_string(i) + " out of range");
+    const PreferenceExample& ex = examples[static_cast<size_t>(i)];
+    exs.push_back(&ex);
+    const size_t longer = std::max(ex.chosen_ids.size(), ex.rejected_ids.size());
+    T = std::max(T, static_cast<int64_t>(ex.prompt_ids.size() + longer));
+  }
+  std::vector<int64_t> ids(2 * B * T, pad_id), labels(2 * B * T, kIgnore), lengths(2 * B, 0);
+  std::vector<float> margin(B, 0.0f);
+  PreferenceBatch out;
+  auto fill = [&](int64_t r, const std::vector<int32_t>& prompt, const std::vector<int32_t>& completion) {
+    const int64_t p = static_cast<int64_t>(prompt.size());
+    const int64_t n = p + static_cast<int64_t>(completion.size());
+    auto token = [&](int64_t k) -> int64_t { return k < p ? prompt[k] : completion[k - p]; };
+    for (int64_t k = 0; k < n; ++k) {
+      ids[r * T + k] = token(k);
+      // Position k predicts token k+1; only completion tokens are labelled.
+      if (k + 1 < n && k + 1 >= p) {
+        labels[r * T + k] = token(k + 1);
+        ++out.num_completion;
+      }
+    }
+    lengths[r] = n;
+    out.num_tokens += n;
+  };
+  for (int64_t b = 0; b < B; ++b) {
+    fill(b, exs[b]->prompt_ids, exs[b]->chosen_ids);
+    fill(B + b, exs[b]->prompt_ids, exs[b]->rejected_ids);
+    margin[b] = static_cast<float>(exs[b]->margin);
+  }
+  auto opts = at::TensorOptions().dtype(at::kLong);
+  out.input_ids = at::tensor(ids, opts).view({2 * B, T});
+  out.labels = at::tensor(labels, opts).view({2 * B, T});
+  out.lengths = at::tensor(lengths, opts);
+  out.margin = at::tensor(margin, at::TensorOptions().dtype(at::kFloat));
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <ATen/Tensor.h>
 
 #include "data/batching.h"
+#include "data/preference_dataset.h"
 #include "data/sft_dataset.h"
 
 namespace fw::data {
@@ -23,5 +24,25 @@ struct SftBatch {
 
 // pad_id fills the padding. T = the longest row (packing pads every row to it too).
 SftBatch collate_sft(const std::vector<SftExample>& examples, const MicroBatch& batch, bool packed, int64_t pad_id);
+
+// Preference pairs for one forward pass: the chosen and the rejected sequence of every
+// example in one right-padded batch (TRL's DataCollatorForPreference layout).
+struct PreferenceBatch {
+  at::Tensor input_ids;  // [2B,T] int64: row b = prompt + chosen of example b, row B+b =
+                         // prompt + rejected of example b; right-padded with pad_id
+  at::Tensor labels;     // [2B,T] int64: labels[r,t] = input_ids[r,t+1] where token t+1 is a
+                         // completion token, -100 elsewhere (prompt, padding, last position)
+  at::Tensor lengths;    // [2B] int64: real tokens per row (the last one is at lengths - 1,
+                         // where a reward head reads its score)
+  at::Tensor margin;     // [B] float32: the examples' margins (0 where absent)
+  int64_t num_tokens = 0;       // real (non-pad) tokens, both halves
+  int64_t num_completion = 0;   // labelled positions (completion tokens predicted), both halves
+};
+
+// batch: rows of exactly one example index each (no packing); throws fw::Error otherwise.
+// T = the longest prompt + completion. losses::sequence_logps(logits, labels) then gives
+// [2B] summed completion log-probs: chosen = the first B, rejected = the last B.
+PreferenceBatch collate_preference(const std::vector<PreferenceExample>& examples, const MicroBatch& batch,
+                                   int64_t pad_id);
 
 }  // namespace fw::data

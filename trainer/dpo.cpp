@@ -164,7 +164,8 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     if (!eval) return std::nullopt;
     lm->eval();
     at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.dtype);
-    at::Tensor refl = all_pair_logps(load_ref(), *eval, r.train.micro_batch_size, pad_id, device, r.dtype);
+    model::LlamaForCausalLM reference = load_ref();
+    at::Tensor refl = all_pair_logps(reference, *eval, r.train.micro_batch_size, pad_id, device, r.dtype);
     if (r.dpo.precompute_ref_logps) ref = nullptr;
     lm->train();
     at::Tensor margin = (pol.select(1, 0) - refl.select(1, 0)) - (pol.select(1, 1) - refl.select(1, 1));

@@ -36,21 +36,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Rewards of a micro-batch of pairs: [2B] (chosen rows, then rejected), each read at the
-// sequence's last real token.
-at::Tensor pair_rewards(model::LlamaForScore& rm, const std::vector<data::PreferenceExample>& examples,
-                        const data::MicroBatch& mb, int64_t pad_id, at::Device device, const std::string& dtype,
-                        int64_t* num_tokens = nullptr) {
-  data::PreferenceBatch b = data::collate_preference(examples, mb, pad_id);
-  if (num_tokens) *num_tokens += b.num_tokens;
-  std::vector<int64_t> lengths;
-  for (int side = 0; side < 2; ++side)
-    for (const auto& row : mb) {
-      const auto& ex = examples[row[0]];
-      lengths.push_back(static_cast<int64_t>(ex.prompt_ids.size() + (side == 0 ? ex.chosen_ids.size() : ex.rejected_ids.size())));
-    }
+// Rewards of a collated micro-batch of pairs: [2B] (chosen rows, then rejected), each read
+// at the sequence's last real token.
+at::Tensor pair_rewards(model::LlamaForScore& rm, const data::PreferenceBatch& b, at::Device device,
+                        const std::string& dtype) {
   AutocastGuard autocast(device, dtype);
-  return rm->score_last(b.input_ids.to(device), at::tensor(lengths, at::kLong)).to(at::kFloat);
+  return rm->score_last(b.input_ids.to(device), b.lengths).to(at::kFloat);
 }
 
 model::LlamaForScore load_starting_rm(const std::optional<CheckpointInfo>& resume, const ModelSection& section,
@@ -125,7 +116,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
     for (int64_t start = 0; start < n; start += r.train.micro_batch_size) {
       data::MicroBatch mb;
       for (int64_t i = start; i < std::min(n, start + r.train.micro_batch_size); ++i) mb.push_back({i});
-      at::Tensor rw = pair_rewards(rm, eval->examples, mb, pad_id, device, r.dtype);
+      at::Tensor rw = pair_rewards(rm, data::collate_preference(eval->examples, mb, pad_id), device, r.dtype);
       const int64_t B = static_cast<int64_t>(mb.size());
       correct += (rw.narrow(0, 0, B) > rw.narrow(0, B, B)).sum().item<int64_t>();
     }
@@ -153,11 +144,10 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
     double reward_min = 1e300, reward_max = -1e300;
     for (const auto& mb : micro) {
       const int64_t B = static_cast<int64_t>(mb.size());
-      at::Tensor rw = pair_rewards(rm, train.examples, mb, pad_id, device, r.dtype, &step_tokens);
-      std::vector<double> margins;
-      for (const auto& row : mb) margins.push_back(train.examples[row[0]].margin);
-      losses::RewardLossOutput out = losses::reward_loss(rw.narrow(0, 0, B), rw.narrow(0, B, B),
-                                                         at::tensor(margins, at::kDouble).to(device, at::kFloat),
+      const data::PreferenceBatch b = data::collate_preference(train.examples, mb, pad_id);
+      step_tokens += b.num_tokens;
+      at::Tensor rw = pair_rewards(rm, b, device, r.dtype);
+      losses::RewardLossOutput out = losses::reward_loss(rw.narrow(0, 0, B), rw.narrow(0, B, B), b.margin.to(device),
                                                          r.rm.center_rewards_coefficient);
       // reward_loss is a mean over the micro-batch; weight it by its share of the step.
       (out.loss * (static_cast<double>(B) / static_cast<double>(pairs))).backward();

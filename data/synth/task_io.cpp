@@ -6,6 +6,8 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_io.h"
+#include "core/rng.h"
+#include "data/synth/verify.h"
 
 namespace fw::synth {
 namespace {
@@ -103,6 +105,24 @@ Task task_from_prompt_json(const nlohmann::json& j) {
   if (j.contains("problem")) t.problem = string_field(j, "problem");
   t.reference_response = format_answer(t.reference);
   return t;
+}
+
+void write_preference_jsonl(const std::string& path, const std::vector<Task>& tasks, uint64_t seed) {
+  AtomicFileWriter out(path);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Task& t = tasks[i];
+    Rng rng = Rng::for_index(seed, i, /*stream=*/0x9EF);
+    const std::string wrong = perturb_answer(t.reference, rng, /*near=*/rng.bernoulli(0.5));
+    nlohmann::ordered_json j;
+    j["id"] = t.id;
+    j["prompt"] = messages_json(t.messages);
+    j["chosen"] = nlohmann::ordered_json::array({{{"role", "assistant"}, {"content", format_answer(t.reference)}}});
+    j["rejected"] = nlohmann::ordered_json::array({{{"role", "assistant"}, {"content", format_answer(wrong)}}});
+    j["category"] = t.category;
+    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    out.write(line.data(), line.size());
+  }
+  out.commit();
 }
 
 void write_prompt_jsonl(const std::string& path, const std::vector<Task>& tasks) {

@@ -26,6 +26,11 @@ Task task_from_prompt_json(const nlohmann::json& record);
 
 // Write all tasks (one record per line; the file is replaced atomically).
 void write_prompt_jsonl(const std::string& path, const std::vector<Task>& tasks);
+// Preference JSONL (TRL): {"id", "prompt": [messages], "chosen": [the canonical reply],
+// "rejected": [a wrong reply], "category"}. Half the rejected answers are near misses,
+// half clearly wrong (perturb_answer), drawn from a stream seeded by (seed, task index).
+void write_preference_jsonl(const std::string& path, const std::vector<Task>& tasks, uint64_t seed);
+
 void write_sft_jsonl(const std::string& path, const std::vector<Task>& tasks);
 
 // Reads prompt JSONL. Errors name file:line and the key: invalid JSON, a missing or

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -29,13 +30,17 @@ void expect_near(double ours, const json& theirs, const std::string& what) {
   EXPECT_NEAR(ours, t, kTol) << what;
 }
 
+// The reference: under ctest the trl_losses_reference fixture has written it once
+// (FW_TRL_LOSSES_JSON); run by hand, the test runs the script itself.
 const json& reference() {
   static const json ref = [] {
-    // One file per process: ctest runs each TEST as its own process, possibly in parallel.
+    if (const char* made = std::getenv("FW_TRL_LOSSES_JSON")) return fw::read_json_file(made);
     const std::string out = std::string(FW_TEST_TMP_DIR) + "/trl_losses." + std::to_string(getpid()) + ".json";
     const std::string cmd = std::string(FW_PYTHON) + " " + FW_SOURCE_DIR + "/tests/parity/trl_losses.py " + out;
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
-    return fw::read_json_file(out);
+    json j = fw::read_json_file(out);
+    std::filesystem::remove(out);
+    return j;
   }();
   return ref;
 }

@@ -35,6 +35,7 @@ at 1e-6.
 
 import json
 import math
+import os
 import sys
 import tempfile
 import warnings
@@ -275,6 +276,7 @@ def main():
     }
     for case in out["dpo"] + out["reward"]:
         assert all(math.isfinite(v) for v in [case["loss"]]), case
+    os.makedirs(os.path.dirname(os.path.abspath(sys.argv[1])), exist_ok=True)
     with open(sys.argv[1], "w") as f:
         json.dump(out, f, indent=1)
     print(f"trl {trl.__version__}: {len(out['dpo'])} DPO cases, {len(out['reward'])} reward cases -> {sys.argv[1]}")

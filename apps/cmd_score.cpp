@@ -1,0 +1,145 @@
+// flywheel score --model RM_DIR --data FILE.jsonl [--out FILE.jsonl]
+// Scores with a reward model (LlamaForSequenceClassification folder): the reward is the
+// head at the last token of the templated conversation.
+//   {"messages": [...]}                      -> {"id", "score"}
+//   {"prompt", "chosen", "rejected"} (TRL)   -> {"id", "chosen_score", "rejected_score"}
+// For preference data the share of pairs scored chosen > rejected is logged.
+#include <CLI/CLI.hpp>
+
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "apps/model_loading.h"
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/log.h"
+#include "data/chat_template.h"
+#include "data/tokenizer.h"
+#include "model/checkpoint.h"
+
+namespace fw::apps {
+namespace {
+
+struct ScoreFlags {
+  std::string model_dir, data_file, out_file;
+  std::string template_name = "auto";
+  int batch_size = 16;
+  DeviceFlags device;
+};
+
+// A field as messages: a list as is, a string as one message of `role`.
+std::vector<data::Message> as_messages(const nlohmann::json& j, const char* key, const char* role) {
+  if (j[key].is_string()) return {{role, j[key].get<std::string>()}};
+  return data::parse_messages(j[key]);
+}
+
+struct Scorer {
+  model::LlamaForScore rm;
+  data::Tokenizer tok;
+  data::TemplateKind tmpl;
+  at::Device device;
+  int batch_size;
+
+  // Scores every conversation in order, batched.
+  std::vector<double> score(const std::vector<std::vector<data::Message>>& convs) {
+    std::vector<double> out;
+    at::NoGradGuard no_grad;
+    const int64_t pad = std::max(0, tok.pad_or_eos_id());
+    for (size_t start = 0; start < convs.size(); start += static_cast<size_t>(batch_size)) {
+      const size_t end = std::min(convs.size(), start + static_cast<size_t>(batch_size));
+      std::vector<std::vector<int32_t>> ids;
+      int64_t T = 1;
+      for (size_t i = start; i < end; ++i) {
+        ids.push_back(data::encode_chat(tok, tmpl, convs[i]).ids);
+        T = std::max<int64_t>(T, static_cast<int64_t>(ids.back().size()));
+      }
+      const int64_t B = static_cast<int64_t>(ids.size());
+      at::Tensor input = at::full({B, T}, pad, at::kLong);
+      std::vector<int64_t> lengths;
+      for (int64_t b = 0; b < B; ++b) {
+        std::vector<int64_t> row(ids[b].begin(), ids[b].end());
+        input[b].narrow(0, 0, static_cast<int64_t>(row.size())).copy_(at::tensor(row, at::kLong));
+        lengths.push_back(static_cast<int64_t>(row.size()));
+      }
+      at::Tensor s = rm->score_last(input.to(device), at::tensor(lengths, at::kLong)).to(at::kCPU, at::kDouble);
+      for (int64_t b = 0; b < B; ++b) out.push_back(s[b].item<double>());
+    }
+    return out;
+  }
+};
+
+void run_score(const ScoreFlags& f) {
+  f.device.apply_threads();
+  const at::Device device = f.device.resolve_device();
+  auto rm = model::load_score_model(f.model_dir, {.dtype = f.device.resolve_dtype(), .device = device});
+  if (!rm->config().is_sequence_classifier())
+    throw_invalid("not a reward model (config.json architecture is " + rm->config().architecture + ")",
+                  {.file = f.model_dir, .hint = "train one with `flywheel rm`"});
+  rm->eval();
+  data::TemplateKind tmpl = f.template_name == "auto" ? data::detect_template(f.model_dir, data::TemplateKind::Plain)
+                                                      : data::template_from_name(f.template_name);
+  Scorer scorer{rm, data::Tokenizer::load(f.model_dir), tmpl, device, f.batch_size};
+
+  std::vector<std::string> ids;
+  std::vector<std::vector<data::Message>> convs;
+  bool pairs = false;
+  for_each_jsonl(f.data_file, [&](const nlohmann::json& j, long line) {
+    if (!j.is_object()) throw_invalid("expected a JSON object");
+    ids.push_back(j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()) : std::to_string(line));
+    if (j.contains("chosen") && j.contains("rejected")) {
+      pairs = true;
+      std::vector<data::Message> prompt = j.contains("prompt") ? as_messages(j, "prompt", "user") : std::vector<data::Message>{};
+      for (const char* side : {"chosen", "rejected"}) {
+        std::vector<data::Message> conv = prompt;
+        for (auto& m : as_messages(j, side, "assistant")) conv.push_back(m);
+        convs.push_back(conv);
+      }
+    } else if (j.contains("messages")) {
+      if (pairs) throw_invalid("mixes preference pairs and conversations");
+      convs.push_back(data::parse_messages(j["messages"]));
+    } else {
+      throw_invalid("missing field: expected \"messages\", or \"chosen\" and \"rejected\"");
+    }
+  });
+  std::vector<double> scores = scorer.score(convs);
+
+  std::unique_ptr<JsonlWriter> writer;
+  if (!f.out_file.empty()) writer = std::make_unique<JsonlWriter>(f.out_file);
+  int64_t correct = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    nlohmann::ordered_json rec = {{"id", ids[i]}};
+    if (pairs) {
+      rec["chosen_score"] = scores[2 * i];
+      rec["rejected_score"] = scores[2 * i + 1];
+      correct += scores[2 * i] > scores[2 * i + 1];
+    } else {
+      rec["score"] = scores[i];
+    }
+    if (writer) writer->write(rec);
+    else std::printf("%s\n", rec.dump().c_str());
+  }
+  if (pairs && !ids.empty())
+    log::info("accuracy " + std::to_string(static_cast<double>(correct) / static_cast<double>(ids.size())) + " (" +
+              std::to_string(correct) + "/" + std::to_string(ids.size()) + " pairs scored chosen > rejected)");
+}
+
+}  // namespace
+
+Run add_score_command(CLI::App& app) {
+  auto f = std::make_shared<ScoreFlags>();
+  app.add_option("--model", f->model_dir, "reward model folder (LlamaForSequenceClassification)")
+      ->required()->check(CLI::ExistingDirectory);
+  app.add_option("--data", f->data_file, "JSONL: {\"messages\"} or {\"prompt\", \"chosen\", \"rejected\"}")
+      ->required()->check(CLI::ExistingFile);
+  app.add_option("--out", f->out_file, "write JSONL here instead of stdout");
+  app.add_option("--template", f->template_name, "auto | plain | chatml | llama2")->capture_default_str();
+  app.add_option("--batch-size", f->batch_size, "sequences per forward")->capture_default_str()->check(CLI::PositiveNumber);
+  f->device.add_to(app);
+  return [f] { run_score(*f); };
+}
+
+}  // namespace fw::apps
