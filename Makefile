@@ -21,10 +21,10 @@ build: bootstrap
 	fi && cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build
-	cd $(BUILD_DIR) && HF_HUB_OFFLINE=1 ctest --output-on-failure -j $(JOBS) -LE slow
+	cd $(BUILD_DIR) && HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) -LE slow
 
 test-all: build
-	cd $(BUILD_DIR) && HF_HUB_OFFLINE=1 ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_DIR) && HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
 
 bench: build
 	bench/run_all.sh $(BUILD_DIR)

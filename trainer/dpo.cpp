@@ -206,8 +206,10 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
         at::NoGradGuard no_grad;
         ref_lp = pair_logps(ref, b, device, r.dtype);
       }
+      const at::Tensor lengths = losses::scored_lengths(b.labels).to(device);  // IPO averages per token
       losses::DpoLossOutput out = losses::dpo_loss(lp.narrow(0, 0, B), lp.narrow(0, B, B), ref_lp.narrow(0, 0, B),
-                                                   ref_lp.narrow(0, B, B), loss_opts);
+                                                   ref_lp.narrow(0, B, B), loss_opts, lengths.narrow(0, 0, B),
+                                                   lengths.narrow(0, B, B));
       (out.losses.sum() / static_cast<double>(pairs)).backward();
       loss_sum += out.losses.sum().item<double>();
       chosen_reward += out.chosen_rewards.sum().item<double>();

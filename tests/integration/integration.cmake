@@ -2,14 +2,19 @@
 fw_add_test(test_cli_generate TORCH
   SOURCES integration/test_cli_generate.cpp integration/tiny_checkpoint.cpp
   LIBS fw_model fw_data fw_rollout
-  LABELS integration
-  ENV "FLYWHEEL_BIN=$<TARGET_FILE:flywheel>")
+  LABELS integration)
 add_dependencies(test_cli_generate flywheel)
 
 fw_add_test(test_sft_cli TORCH
   SOURCES integration/test_sft_resume.cpp
   LIBS fw_model
   LABELS integration
-  TIMEOUT 600
-  ENV "FLYWHEEL_BIN=$<TARGET_FILE:flywheel>")
+  TIMEOUT 600)
 add_dependencies(test_sft_cli flywheel)
+
+fw_add_test(test_preference_cli TORCH
+  SOURCES integration/test_preference_recipes.cpp
+  LIBS fw_model fw_synth
+  LABELS integration
+  TIMEOUT 600)
+add_dependencies(test_preference_cli flywheel)

@@ -1,0 +1,190 @@
+// `flywheel dpo` and `flywheel rm` as a user runs them: SIGKILL + rerun equals an
+// uninterrupted run; precomputed and on-the-fly reference log-probs agree; a stale cache
+// is rebuilt; the reward model loads in transformers with the same scores.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "data/synth/task_io.h"
+#include "data/synth/tasks.h"
+#include "model/checkpoint.h"
+#include "model/safetensors_io.h"
+
+namespace {
+namespace fs = std::filesystem;
+
+std::string bin() {
+  const char* b = std::getenv("FLYWHEEL_BIN");
+  return b ? b : FW_BINARY_DIR "/bin/flywheel";
+}
+std::string tmp(const std::string& name) { return std::string(FW_TEST_TMP_DIR) + "/" + name; }
+
+std::string preference_data() {
+  static std::string path = [] {
+    fw::synth::GenerateOptions o;
+    o.n = 160;
+    o.seed = 4;
+    o.max_difficulty = 1;
+    const std::string p = tmp("pref_data.jsonl");
+    fw::synth::write_preference_jsonl(p, fw::synth::generate_tasks(o), 4);
+    return p;
+  }();
+  return path;
+}
+
+// A deterministic from-scratch recipe for `kind` (dpo | rm).
+std::string write_recipe(const std::string& name, const std::string& kind, const std::string& extra = "") {
+  const std::string recipe = tmp(name + ".yaml");
+  std::ofstream(recipe) << "output_dir: " << tmp(name + "_run") << "\n"
+                        << "seed: 5\ndeterministic: true\nthreads: 1\n"
+                        << "model:\n  chat_template: plain\n  from_scratch: {hidden_size: 32, intermediate_size: 64, "
+                           "num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2}\n"
+                        << "tokenizer: {train_vocab_size: 400}\n"
+                        << "data: {train: [" << preference_data() << "], max_seq_len: 128}\n"
+                        << "optim: {lr: 0.002}\n"
+                        << "train: {max_steps: 12, micro_batch_size: 4, grad_accum: 2}\n"
+                        << "checkpoint: {every_steps: 4, keep_last: 2}\n"
+                        << extra;
+  fs::remove_all(tmp(name + "_run"));
+  return recipe;
+}
+
+int run_blocking(const std::string& args, const std::string& log = "/dev/null") {
+  int status = std::system((bin() + " " + args + " > " + log + " 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Starts `flywheel ARGS...`, SIGKILLs it once `checkpoint` exists, and reports whether
+// it was still running then.
+bool kill_after(const std::vector<std::string>& args, const fs::path& checkpoint) {
+  const std::string program = bin();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> argv = {const_cast<char*>(program.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  int status = 0;
+  while (!fs::exists(checkpoint) && std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return false;  // it ended on its own
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+double max_diff(const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b) {
+  double d = 0;
+  for (const auto& [name, t] : a) d = std::max(d, (t - b.at(name)).abs().max().item<double>());
+  return d;
+}
+
+std::map<std::string, at::Tensor> weights(const std::string& dir) {
+  std::map<std::string, at::Tensor> out;
+  for (auto& [name, t] : fw::model::load_safetensors_dir(dir)) out[name] = t;
+  return out;
+}
+
+class PreferenceResume : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PreferenceResume, SigkillThenResumeEqualsUninterruptedRun) {
+  const std::string kind = GetParam();
+  const std::string straight = write_recipe(kind + "_straight", kind);
+  ASSERT_EQ(run_blocking(kind + " " + straight), 0);
+  const std::string killed = write_recipe(kind + "_killed", kind);
+  ASSERT_TRUE(kill_after({kind, killed}, tmp(kind + "_killed_run") + "/checkpoint-00000004"))
+      << "the run ended before it could be killed";
+  ASSERT_EQ(run_blocking(kind + " " + killed), 0);
+  EXPECT_EQ(max_diff(weights(tmp(kind + "_straight_run") + "/final"), weights(tmp(kind + "_killed_run") + "/final")), 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Recipes, PreferenceResume, ::testing::Values("dpo", "rm"));
+
+double first_loss(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) return j["loss"].get<double>();
+  }
+  return NAN;
+}
+
+TEST(Dpo, PrecomputedAndOnTheFlyReferenceAgreeAndStaleCachesAreRebuilt) {
+  const std::string cache = preference_data() + ".ref_logps.safetensors";
+  fs::remove(cache);
+  const std::string on_the_fly = write_recipe("dpo_fly", "dpo", "dpo: {precompute_ref_logps: false}\n");
+  ASSERT_EQ(run_blocking("dpo " + on_the_fly + " train.max_steps=2"), 0);
+  const std::string pre = write_recipe("dpo_pre", "dpo", "dpo: {precompute_ref_logps: true}\n");
+  const std::string log = tmp("dpo_pre.log");
+  ASSERT_EQ(run_blocking("dpo " + pre + " train.max_steps=2", log), 0);
+  EXPECT_NE(read(log).find("cached reference log-probs"), std::string::npos) << read(log);
+  EXPECT_TRUE(fs::exists(cache));
+  EXPECT_NEAR(first_loss(tmp("dpo_fly_run")), first_loss(tmp("dpo_pre_run")), 1e-6);
+
+  // Same model and data: reused.
+  ASSERT_EQ(run_blocking("dpo " + pre + " train.max_steps=2 checkpoint.resume=never output_dir=" + tmp("dpo_pre_run"), log), 0);
+  EXPECT_NE(read(log).find("reusing reference log-probs"), std::string::npos) << read(log);
+  // A different reference model: the cache is stale and rebuilt.
+  ASSERT_EQ(run_blocking("dpo " + pre + " train.max_steps=2 checkpoint.resume=never dpo.reference_path=" +
+                             tmp("dpo_fly_run") + "/final output_dir=" + tmp("dpo_pre2_run"), log), 0);
+  EXPECT_NE(read(log).find("is stale"), std::string::npos) << read(log);
+}
+
+TEST(Rm, RewardModelLoadsInTransformersWithTheSameScores) {
+  const std::string recipe = write_recipe("rm_parity", "rm");
+  ASSERT_EQ(run_blocking("rm " + recipe + " train.max_steps=3"), 0);
+  const std::string dir = tmp("rm_parity_run") + "/final";
+  auto rm = fw::model::load_score_model(dir);
+  ASSERT_TRUE(rm->config().is_sequence_classifier());
+  // No padding token inside the rows, so transformers pools the last token, as we do.
+  const int64_t pad = rm->config().pad_token_id.value_or(-1);
+  at::Tensor ids = at::randint(4, rm->config().vocab_size, {3, 10}, at::kLong);
+  ASSERT_FALSE((ids == pad).any().item<bool>());
+  fw::model::save_safetensors(dir + "/ids.safetensors", {{"input_ids", ids}});
+  const std::string cmd = std::string(FW_PYTHON) + " " + FW_SOURCE_DIR + "/tests/parity/hf_reference.py logits " + dir +
+                          " " + dir + "/ids.safetensors " + dir + "/hf_scores.safetensors";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  at::NoGradGuard g;
+  at::Tensor ours = rm->score_last(ids, at::full({3}, 10, at::kLong));
+  at::Tensor theirs = fw::model::load_safetensors(dir + "/hf_scores.safetensors").at(0).second.view({3});
+  EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-4);
+
+  // `flywheel score` on preference pairs writes one line per pair.
+  const std::string out = tmp("rm_scores.jsonl");
+  ASSERT_EQ(run_blocking("score --model " + dir + " --data " + preference_data() + " --out " + out), 0);
+  std::ifstream in(out);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_TRUE(j.contains("chosen_score") && j.contains("rejected_score"));
+    ++n;
+  }
+  EXPECT_EQ(n, 160);
+}
+
+}  // namespace
