@@ -23,6 +23,7 @@
 #include "trainer/metrics_log.h"
 #include "trainer/model_setup.h"
 #include "trainer/optim.h"
+#include "trainer/preference_data.h"
 #include "trainer/progress.h"
 #include "trainer/recipe_start.h"
 #include "trainer/ref_logps.h"
@@ -67,18 +68,11 @@ at::Tensor all_pair_logps(model::LlamaForCausalLM& ref, const data::PreferenceDa
   return out;
 }
 
-std::vector<int64_t> example_lengths(const data::PreferenceDataset& ds) {
-  std::vector<int64_t> lengths;
-  for (const auto& ex : ds.examples)
-    lengths.push_back(static_cast<int64_t>(ex.prompt_ids.size() + std::max(ex.chosen_ids.size(), ex.rejected_ids.size())));
-  return lengths;
-}
-
 }  // namespace
 
 DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start = start_recipe({r.device, r.dtype, r.threads, r.deterministic, r.seed}, r.output_dir,
+  const RecipeStart start = start_recipe(runtime_options(r.run), r.run.output_dir,
                                          resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
   const auto& resume = start.resume;
@@ -88,26 +82,19 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
 
   // 3. Data.
-  data::PreferenceDataOptions data_opts;
-  data_opts.chat_template = chat_template;
-  data_opts.max_seq_len = r.data.max_seq_len;
-  data_opts.truncation = data::preference_truncation_from_name(r.data.truncation);
-  data_opts.max_examples = r.data.max_examples;
-  const data::PreferenceDataset train = data::load_preference_jsonl(r.data.train, tok, data_opts);
-  log::info("train pairs: " + train.stats.summary());
-  std::optional<data::PreferenceDataset> eval;
-  if (!r.data.eval.empty()) eval = data::load_preference_jsonl(r.data.eval, tok, data_opts);
-  data::BatchingOptions batching{r.data.max_seq_len, r.train.micro_batch_size, /*packing=*/false, true,
-                                 static_cast<uint64_t>(r.seed), 64};
-  StepStream stream(example_lengths(train), batching, r.train.grad_accum);
-  const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
+  std::optional<StepStream> stream_slot;
+  const PreferenceData pairs_data = load_preference_data(r.data, r.train, tok, chat_template, r.run.seed, stream_slot);
+  const data::PreferenceDataset& train = pairs_data.train;
+  const std::optional<data::PreferenceDataset>& eval = pairs_data.eval;
+  StepStream& stream = *stream_slot;
+  const int64_t total_steps = pairs_data.total_steps;
 
   // 4. Policy, reference, optimizer, schedule. The reference defaults to the starting
   // policy; a from-scratch start saves it once so a resumed run finds the same one.
   model::LlamaForCausalLM lm = load_starting_lm(resume, r.model, tok, device);
   std::string reference_dir = !r.dpo.reference_path.empty() ? r.dpo.reference_path : r.model.path;
   if (reference_dir.empty()) {
-    reference_dir = (fs::path(r.output_dir) / "reference").string();
+    reference_dir = (fs::path(r.run.output_dir) / "reference").string();
     if (!fs::exists(fs::path(reference_dir) / "config.json")) {
       if (resume) throw_invalid("the from-scratch reference model is missing", {.file = reference_dir});
       model::save_causal_lm(lm, reference_dir);
@@ -135,12 +122,12 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     const std::string settings = data::template_name(chat_template) + "|" + std::to_string(r.data.max_seq_len) + "|" +
                                  r.data.truncation + "|" + std::to_string(r.data.max_examples);
     const std::string key = ref_logps_key(reference_dir, r.data.train, tok.serialized_model(), settings);
-    ref_table = cached_ref_logps(r.data.train.front() + ".ref_logps.safetensors", r.output_dir, key,
+    ref_table = cached_ref_logps(r.data.train.front() + ".ref_logps.safetensors", r.run.output_dir, key,
                                  static_cast<int64_t>(train.examples.size()), [&] {
                                    log::info("precomputing reference log-probs for " +
                                              std::to_string(train.examples.size()) + " pairs");
                                    auto m = load_ref();
-                                   return all_pair_logps(m, train, r.train.micro_batch_size, pad_id, device, r.dtype);
+                                   return all_pair_logps(m, train, r.train.micro_batch_size, pad_id, device, r.run.dtype);
                                  });
     ref = nullptr;  // not needed during training
   } else {
@@ -153,7 +140,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " + std::to_string(total_steps));
   }
   auto save = [&](const RunState& s) {
-    return save_run_checkpoint(r.output_dir, s, *optimizer, [&](const std::string& dir) {
+    return save_run_checkpoint(r.run.output_dir, s, *optimizer, [&](const std::string& dir) {
       model::save_causal_lm(lm, dir);
       write_tokenizer(dir);
     }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
@@ -163,9 +150,9 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   auto evaluate = [&]() -> std::optional<double> {
     if (!eval) return std::nullopt;
     lm->eval();
-    at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.dtype);
+    at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype);
     model::LlamaForCausalLM reference = load_ref();
-    at::Tensor refl = all_pair_logps(reference, *eval, r.train.micro_batch_size, pad_id, device, r.dtype);
+    at::Tensor refl = all_pair_logps(reference, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype);
     if (r.dpo.precompute_ref_logps) ref = nullptr;
     lm->train();
     at::Tensor margin = (pol.select(1, 0) - refl.select(1, 0)) - (pol.select(1, 1) - refl.select(1, 1));
@@ -176,7 +163,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   };
 
   // 6. The loop.
-  MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),
+  MetricsLog metrics((fs::path(r.run.output_dir) / "metrics.jsonl").string(),
                      resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
   Progress progress(total_steps, st.step);
   DpoResult result;
@@ -195,7 +182,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
       data::PreferenceBatch b = data::collate_preference(train.examples, mb, pad_id);
       step_tokens += b.num_tokens;
       const int64_t B = static_cast<int64_t>(mb.size());
-      at::Tensor lp = pair_logps(lm, b, device, r.dtype);  // [2B]
+      at::Tensor lp = pair_logps(lm, b, device, r.run.dtype);  // [2B]
       at::Tensor ref_lp;
       if (ref_table.defined()) {
         std::vector<int64_t> idx;
@@ -204,7 +191,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
         ref_lp = at::cat({rows.select(1, 0), rows.select(1, 1)}).to(device);
       } else {
         at::NoGradGuard no_grad;
-        ref_lp = pair_logps(ref, b, device, r.dtype);
+        ref_lp = pair_logps(ref, b, device, r.run.dtype);
       }
       const at::Tensor lengths = losses::scored_lengths(b.labels).to(device);  // IPO averages per token
       losses::DpoLossOutput out = losses::dpo_loss(lp.narrow(0, 0, B), lp.narrow(0, B, B), ref_lp.narrow(0, 0, B),
@@ -229,7 +216,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     ++st.step;
     result.last_loss = loss;
     const double step_seconds = seconds_since(t_step);
-    if (update.applied && (st.step % r.log_every_steps == 0 || st.step == total_steps)) {
+    if (update.applied && (st.step % r.run.log_every_steps == 0 || st.step == total_steps)) {
       metrics.log(st.step, {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm},
                             {"rewards/chosen", chosen_reward / n}, {"rewards/rejected", rejected_reward / n},
                             {"rewards/accuracies", correct / n}, {"rewards/margins", (chosen_reward - rejected_reward) / n},
@@ -248,7 +235,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
 
   // 7. Final checkpoint, exported model, held-out accuracy.
   save(st);
-  result.final_dir = (fs::path(r.output_dir) / "final").string();
+  result.final_dir = (fs::path(r.run.output_dir) / "final").string();
   model::save_causal_lm(lm, result.final_dir);
   write_tokenizer(result.final_dir);
   result.steps = st.step;

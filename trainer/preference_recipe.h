@@ -43,13 +43,7 @@ struct DpoSection {
 };
 
 struct DpoRecipe {
-  std::string output_dir;
-  int64_t seed = 0;
-  bool deterministic = false;
-  std::string device = "cpu";
-  std::string dtype = "float32";
-  int64_t threads = 0;
-  int64_t log_every_steps = 1;
+  RunSection run;  // output_dir, seed, device, ... (top-level keys)
   ModelSection model;
   TokenizerSection tokenizer;
   PreferenceDataSection data;
@@ -60,13 +54,7 @@ struct DpoRecipe {
   CheckpointSection checkpoint;
   template <class V>
   void visit(V& v) {
-    v.field("output_dir", output_dir, "run folder").required();
-    v.field("seed", seed);
-    v.field("deterministic", deterministic);
-    v.field("device", device, "cpu | cuda | cuda:N");
-    v.field("dtype", dtype).one_of({"float32", "bfloat16"});
-    v.field("threads", threads).min(0);
-    v.field("log_every_steps", log_every_steps).min(1);
+    run.visit(v);
     v.section("model", model);
     v.section("tokenizer", tokenizer);
     v.section("data", data);
@@ -87,13 +75,7 @@ struct RmSection {
 };
 
 struct RmRecipe {
-  std::string output_dir;
-  int64_t seed = 0;
-  bool deterministic = false;
-  std::string device = "cpu";
-  std::string dtype = "float32";
-  int64_t threads = 0;
-  int64_t log_every_steps = 1;
+  RunSection run;  // output_dir, seed, device, ... (top-level keys)
   ModelSection model;  // a causal LM (fresh head) or a reward model; or from scratch
   TokenizerSection tokenizer;
   PreferenceDataSection data;
@@ -104,13 +86,7 @@ struct RmRecipe {
   CheckpointSection checkpoint;
   template <class V>
   void visit(V& v) {
-    v.field("output_dir", output_dir, "run folder").required();
-    v.field("seed", seed);
-    v.field("deterministic", deterministic);
-    v.field("device", device, "cpu | cuda | cuda:N");
-    v.field("dtype", dtype).one_of({"float32", "bfloat16"});
-    v.field("threads", threads).min(0);
-    v.field("log_every_steps", log_every_steps).min(1);
+    run.visit(v);
     v.section("model", model);
     v.section("tokenizer", tokenizer);
     v.section("data", data);

@@ -9,6 +9,28 @@
 
 namespace fw::trainer {
 
+// The top-level keys every recipe has (flattened into the recipe: `output_dir: ...`, not
+// `run: {output_dir: ...}`).
+struct RunSection {
+  std::string output_dir;        // checkpoints, metrics.jsonl, config.yaml, final/
+  int64_t seed = 0;
+  bool deterministic = false;    // deterministic kernels (bit-exact resume on CPU)
+  std::string device = "cpu";    // cpu | cuda | cuda:N
+  std::string dtype = "float32"; // float32 | bfloat16 (autocast on CUDA, fp32 master weights)
+  int64_t threads = 0;           // CPU intra-op threads; 0 = default
+  int64_t log_every_steps = 1;
+  template <class V>
+  void visit(V& v) {
+    v.field("output_dir", output_dir, "run folder: checkpoints, metrics.jsonl, config.yaml").required();
+    v.field("seed", seed);
+    v.field("deterministic", deterministic, "deterministic kernels (bit-exact resume on CPU)");
+    v.field("device", device, "cpu | cuda | cuda:N");
+    v.field("dtype", dtype, "compute dtype").one_of({"float32", "bfloat16"});
+    v.field("threads", threads, "CPU threads; 0 = default").min(0);
+    v.field("log_every_steps", log_every_steps).min(1);
+  }
+};
+
 // A Llama-family model trained from scratch (when model.path is empty).
 struct ScratchModelSection {
   int64_t hidden_size = 128;

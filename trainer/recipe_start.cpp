@@ -10,6 +10,10 @@
 namespace fw::trainer {
 namespace fs = std::filesystem;
 
+RuntimeOptions runtime_options(const RunSection& run) {
+  return {run.device, run.dtype, run.threads, run.deterministic, run.seed};
+}
+
 RecipeStart start_recipe(const RuntimeOptions& runtime, const std::string& output_dir, const std::string& config_yaml,
                          const std::string& resume_setting, const ModelSection& model, const TokenizerSection& tokenizer,
                          const std::vector<std::string>& data_files) {

@@ -25,6 +25,8 @@ struct RecipeStart {
   std::function<void(const std::string& dir)> write_tokenizer;  // into a saved model folder
 };
 
+RuntimeOptions runtime_options(const RunSection& run);
+
 // Runtime (device, threads, seed, determinism, interrupt handler), the run folder with
 // its config.yaml, the resume decision, the chat template and the tokenizer (trained on
 // the texts of `data_files` when the recipe asks for one).

@@ -21,6 +21,7 @@
 #include "trainer/metrics_log.h"
 #include "trainer/model_setup.h"
 #include "trainer/optim.h"
+#include "trainer/preference_data.h"
 #include "trainer/progress.h"
 #include "trainer/recipe_start.h"
 #include "trainer/run_state.h"
@@ -62,7 +63,7 @@ model::LlamaForScore load_starting_rm(const std::optional<CheckpointInfo>& resum
 
 RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start = start_recipe({r.device, r.dtype, r.threads, r.deterministic, r.seed}, r.output_dir,
+  const RecipeStart start = start_recipe(runtime_options(r.run), r.run.output_dir,
                                          resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
   const auto& resume = start.resume;
@@ -72,22 +73,12 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
   const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
 
   // 3. Data.
-  data::PreferenceDataOptions data_opts;
-  data_opts.chat_template = chat_template;
-  data_opts.max_seq_len = r.data.max_seq_len;
-  data_opts.truncation = data::preference_truncation_from_name(r.data.truncation);
-  data_opts.max_examples = r.data.max_examples;
-  const data::PreferenceDataset train = data::load_preference_jsonl(r.data.train, tok, data_opts);
-  log::info("train pairs: " + train.stats.summary());
-  std::optional<data::PreferenceDataset> eval;
-  if (!r.data.eval.empty()) eval = data::load_preference_jsonl(r.data.eval, tok, data_opts);
-  std::vector<int64_t> lengths;
-  for (const auto& ex : train.examples)
-    lengths.push_back(static_cast<int64_t>(ex.prompt_ids.size() + std::max(ex.chosen_ids.size(), ex.rejected_ids.size())));
-  StepStream stream(std::move(lengths),
-                    {r.data.max_seq_len, r.train.micro_batch_size, /*packing=*/false, true, static_cast<uint64_t>(r.seed), 64},
-                    r.train.grad_accum);
-  const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
+  std::optional<StepStream> stream_slot;
+  const PreferenceData pairs_data = load_preference_data(r.data, r.train, tok, chat_template, r.run.seed, stream_slot);
+  const data::PreferenceDataset& train = pairs_data.train;
+  const std::optional<data::PreferenceDataset>& eval = pairs_data.eval;
+  StepStream& stream = *stream_slot;
+  const int64_t total_steps = pairs_data.total_steps;
 
   // 4. Model, optimizer, schedule.
   model::LlamaForScore rm = load_starting_rm(resume, r.model, tok, device);
@@ -102,7 +93,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
     log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " + std::to_string(total_steps));
   }
   auto save = [&](const RunState& s) {
-    return save_run_checkpoint(r.output_dir, s, *optimizer, [&](const std::string& dir) {
+    return save_run_checkpoint(r.run.output_dir, s, *optimizer, [&](const std::string& dir) {
       model::save_score_model(rm, dir);
       write_tokenizer(dir);
     }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
@@ -116,7 +107,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
     for (int64_t start = 0; start < n; start += r.train.micro_batch_size) {
       data::MicroBatch mb;
       for (int64_t i = start; i < std::min(n, start + r.train.micro_batch_size); ++i) mb.push_back({i});
-      at::Tensor rw = pair_rewards(rm, data::collate_preference(eval->examples, mb, pad_id), device, r.dtype);
+      at::Tensor rw = pair_rewards(rm, data::collate_preference(eval->examples, mb, pad_id), device, r.run.dtype);
       const int64_t B = static_cast<int64_t>(mb.size());
       correct += (rw.narrow(0, 0, B) > rw.narrow(0, B, B)).sum().item<int64_t>();
     }
@@ -127,7 +118,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
   };
 
   // 5. The loop.
-  MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),
+  MetricsLog metrics((fs::path(r.run.output_dir) / "metrics.jsonl").string(),
                      resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
   Progress progress(total_steps, st.step);
   RmResult result;
@@ -146,7 +137,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
       const int64_t B = static_cast<int64_t>(mb.size());
       const data::PreferenceBatch b = data::collate_preference(train.examples, mb, pad_id);
       step_tokens += b.num_tokens;
-      at::Tensor rw = pair_rewards(rm, b, device, r.dtype);
+      at::Tensor rw = pair_rewards(rm, b, device, r.run.dtype);
       losses::RewardLossOutput out = losses::reward_loss(rw.narrow(0, 0, B), rw.narrow(0, B, B), b.margin.to(device),
                                                          r.rm.center_rewards_coefficient);
       // reward_loss is a mean over the micro-batch; weight it by its share of the step.
@@ -170,7 +161,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
     ++st.step;
     result.last_loss = loss;
     const double step_seconds = seconds_since(t_step);
-    if (update.applied && (st.step % r.log_every_steps == 0 || st.step == total_steps)) {
+    if (update.applied && (st.step % r.run.log_every_steps == 0 || st.step == total_steps)) {
       metrics.log(st.step, {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm}, {"accuracy", correct / n},
                             {"margin", margin_sum / n}, {"rewards/mean", reward_sum / (2 * n)},
                             {"rewards/min", reward_min}, {"rewards/max", reward_max},
@@ -188,7 +179,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
 
   // 6. Final checkpoint, exported reward model, held-out accuracy.
   save(st);
-  result.final_dir = (fs::path(r.output_dir) / "final").string();
+  result.final_dir = (fs::path(r.run.output_dir) / "final").string();
   model::save_score_model(rm, result.final_dir);
   write_tokenizer(result.final_dir);
   result.steps = st.step;

@@ -56,7 +56,7 @@ data::MaskMode mask_from_name(const std::string& name) {
 
 SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start = start_recipe({r.device, r.dtype, r.threads, r.deterministic, r.seed}, r.output_dir,
+  const RecipeStart start = start_recipe(runtime_options(r.run), r.run.output_dir,
                                          resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
   const auto& resume = start.resume;
@@ -73,7 +73,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     log::warn(std::to_string(train.stats.truncated + train.stats.dropped_too_long) +
               " example(s) exceed max_seq_len " + std::to_string(r.data.max_seq_len) + " (truncation: " + r.data.truncation + ")");
   data::BatchingOptions batching{r.data.max_seq_len, r.train.micro_batch_size, r.data.packing, true,
-                                 static_cast<uint64_t>(r.seed), 64};
+                                 static_cast<uint64_t>(r.run.seed), 64};
   std::vector<int64_t> lengths;
   for (const auto& ex : train.examples) lengths.push_back(static_cast<int64_t>(ex.ids.size()));
   StepStream stream(std::move(lengths), batching, r.train.grad_accum);
@@ -97,13 +97,13 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   }
 
   auto save = [&](const RunState& s) {
-    return save_run_checkpoint(r.output_dir, s, *optimizer, [&](const std::string& dir) {
+    return save_run_checkpoint(r.run.output_dir, s, *optimizer, [&](const std::string& dir) {
       model::save_causal_lm(lm, dir);
       write_tokenizer(dir);
     }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
   };
 
-  MetricsLog metrics((fs::path(r.output_dir) / "metrics.jsonl").string(),
+  MetricsLog metrics((fs::path(r.run.output_dir) / "metrics.jsonl").string(),
                      resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
 
   // Eval loss on data.eval: mean CE over its trainable tokens, in fixed order.
@@ -124,7 +124,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     int64_t tokens = 0;
     for (const auto& mb : data::plan_epoch(lengths, eval_batching, 0)) {
       data::SftBatch b = data::collate_sft(eval_data->examples, mb, r.data.packing, pad_id);
-      AutocastGuard autocast(device, r.dtype);
+      AutocastGuard autocast(device, r.run.dtype);
       model::ForwardOptions fo{.position_ids = b.position_ids.to(device)};
       if (b.segment_ids.defined()) fo.segment_ids = b.segment_ids.to(device);
       losses::SftLoss l = losses::sft_loss_sum(lm->forward(b.input_ids.to(device), fo), b.labels.to(device));
@@ -199,7 +199,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     for (auto& b : batches) {
       at::Tensor logits;
       {
-        AutocastGuard autocast(device, r.dtype);
+        AutocastGuard autocast(device, r.run.dtype);
         model::ForwardOptions fo{.position_ids = b.position_ids.to(device)};
         if (b.segment_ids.defined()) fo.segment_ids = b.segment_ids.to(device);
         logits = lm->forward(b.input_ids.to(device), fo);
@@ -229,7 +229,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     ++st.step;
     result.last_loss = loss;
     const double step_seconds = seconds_since(t_step);
-    if (st.step % r.log_every_steps == 0 || st.step == total_steps) {
+    if (st.step % r.run.log_every_steps == 0 || st.step == total_steps) {
       metrics.log(st.step, {{"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
                             {"epoch", stream.epoch_progress(st.cursor)},
                             {"num_tokens", st.tokens_seen},
@@ -254,7 +254,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
 
   // 7. Final checkpoint, exported model, eval.
   save(st);
-  result.final_dir = (fs::path(r.output_dir) / "final").string();
+  result.final_dir = (fs::path(r.run.output_dir) / "final").string();
   model::save_causal_lm(lm, result.final_dir);
   write_tokenizer(result.final_dir);
   result.steps = st.step;

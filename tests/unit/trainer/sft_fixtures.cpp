@@ -31,11 +31,11 @@ std::string write_addition_sft(const std::string& path, int n, int seed) {
 
 trainer::SftRecipe tiny_sft_recipe(const std::string& output_dir, const std::string& data_path) {
   trainer::SftRecipe r;
-  r.output_dir = output_dir;
-  r.seed = 7;
-  r.deterministic = true;
-  r.threads = 1;
-  r.log_every_steps = 1;
+  r.run.output_dir = output_dir;
+  r.run.seed = 7;
+  r.run.deterministic = true;
+  r.run.threads = 1;
+  r.run.log_every_steps = 1;
   r.model.chat_template = "plain";
   r.model.from_scratch = {.hidden_size = 32, .intermediate_size = 64, .num_hidden_layers = 2, .num_attention_heads = 4,
                           .num_key_value_heads = 2, .max_position_embeddings = 128};

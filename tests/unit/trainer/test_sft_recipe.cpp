@@ -37,7 +37,7 @@ TEST(SftRecipe, GradientAccumulationEqualsOneBigBatch) {
   big.train.grad_accum = 1;
   big.train.max_steps = 4;
   auto small = big;
-  small.output_dir = fw::testing::fresh_dir("sft_accum_small");
+  small.run.output_dir = fw::testing::fresh_dir("sft_accum_small");
   small.train.micro_batch_size = 2;
   small.train.grad_accum = 4;
   auto a = trainer::run_sft(big, config::dump_yaml(big));
@@ -56,13 +56,13 @@ TEST(SftRecipe, LossFallsAndOutputsAreComplete) {
   EXPECT_EQ(res.steps, 90);
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json", "generation_config.json"})
     EXPECT_TRUE(fs::exists(fs::path(res.final_dir) / f)) << f;
-  EXPECT_TRUE(fs::exists(r.output_dir + "/metrics.jsonl"));
-  EXPECT_TRUE(fs::exists(r.output_dir + "/config.yaml"));
-  EXPECT_FALSE(fs::exists(r.output_dir + "/checkpoint-00000030"));  // keep_last 2
-  EXPECT_TRUE(fs::exists(r.output_dir + "/checkpoint-00000060/trainer_state/optimizer.pt"));
-  EXPECT_TRUE(fs::exists(r.output_dir + "/checkpoint-00000090/trainer_state/manifest.json"));
+  EXPECT_TRUE(fs::exists(r.run.output_dir + "/metrics.jsonl"));
+  EXPECT_TRUE(fs::exists(r.run.output_dir + "/config.yaml"));
+  EXPECT_FALSE(fs::exists(r.run.output_dir + "/checkpoint-00000030"));  // keep_last 2
+  EXPECT_TRUE(fs::exists(r.run.output_dir + "/checkpoint-00000060/trainer_state/optimizer.pt"));
+  EXPECT_TRUE(fs::exists(r.run.output_dir + "/checkpoint-00000090/trainer_state/manifest.json"));
   // The first logged loss is near ln(vocab); training brings it well down.
-  std::ifstream metrics(r.output_dir + "/metrics.jsonl");
+  std::ifstream metrics(r.run.output_dir + "/metrics.jsonl");
   std::string first;
   std::getline(metrics, first);
   const double first_loss = nlohmann::json::parse(first)["loss"].get<double>();
@@ -72,7 +72,7 @@ TEST(SftRecipe, LossFallsAndOutputsAreComplete) {
 TEST(SftRecipe, RunsAreDeterministic) {
   auto a = fw::testing::tiny_sft_recipe(fw::testing::fresh_dir("sft_det_a"), data_path());
   auto b = a;
-  b.output_dir = fw::testing::fresh_dir("sft_det_b");
+  b.run.output_dir = fw::testing::fresh_dir("sft_det_b");
   auto ra = trainer::run_sft(a, config::dump_yaml(a));
   auto rb = trainer::run_sft(b, config::dump_yaml(b));
   EXPECT_EQ(max_param_diff(ra.final_dir, rb.final_dir), 0.0);

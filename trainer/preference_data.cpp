@@ -1,0 +1,33 @@
+#include "trainer/preference_data.h"
+
+#include <algorithm>
+
+#include "core/log.h"
+
+namespace fw::trainer {
+
+PreferenceData load_preference_data(const PreferenceDataSection& d, const TrainSection& t, const data::Tokenizer& tok,
+                                    data::TemplateKind chat_template, int64_t seed, std::optional<StepStream>& stream) {
+  data::PreferenceDataOptions opts;
+  opts.chat_template = chat_template;
+  opts.max_seq_len = d.max_seq_len;
+  opts.truncation = data::preference_truncation_from_name(d.truncation);
+  opts.max_examples = d.max_examples;
+  PreferenceData out{data::load_preference_jsonl(d.train, tok, opts), std::nullopt, 0};
+  log::info("train pairs: " + out.train.stats.summary());
+  if (!d.eval.empty()) {
+    out.eval = data::load_preference_jsonl(d.eval, tok, opts);
+    log::info("held-out pairs: " + out.eval->stats.summary());
+  }
+  std::vector<int64_t> lengths;
+  for (const auto& ex : out.train.examples)
+    lengths.push_back(static_cast<int64_t>(ex.prompt_ids.size() + std::max(ex.chosen_ids.size(), ex.rejected_ids.size())));
+  stream.emplace(std::move(lengths),
+                 data::BatchingOptions{d.max_seq_len, t.micro_batch_size, /*packing=*/false, /*shuffle=*/true,
+                                       static_cast<uint64_t>(seed), 64},
+                 t.grad_accum);
+  out.total_steps = t.max_steps > 0 ? t.max_steps : t.epochs * stream->steps_per_epoch();
+  return out;
+}
+
+}  // namespace fw::trainer

@@ -1,0 +1,25 @@
+// The data phase the DPO and reward-model recipes share: the train and held-out pairs of
+// a PreferenceDataSection, tokenized, and the step stream over the train pairs.
+#pragma once
+
+#include <optional>
+
+#include "data/preference_dataset.h"
+#include "trainer/preference_recipe.h"
+#include "trainer/step_stream.h"
+
+namespace fw::trainer {
+
+struct PreferenceData {
+  data::PreferenceDataset train;
+  std::optional<data::PreferenceDataset> eval;
+  int64_t total_steps = 0;  // train.max_steps, or what the epochs give
+};
+
+// Loads the pairs (logging their counts) and makes `stream` the step plan over them:
+// one pair per row, rows grouped by length, seeded by `seed`.
+PreferenceData load_preference_data(const PreferenceDataSection& data, const TrainSection& train,
+                                    const data::Tokenizer& tok, data::TemplateKind chat_template, int64_t seed,
+                                    std::optional<StepStream>& stream);
+
+}  // namespace fw::trainer
