@@ -91,6 +91,7 @@ SYNTH_N, SYNTH_SEED = 6000, 1
 SEED = 1
 OPTIM = dict(lr=1e-4, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.0, grad_clip=1.0)
 IGNORE = -100
+NOISY = 0.05  # a side's run is flagged when other processes took more of the CPU than this
 MASK64 = (1 << 64) - 1
 
 
@@ -221,6 +222,9 @@ def parse_args():
     p.add_argument("--max-load", type=float, default=0.7,
                    help="wait until the 1-minute load average is below this before measuring")
     p.add_argument("--max-wait", type=float, default=900, help="give up waiting after this many seconds")
+    p.add_argument("--max-busy", type=float, default=0.2,
+                   help="before each side, wait (up to --max-wait s) until other processes use less than "
+                        "this share of the CPU")
     p.add_argument("--out", default=None, help="write all results here as JSON")
     p.add_argument("--worker", choices=("torch", "trl", "build"), help=argparse.SUPPRESS)
     p.add_argument("--spec", help=argparse.SUPPRESS)
@@ -234,14 +238,32 @@ def python_env(threads):
     return env
 
 
+def cpu_jiffies():
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(v) - v[3] - v[4], sum(v)  # minus idle and iowait
+
+
 def run_measured(cmd, env, log_path):
-    """Runs cmd to completion; returns (exit status, wall seconds, peak RSS in MiB)."""
+    """Runs cmd to completion. Returns a dict: rc, wall_s, peak_rss_mib (the child's own
+    max RSS, from wait4), cpu_s (its user + system time) and other_cpu_share: the CPU time
+    that other processes used meanwhile, as a share of all cores over the run (0 on a
+    quiet machine; more means the figures are contaminated)."""
+    busy0, _ = cpu_jiffies()
     t0 = time.perf_counter()
     with open(log_path, "w") as logf:
         proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, time.perf_counter() - t0, usage.ru_maxrss / 1024.0
+    wall = time.perf_counter() - t0
+    busy1, _ = cpu_jiffies()
+    cpu = usage.ru_utime + usage.ru_stime
+    others = max(0.0, (busy1 - busy0) / os.sysconf("SC_CLK_TCK") - cpu)
+    return dict(rc=os.waitstatus_to_exitcode(status), wall_s=wall, peak_rss_mib=usage.ru_maxrss / 1024.0,
+                cpu_s=cpu, other_cpu_share=others / (wall * (os.cpu_count() or 1)))
 
 
 def tail(path, n=30):
@@ -260,6 +282,7 @@ def load1():
 
 
 def wait_for_quiet(max_load, max_wait):
+    """Waits until the 1-minute load average is below max_load (at most max_wait s)."""
     t0 = time.time()
     while True:
         l1 = load1()
@@ -272,6 +295,27 @@ def wait_for_quiet(max_load, max_wait):
             return l1, time.time() - t0
         log(f"load average {l1:.2f} >= {max_load}: another job is using the CPU; waiting")
         time.sleep(20)
+
+
+def wait_for_idle_cpu(max_busy, max_wait, window=3.0):
+    """Before each side: waits until the machine's CPU use over `window` seconds is below
+    max_busy (a share of all cores), i.e. nobody else is computing; the load average
+    would still show the previous side for a minute. Returns the seconds waited."""
+    t0 = time.time()
+    warned = False
+    while True:
+        b0, n0 = cpu_jiffies()
+        time.sleep(window)
+        b1, n1 = cpu_jiffies()
+        busy = (b1 - b0) / max(1, n1 - n0)
+        if busy < max_busy:
+            return time.time() - t0
+        if time.time() - t0 > max_wait:
+            log(f"WARNING: other processes still use {busy:.0%} of the CPU; measuring anyway")
+            return time.time() - t0
+        if not warned:
+            log(f"other processes use {busy:.0%} of the CPU; waiting for them")
+            warned = True
 
 
 def cpu_name():
@@ -414,9 +458,9 @@ def run_flywheel(args, case, data, model_path, cdir, total):
         f.write(flywheel_recipe(case, data, model_path, out_dir, args.threads, total))
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     log_path = os.path.join(cdir, "flywheel.log")
-    rc, wall, rss = run_measured([args.binary, "sft", recipe], env, log_path)
-    if rc != 0:
-        raise RuntimeError(f"flywheel sft failed (exit {rc}):\n{tail(log_path)}")
+    run = run_measured([args.binary, "sft", recipe], env, log_path)
+    if run["rc"] != 0:
+        raise RuntimeError(f"flywheel sft failed (exit {run['rc']}):\n{tail(log_path)}")
     steps = []
     with open(os.path.join(out_dir, "metrics.jsonl")) as f:
         for line in f:
@@ -428,7 +472,7 @@ def run_flywheel(args, case, data, model_path, cdir, total):
                                   data=m["timing/data"], forward_backward=m["timing/forward_backward"],
                                   optimizer=m["timing/optimizer"]))
     shutil.rmtree(out_dir, ignore_errors=True)  # checkpoints of a 100M model are large
-    return dict(steps=steps, wall_s=wall, peak_rss_mib=rss)
+    return dict(steps=steps, **run)
 
 
 def run_python_side(args, side, case, data, model_path, plan, cdir, total):
@@ -442,13 +486,13 @@ def run_python_side(args, side, case, data, model_path, plan, cdir, total):
         json.dump(spec, f)
     log_path = os.path.join(cdir, f"{side}.log")
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", side, "--spec", spec_path]
-    rc, wall, rss = run_measured(cmd, python_env(args.threads), log_path)
-    if rc != 0:
-        raise RuntimeError(f"{side} worker failed (exit {rc}):\n{tail(log_path)}")
+    run = run_measured(cmd, python_env(args.threads), log_path)
+    if run["rc"] != 0:
+        raise RuntimeError(f"{side} worker failed (exit {run['rc']}):\n{tail(log_path)}")
     with open(spec["out"]) as f:
         res = json.load(f)
     shutil.rmtree(spec["scratch"], ignore_errors=True)
-    res.update(wall_s=wall, peak_rss_mib=rss)
+    res.update(run)
     return res
 
 
@@ -489,9 +533,16 @@ def table(results, sides):
                 continue
             m = s["summary"]
             ratio = "—" if side == "flywheel" or not fw else f"{fw / m['trainable_tokens_per_s']:.2f}x"
+            if s.get("other_cpu_share", 0) > NOISY:
+                side += " (noisy*)"
             lines.append(f"| {name} | {side} | {human_int(m['trainable_tokens_per_s'])} | "
                          f"{human_int(m['tokens_per_s'])} | {m['median_step_s'] * 1000:,.0f} ms | {ratio} | "
                          f"{s['peak_rss_mib']:,.0f} MiB |")
+    noisy = [(n, sd) for n, r in results["configs"].items() for sd, v in r["sides"].items()
+             if v.get("other_cpu_share", 0) > NOISY]
+    if noisy:
+        lines.append(f"\n\\* other processes used more than {NOISY:.0%} of the CPU during this run: "
+                     "its figures are low; rerun on a quiet machine.")
     return "\n".join(lines)
 
 
@@ -569,6 +620,7 @@ def run_all(args, configs, sides):
             log(f"{c}: {side}, {warmup} warm-up + {measured} measured steps, micro-batch {case['micro_batch']}, "
                 f"{'packed' if case['packing'] else 'unpacked'}")
             try:
+                waited_side = wait_for_idle_cpu(args.max_busy, args.max_wait)
                 if side == "flywheel":
                     res = run_flywheel(args, case, data, model_path, cdir, total)
                     got = [(s["tokens"], s["trainable"]) for s in res["steps"]]
@@ -585,11 +637,13 @@ def run_all(args, configs, sides):
                         raise RuntimeError(f"{side}'s batches differ from the plan")
                 res["summary"] = summarise(res, counts, warmup)
                 res["loss_step1"] = res["steps"][0]["loss"]
+                res["waited_for_idle_s"] = waited_side
                 entry["sides"][side] = res
                 m = res["summary"]
                 log(f"{c}: {side}: {m['trainable_tokens_per_s']:,.0f} trainable tok/s, "
                     f"{m['tokens_per_s']:,.0f} tok/s, median step {m['median_step_s'] * 1000:.0f} ms, "
-                    f"peak RSS {res['peak_rss_mib']:,.0f} MiB, step-1 loss {res['loss_step1']:.6f}")
+                    f"peak RSS {res['peak_rss_mib']:,.0f} MiB, step-1 loss {res['loss_step1']:.6f}, "
+                    f"other processes {res['other_cpu_share']:.0%} of the CPU")
             except Exception as e:  # keep the other sides' figures
                 log(f"{c}: {side} FAILED: {e}")
                 entry["sides"][side] = dict(error=str(e))
