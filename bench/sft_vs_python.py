@@ -213,6 +213,8 @@ def parse_args():
     p.add_argument("--quick", action="store_true", help="few steps (a smoke run, ~2 minutes)")
     p.add_argument("--steps", type=int, default=None, help="measured steps per config (after warm-up)")
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps per config (dropped)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run every side this many times, alternating the order (medians pool all rounds)")
     p.add_argument("--configs", default=",".join(CONFIGS), help="comma list of: " + ", ".join(CONFIGS))
     p.add_argument("--sides", default=",".join(SIDES), help="comma list of: " + ", ".join(SIDES))
     p.add_argument("--work", default=None, help="scratch folder (default: a temporary one, removed)")
@@ -496,23 +498,37 @@ def run_python_side(args, side, case, data, model_path, plan, cdir, total):
     return res
 
 
-def summarise(res, counts, warmup):
-    """Median per-step throughput over the measured steps (step index >= warmup)."""
-    steps = res["steps"]
-    measured = [(s, c) for s, c in zip(steps, counts)][warmup:]
+def summarise(runs, counts, warmup):
+    """Medians over the measured steps (step index >= warmup) of all the runs of a side."""
+    measured = [(s, c) for res in runs for s, c in list(zip(res["steps"], counts))[warmup:]]
     if not measured:
         return {}
     secs = [s["seconds"] for s, _ in measured]
-    trainable = sum(c[1] for _, c in measured)
-    tokens = sum(c[0] for _, c in measured)
     return dict(
         measured_steps=len(measured),
         median_step_s=statistics.median(secs),
         trainable_tokens_per_s=statistics.median(c[1] / s["seconds"] for s, c in measured),
         tokens_per_s=statistics.median(c[0] / s["seconds"] for s, c in measured),
-        aggregate_trainable_tokens_per_s=trainable / sum(secs),
-        aggregate_tokens_per_s=tokens / sum(secs),
+        aggregate_trainable_tokens_per_s=sum(c[1] for _, c in measured) / sum(secs),
+        aggregate_tokens_per_s=sum(c[0] for _, c in measured) / sum(secs),
     )
+
+
+def run_side(args, side, case, data, model_path, plan, cdir, total, counts):
+    """One run of one side (after waiting for the other processes to go quiet); checks
+    that its batches are the plan's."""
+    waited = wait_for_idle_cpu(args.max_busy, args.max_wait)
+    if side == "flywheel":
+        res = run_flywheel(args, case, data, model_path, cdir, total)
+    else:
+        res = run_python_side(args, side, case, data, model_path, plan, cdir, total)
+    got = [(s["tokens"], s["trainable"]) for s in res["steps"]]
+    if got != counts:
+        bad = next((i for i, (a, b) in enumerate(zip(got, counts)) if a != b), min(len(got), len(counts)))
+        raise RuntimeError(f"{side}'s batches differ from the plan at step {bad + 1}: (tokens, trainable) "
+                           f"{got[bad] if bad < len(got) else None} vs {counts[bad] if bad < len(counts) else None}")
+    res["waited_for_idle_s"] = waited
+    return res
 
 
 def human_int(x):
@@ -590,7 +606,7 @@ def run_all(args, configs, sides):
 
     load_before, waited = wait_for_quiet(args.max_load, args.max_wait)
     results = dict(
-        settings=dict(threads=args.threads, quick=args.quick, max_seq_len=MAX_SEQ_LEN, optim=OPTIM,
+        settings=dict(threads=args.threads, quick=args.quick, rounds=args.rounds, max_seq_len=MAX_SEQ_LEN, optim=OPTIM,
                       synth=dict(n=SYNTH_N, seed=SYNTH_SEED), seed=SEED, conversations=n,
                       sides=sides, configs={c: CONFIGS[c] for c in configs},
                       models={k: dict(MODELS[k], vocab_size=MODELS[k]["vocab_size"] or data["vocab"]) for k in models}),
@@ -616,37 +632,35 @@ def run_all(args, configs, sides):
                      longest_row=[max(sum(lengths[i] for i in row) for row in mb) for mb in plan[:total]],
                      counts=counts, sides={})
         results["configs"][c] = entry
-        for side in sides:
-            log(f"{c}: {side}, {warmup} warm-up + {measured} measured steps, micro-batch {case['micro_batch']}, "
-                f"{'packed' if case['packing'] else 'unpacked'}")
-            try:
-                waited_side = wait_for_idle_cpu(args.max_busy, args.max_wait)
-                if side == "flywheel":
-                    res = run_flywheel(args, case, data, model_path, cdir, total)
-                    got = [(s["tokens"], s["trainable"]) for s in res["steps"]]
-                    if got != counts:
-                        bad = next(i for i, (a, b) in enumerate(zip(got, counts)) if a != b) if len(got) == len(
-                            counts) else len(got)
-                        raise RuntimeError(f"flywheel's batches differ from the plan at step {bad + 1}: "
-                                           f"{got[bad] if bad < len(got) else None} vs {counts[bad] if bad < len(counts) else None}"
-                                           " (tokens, trainable)")
-                else:
-                    res = run_python_side(args, side, case, data, model_path, plan, cdir, total)
-                    got = [(s["tokens"], s["trainable"]) for s in res["steps"]]
-                    if got != counts:
-                        raise RuntimeError(f"{side}'s batches differ from the plan")
-                res["summary"] = summarise(res, counts, warmup)
-                res["loss_step1"] = res["steps"][0]["loss"]
-                res["waited_for_idle_s"] = waited_side
-                entry["sides"][side] = res
-                m = res["summary"]
-                log(f"{c}: {side}: {m['trainable_tokens_per_s']:,.0f} trainable tok/s, "
-                    f"{m['tokens_per_s']:,.0f} tok/s, median step {m['median_step_s'] * 1000:.0f} ms, "
-                    f"peak RSS {res['peak_rss_mib']:,.0f} MiB, step-1 loss {res['loss_step1']:.6f}, "
-                    f"other processes {res['other_cpu_share']:.0%} of the CPU")
-            except Exception as e:  # keep the other sides' figures
-                log(f"{c}: {side} FAILED: {e}")
-                entry["sides"][side] = dict(error=str(e))
+        runs = {side: [] for side in sides}
+        for rnd in range(args.rounds):
+            # Later rounds reverse the order, so a slow drift of the machine hits every side alike.
+            for side in (sides if rnd % 2 == 0 else sides[::-1]):
+                log(f"{c}: {side}{f' (round {rnd + 1}/{args.rounds})' if args.rounds > 1 else ''}, {warmup} warm-up "
+                    f"+ {measured} measured steps, micro-batch {case['micro_batch']}, "
+                    f"{'packed' if case['packing'] else 'unpacked'}")
+                if runs[side] and "error" in runs[side][-1]:
+                    continue
+                try:
+                    res = run_side(args, side, case, data, model_path, plan, cdir, total, counts)
+                    res["summary"] = summarise([res], counts, warmup)
+                    runs[side].append(res)
+                    m = res["summary"]
+                    log(f"{c}: {side}: {m['trainable_tokens_per_s']:,.0f} trainable tok/s, "
+                        f"{m['tokens_per_s']:,.0f} tok/s, median step {m['median_step_s'] * 1000:.0f} ms, "
+                        f"peak RSS {res['peak_rss_mib']:,.0f} MiB, step-1 loss {res['steps'][0]['loss']:.6f}, "
+                        f"other processes {res['other_cpu_share']:.0%} of the CPU")
+                except Exception as e:  # keep the other sides' figures
+                    log(f"{c}: {side} FAILED: {e}")
+                    runs[side].append(dict(error=str(e)))
+        for side, rs in runs.items():
+            if not rs or "error" in rs[-1]:
+                entry["sides"][side] = dict(error=rs[-1]["error"] if rs else "not run")
+                continue
+            entry["sides"][side] = dict(
+                summary=summarise(rs, counts, warmup), peak_rss_mib=max(r["peak_rss_mib"] for r in rs),
+                other_cpu_share=max(r["other_cpu_share"] for r in rs), loss_step1=rs[0]["steps"][0]["loss"],
+                runs=rs)
     results["machine"]["load_after"] = load1()
 
     print(f"## SFT throughput: flywheel vs Python ({args.threads} threads, fp32, CPU)\n")
@@ -659,7 +673,8 @@ def run_all(args, configs, sides):
         losses = {s: v["loss_step1"] for s, v in entry["sides"].items() if "loss_step1" in v}
         tok = [x[0] for x in entry["counts"][entry["warmup"]:]]
         trn = [x[1] for x in entry["counts"][entry["warmup"]:]]
-        print(f"- {c}: {entry['measured']} measured steps after {entry['warmup']} warm-up; micro-batch "
+        print(f"- {c}: {entry['measured']} measured steps after {entry['warmup']} warm-up"
+              f"{f' (x {args.rounds} rounds)' if args.rounds > 1 else ''}; micro-batch "
               f"{entry['micro_batch']} {'packed' if entry['packing'] else 'unpacked'} rows, "
               f"{statistics.mean(tok):.0f} tokens / {statistics.mean(trn):.0f} trainable per step on average; "
               "step-1 loss " + ", ".join(f"{s} {l:.5f}" for s, l in losses.items()))
@@ -751,18 +766,21 @@ def worker_torch(spec):
         input_ids = torch.tensor(ids)
         labels = torch.tensor(labels)
         kwargs = dict(position_ids=torch.tensor(pos)) if packed else {}
+        t1 = time.perf_counter()
         logits = model(input_ids=input_ids, use_cache=False, **kwargs).logits
         loss_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), ignore_index=IGNORE,
                                    reduction="sum")
         n = max(1, trainable)
         (loss_sum / n).backward()
+        loss = loss_sum.item() / n
+        t2 = time.perf_counter()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), o["grad_clip"])
         opt.step()
         opt.zero_grad(set_to_none=True)
-        loss = loss_sum.item() / n
-        seconds = time.perf_counter() - t0
-        steps.append(dict(seconds=seconds, loss=loss, grad_norm=float(grad_norm), tokens=tokens,
-                          trainable=trainable))
+        t3 = time.perf_counter()
+        # the same phases as flywheel's timing/data, timing/forward_backward, timing/optimizer
+        steps.append(dict(seconds=t3 - t0, data=t1 - t0, forward_backward=t2 - t1, optimizer=t3 - t2, loss=loss,
+                          grad_norm=float(grad_norm), tokens=tokens, trainable=trainable))
     with open(spec["out"], "w") as f:
         json.dump(dict(steps=steps, optimizer="torch.optim.AdamW (defaults: foreach off on CPU)",
                        attn_implementation="sdpa"), f)
