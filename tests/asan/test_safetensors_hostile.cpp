@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_tmp.h"
 #include "core/error.h"
 #include "model/safetensors_format.h"
 
@@ -25,7 +26,7 @@ std::string file_with(const std::string& header, size_t data_bytes) {
 }
 
 std::string write_file(const std::string& name, const std::string& bytes) {
-  std::string path = std::string(FW_TEST_TMP_DIR) + "/hostile_" + name + ".safetensors";
+  std::string path = fw::testing::tmp_dir() + "/hostile_" + name + ".safetensors";
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;
 }

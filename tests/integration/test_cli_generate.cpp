@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/test_tmp.h"
 #include "data/tokenizer.h"
 #include "model/checkpoint.h"
 #include "rollout/generate.h"
@@ -51,9 +52,9 @@ std::vector<nlohmann::json> json_lines(const std::string& out) {
 class Cli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { fw::testing::make_tiny_checkpoint(model_dir()); }
-  static std::string model_dir() { return std::string(FW_TEST_TMP_DIR) + "/cli_tiny_model"; }
+  static std::string model_dir() { return fw::testing::tmp_dir() + "/cli_tiny_model"; }
   static std::string write_prompts(const std::string& name, const std::string& text) {
-    std::string path = std::string(FW_TEST_TMP_DIR) + "/" + name;
+    std::string path = fw::testing::tmp_dir() + "/" + name;
     std::ofstream(path) << text;
     return path;
   }
@@ -144,7 +145,7 @@ TEST_F(Cli, BadInputExitsWithTwoAndSaysWhere) {
   EXPECT_NE(r.out.find("chatml"), std::string::npos) << r.out;  // did you mean
   r = run("generate --model " + model_dir() + " --prompt hi --top-p 0");
   EXPECT_EQ(r.code, 2) << r.out;
-  r = run("info " + std::string(FW_TEST_TMP_DIR));  // a folder that is not a model
+  r = run("info " + fw::testing::tmp_dir());  // a folder that is not a model
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("no config.json"), std::string::npos) << r.out;
 }

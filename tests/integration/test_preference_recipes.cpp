@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/test_tmp.h"
 #include "data/synth/task_io.h"
 #include "data/synth/tasks.h"
 #include "model/checkpoint.h"
@@ -28,7 +29,7 @@ std::string bin() {
   const char* b = std::getenv("FLYWHEEL_BIN");
   return b ? b : FW_BINARY_DIR "/bin/flywheel";
 }
-std::string tmp(const std::string& name) { return std::string(FW_TEST_TMP_DIR) + "/" + name; }
+std::string tmp(const std::string& name) { return fw::testing::tmp_dir() + "/" + name; }
 
 std::string preference_data() {
   static std::string path = [] {

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/test_tmp.h"
 #include "model/checkpoint.h"
 #include "model/safetensors_io.h"
 
@@ -28,7 +29,7 @@ std::string bin() {
   return b ? b : FW_BINARY_DIR "/bin/flywheel";
 }
 
-std::string tmp(const std::string& name) { return std::string(FW_TEST_TMP_DIR) + "/" + name; }
+std::string tmp(const std::string& name) { return fw::testing::tmp_dir() + "/" + name; }
 
 // Writes a small SFT data set and a deterministic from-scratch recipe.
 std::string write_recipe(const std::string& name, int max_steps) {

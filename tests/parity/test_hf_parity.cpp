@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "tests/support/test_tmp.h"
 #include "model/checkpoint.h"
 #include "model/safetensors_io.h"
 #include "rollout/generate.h"
@@ -117,7 +118,7 @@ TEST(HfParityExport, FlywheelCheckpointLoadsInTransformers) {
   at::manual_seed(5);
   fw::model::LlamaForCausalLM lm(c);
   fw::model::init_weights(*lm, 0.1);
-  const std::string dir = std::string(FW_TEST_TMP_DIR) + "/export_causal";
+  const std::string dir = fw::testing::tmp_dir() + "/export_causal";
   fw::model::save_causal_lm(lm, dir);
   at::Tensor ids = at::randint(3, 101, {2, 17}, at::kLong);
   at::NoGradGuard no_grad;
@@ -143,7 +144,7 @@ TEST(HfParityExport, QwenWithTiedEmbeddingsRoundTrips) {
   at::manual_seed(6);
   fw::model::LlamaForCausalLM lm(c);
   fw::model::init_weights(*lm, 0.1);
-  const std::string dir = std::string(FW_TEST_TMP_DIR) + "/export_qwen";
+  const std::string dir = fw::testing::tmp_dir() + "/export_qwen";
   fw::model::save_causal_lm(lm, dir);
   at::Tensor ids = at::randint(0, 64, {1, 9}, at::kLong);
   at::NoGradGuard no_grad;
@@ -164,7 +165,7 @@ TEST(HfParityExport, ScoreModelLoadsAsSequenceClassifier) {
   at::manual_seed(8);
   fw::model::LlamaForScore rm(c);
   fw::model::init_weights(*rm, 0.1);
-  const std::string dir = std::string(FW_TEST_TMP_DIR) + "/export_score";
+  const std::string dir = fw::testing::tmp_dir() + "/export_score";
   fw::model::save_score_model(rm, dir);
   // No padding in the batch, so transformers pools the last token: compare per-token
   // scores there.

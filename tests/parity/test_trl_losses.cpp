@@ -15,6 +15,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/test_tmp.h"
 #include "core/json_io.h"
 #include "losses/dpo.h"
 #include "losses/reward.h"
@@ -34,7 +35,7 @@ void expect_near(double ours, const json& theirs, const std::string& what) {
 // parallel: hence a file per process).
 const json& reference() {
   static const json ref = [] {
-    const std::string out = std::string(FW_TEST_TMP_DIR) + "/trl_losses." + std::to_string(getpid()) + ".json";
+    const std::string out = fw::testing::tmp_dir() + "/trl_losses." + std::to_string(getpid()) + ".json";
     const std::string cmd = std::string(FW_PYTHON) + " " + FW_SOURCE_DIR + "/tests/parity/trl_losses.py " + out;
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
     json j = fw::read_json_file(out);

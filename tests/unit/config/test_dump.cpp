@@ -6,14 +6,15 @@
 #include <fstream>
 #include <limits>
 
+#include "tests/support/test_tmp.h"
 #include "tests/unit/config/recipes.h"
 
 namespace fw::config::test {
 namespace {
 
 std::string tmp_path(const std::string& name) {
-  std::filesystem::create_directories(FW_TEST_TMP_DIR "/config");
-  return std::string(FW_TEST_TMP_DIR "/config/") + name;
+  std::filesystem::create_directories(fw::testing::tmp_dir() + "/config");
+  return fw::testing::tmp_dir() + "/config/" + name;
 }
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
@@ -136,8 +137,8 @@ TEST(ConfigFiles, MissingFileNamesTheFile) {
   EXPECT_EQ(e.kind(), ErrorKind::InvalidInput);
   EXPECT_EQ(e.context().file, path);
   EXPECT_STREQ(e.what(), (path + ": cannot open recipe: No such file or directory").c_str());
-  EXPECT_EQ(catch_error([&] { load_recipe<Recipe>(FW_TEST_TMP_DIR); }).context().file,
-            FW_TEST_TMP_DIR);
+  EXPECT_EQ(catch_error([&] { load_recipe<Recipe>(fw::testing::tmp_dir()); }).context().file,
+            fw::testing::tmp_dir());
 }
 
 TEST(ConfigFiles, WriteResolvedConfigReadsBack) {

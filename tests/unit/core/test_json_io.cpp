@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/test_tmp.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_io.h"
@@ -11,7 +12,7 @@
 namespace {
 
 std::string tmp_path(const std::string& name) {
-  return std::string(FW_TEST_TMP_DIR) + "/core_" + name;
+  return fw::testing::tmp_dir() + "/core_" + name;
 }
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
@@ -73,7 +74,7 @@ TEST(AtomicFile, ReplacesContentAndLeavesNoTemporary) {
   fw::write_file_atomic(p, "first");
   fw::write_file_atomic(p, "second");
   EXPECT_EQ(fw::read_text_file(p), "second");
-  for (auto& entry : std::filesystem::directory_iterator(FW_TEST_TMP_DIR))
+  for (auto& entry : std::filesystem::directory_iterator(fw::testing::tmp_dir()))
     EXPECT_EQ(entry.path().string().find(p + ".tmp"), std::string::npos);
 }
 

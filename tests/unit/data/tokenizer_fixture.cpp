@@ -1,3 +1,4 @@
+#include "tests/support/test_tmp.h"
 #include "tests/unit/data/tokenizer_fixture.h"
 
 #include <filesystem>
@@ -84,7 +85,7 @@ const Tokenizer& bare_tokenizer() {
 }
 
 std::string scratch_dir(const std::string& name) {
-  std::filesystem::path p = std::filesystem::path(FW_TEST_TMP_DIR) / "data" / name;
+  std::filesystem::path p = std::filesystem::path(fw::testing::tmp_dir()) / "data" / name;
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_tmp.h"
 #include "data/tokenizer.h"
 
 namespace fw::data::testing {
@@ -22,7 +23,7 @@ const Tokenizer& shared_tokenizer();
 // Trained once: as shared_options() but without user-defined symbols and without pad.
 const Tokenizer& bare_tokenizer();
 
-// An empty scratch folder FW_TEST_TMP_DIR/data/<name> (removed first if present).
+// An empty scratch folder fw::testing::tmp_dir()/data/<name> (removed first if present).
 std::string scratch_dir(const std::string& name);
 
 // Writes `text` to `path`.

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/test_tmp.h"
 #include "core/error.h"
 #include "model/safetensors_io.h"
 
@@ -13,7 +14,7 @@ namespace fs = std::filesystem;
 using fw::model::NamedTensors;
 
 std::string fresh_dir(const std::string& name) {
-  std::string d = std::string(FW_TEST_TMP_DIR) + "/st_" + name;
+  std::string d = fw::testing::tmp_dir() + "/st_" + name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d;

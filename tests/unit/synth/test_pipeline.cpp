@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "tests/support/test_tmp.h"
 #include "core/rng.h"
 #include "data/synth/task_io.h"
 #include "data/synth/verify.h"
@@ -46,7 +47,7 @@ TEST(SynthPipeline, SimulatedCompetitorsAreScoredAndRanked) {
   o.seed = 1234;
   auto pool = fw::synth::generate_tasks(o);
   auto split = fw::synth::split_heldout(pool, 0.2, o.seed);
-  const std::string path = std::string(FW_TEST_TMP_DIR) + "/synth_pipeline_heldout.jsonl";
+  const std::string path = fw::testing::tmp_dir() + "/synth_pipeline_heldout.jsonl";
   fw::synth::write_prompt_jsonl(path, split.heldout);
   auto heldout = fw::synth::read_prompt_jsonl(path);
   ASSERT_EQ(heldout.size(), 600u);

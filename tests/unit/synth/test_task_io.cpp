@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/test_tmp.h"
 #include "core/error.h"
 #include "core/json_io.h"
 #include "data/chat_template.h"
@@ -14,7 +15,7 @@ namespace {
 
 using fw::synth::Task;
 
-std::string tmp_path(const std::string& name) { return std::string(FW_TEST_TMP_DIR) + "/synth_" + name; }
+std::string tmp_path(const std::string& name) { return fw::testing::tmp_dir() + "/synth_" + name; }
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 

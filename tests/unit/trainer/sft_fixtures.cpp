@@ -1,3 +1,4 @@
+#include "tests/support/test_tmp.h"
 #include "sft_fixtures.h"
 
 #include <filesystem>
@@ -9,7 +10,7 @@
 namespace fw::testing {
 
 std::string fresh_dir(const std::string& name) {
-  const std::string dir = std::string(FW_TEST_TMP_DIR) + "/" + name;
+  const std::string dir = fw::testing::tmp_dir() + "/" + name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

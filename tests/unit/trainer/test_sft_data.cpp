@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "tests/support/test_tmp.h"
 #include "core/error.h"
 #include "data/collate.h"
 #include "data/sft_dataset.h"
@@ -32,7 +33,7 @@ data::Tokenizer tiny_tokenizer() {
 }
 
 std::string write(const std::string& name, const std::string& text) {
-  std::string path = std::string(FW_TEST_TMP_DIR) + "/" + name;
+  std::string path = fw::testing::tmp_dir() + "/" + name;
   std::ofstream(path) << text;
   return path;
 }
@@ -129,7 +130,7 @@ double batch_loss(model::LlamaForCausalLM& lm, const data::SftBatch& b) {
 
 TEST(SftData, PackedAndUnpackedGiveTheSameLoss) {
   auto tok = tiny_tokenizer();
-  auto path = fw::testing::write_addition_sft(std::string(FW_TEST_TMP_DIR) + "/sft_pack.jsonl", 10);
+  auto path = fw::testing::write_addition_sft(fw::testing::tmp_dir() + "/sft_pack.jsonl", 10);
   auto ds = data::load_sft_jsonl({path}, tok, {});
   auto lm = tiny_model(tok.vocab_size());
   at::NoGradGuard g;
@@ -145,7 +146,7 @@ TEST(SftData, PackedAndUnpackedGiveTheSameLoss) {
 
 TEST(SftData, PromptPositionsContributeNothing) {
   auto tok = tiny_tokenizer();
-  auto path = fw::testing::write_addition_sft(std::string(FW_TEST_TMP_DIR) + "/sft_prompt.jsonl", 4);
+  auto path = fw::testing::write_addition_sft(fw::testing::tmp_dir() + "/sft_prompt.jsonl", 4);
   auto ds = data::load_sft_jsonl({path}, tok, {});
   auto b = data::collate_sft(ds.examples, {{0, 1}, {2}, {3}}, true, tok.pad_or_eos_id());
   auto lm = tiny_model(tok.vocab_size());

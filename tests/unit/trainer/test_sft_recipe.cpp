@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "model/checkpoint.h"
 #include "sft_fixtures.h"
+#include "tests/support/test_tmp.h"
 #include "trainer/sft.h"
 
 namespace {
@@ -27,7 +28,7 @@ double max_param_diff(const std::string& a, const std::string& b) {
 }
 
 std::string data_path() {
-  static std::string p = fw::testing::write_addition_sft(std::string(FW_TEST_TMP_DIR) + "/sft_recipe_data.jsonl", 64);
+  static std::string p = fw::testing::write_addition_sft(fw::testing::tmp_dir() + "/sft_recipe_data.jsonl", 64);
   return p;
 }
 
@@ -44,7 +45,8 @@ TEST(SftRecipe, GradientAccumulationEqualsOneBigBatch) {
   auto b = trainer::run_sft(small, config::dump_yaml(small));
   EXPECT_EQ(a.steps, 4);
   EXPECT_NEAR(a.last_loss, b.last_loss, 1e-5);
-  EXPECT_LT(max_param_diff(a.final_dir, b.final_dir), 1e-5);
+  const double diff = max_param_diff(a.final_dir, b.final_dir);
+  EXPECT_LT(diff, 1e-5) << "largest parameter difference " << diff;
 }
 
 TEST(SftRecipe, LossFallsAndOutputsAreComplete) {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/test_tmp.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "trainer/checkpoint_dir.h"
@@ -18,7 +19,7 @@ using namespace fw::trainer;
 // A fresh, empty run folder per test.
 std::string fresh_dir() {
   const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(FW_TEST_TMP_DIR) / "trainer_core_ckpt" /
+  const fs::path dir = fs::path(fw::testing::tmp_dir()) / "trainer_core_ckpt" /
                        (std::string(info->test_suite_name()) + "_" + info->name());
   fs::remove_all(dir);
   fs::create_directories(dir);

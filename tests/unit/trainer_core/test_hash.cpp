@@ -4,14 +4,15 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/test_tmp.h"
 #include "core/error.h"
 #include "core/hash.h"
 
 namespace {
 
 std::string tmp_path(const std::string& name) {
-  std::filesystem::create_directories(FW_TEST_TMP_DIR);
-  return std::string(FW_TEST_TMP_DIR) + "/trainer_core_hash_" + name;
+  std::filesystem::create_directories(fw::testing::tmp_dir());
+  return fw::testing::tmp_dir() + "/trainer_core_hash_" + name;
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {

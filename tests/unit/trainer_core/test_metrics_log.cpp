@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/test_tmp.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "trainer/metrics_log.h"
@@ -16,7 +17,7 @@ namespace fs = std::filesystem;
 using fw::trainer::MetricsLog;
 
 std::string fresh_path(const std::string& name) {
-  const auto dir = fs::path(FW_TEST_TMP_DIR) / "trainer_core_metrics";
+  const auto dir = fs::path(fw::testing::tmp_dir()) / "trainer_core_metrics";
   fs::create_directories(dir);
   const auto p = dir / (name + ".jsonl");
   fs::remove(p);
