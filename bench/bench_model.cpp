@@ -180,6 +180,21 @@ class Bench {
     return r;
   }
 
+  // One training forward + backward (mean token log-sum-exp as the loss) over the forward
+  // batch; packed: documents of 40 tokens with restarting positions, as SFT packing makes.
+  void train_step(bool packed) {
+    const int64_t B = ids_.size(0), T = ids_.size(1);
+    fw::model::ForwardOptions opts;
+    if (packed) {
+      at::Tensor t = at::arange(T, at::kLong);
+      opts.segment_ids = at::floor_divide(t, 40).unsqueeze(0).expand({B, T}).contiguous();
+      opts.position_ids = at::remainder(t, 40).unsqueeze(0).expand({B, T}).contiguous();
+    }
+    at::Tensor loss = lm_->forward(ids_, opts).logsumexp(-1).mean();
+    loss.backward();
+    for (auto& p : lm_->parameters()) p.mutable_grad() = at::Tensor();
+  }
+
   static void dump(const GenRun& r, const std::string& path) {
     nlohmann::json tokens = nlohmann::json::array();
     for (const auto& g : r.gens) tokens.push_back(g.tokens);
@@ -191,6 +206,13 @@ class Bench {
     std::vector<double> times;
     for (int64_t i = 0; i < f_.reps; ++i) times.push_back(forward());
     if (f_.profile == "forward") profile_ops("forward", [&] { forward(); }, f_.profile_top);
+    if (f_.profile == "train" || f_.profile == "train-packed") {
+      const bool packed = f_.profile == "train-packed";
+      lm_->train();
+      for (int64_t i = 0; i < 2; ++i) train_step(packed);
+      profile_ops(f_.profile, [&] { train_step(packed); }, f_.profile_top);
+      lm_->eval();
+    }
     const double med = median(times);
     nlohmann::ordered_json j;
     j["batch"] = f_.batch;
@@ -290,8 +312,10 @@ int main(int argc, char** argv) {
   app.add_option("--gen-reps", f.gen_reps, "generate: timed runs (median reported)")->check(CLI::PositiveNumber);
   app.add_option("--seed", f.seed, "seed of the pseudo-random token ids");
   app.add_option("--dump-tokens", f.dump_tokens, "write the generated tokens (JSON [[...], ...]) here");
-  app.add_option("--profile", f.profile, "forward | generate: profile one extra run, per-op table on stderr")
-      ->check(CLI::IsMember({"forward", "generate"}));
+  app.add_option("--profile", f.profile,
+                 "forward | generate | train | train-packed: profile one extra run (train: forward + backward "
+                 "of the forward batch), per-op table on stderr")
+      ->check(CLI::IsMember({"forward", "generate", "train", "train-packed"}));
   app.add_option("--profile-top", f.profile_top, "rows of the profile table");
   CLI11_PARSE(app, argc, argv);
 

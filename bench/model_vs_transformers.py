@@ -96,8 +96,9 @@ MODELS = {
         config=dict(vocab_size=1000, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
                     num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024),
         forward=dict(batch=8, seq=128), prompt_len=32,
-        reps=dict(warmup=3, reps=20, gen_warmup=1, gen_reps=5),
-        quick=dict(warmup=1, reps=5, gen_warmup=1, gen_reps=2)),
+        # runs of a few ms: many of them, or scheduler noise decides the median
+        reps=dict(warmup=10, reps=100, gen_warmup=1, gen_reps=15),
+        quick=dict(warmup=3, reps=20, gen_warmup=1, gen_reps=3)),
     "100m": dict(
         config=dict(vocab_size=32000, hidden_size=768, intermediate_size=2048, num_hidden_layers=12,
                     num_attention_heads=12, num_key_value_heads=4, max_position_embeddings=2048),

@@ -223,7 +223,7 @@ def parse_args():
         help="where the generated model folders are kept (made once, reused)")
     p.add_argument("--max-load", type=float, default=0.7,
                    help="wait until the 1-minute load average is below this before measuring")
-    p.add_argument("--max-wait", type=float, default=900, help="give up waiting after this many seconds")
+    p.add_argument("--max-wait", type=float, default=300, help="give up waiting after this many seconds")
     p.add_argument("--max-busy", type=float, default=0.2,
                    help="before each side, wait (up to --max-wait s) until other processes use less than "
                         "this share of the CPU")
@@ -265,7 +265,7 @@ def run_measured(cmd, env, log_path):
     cpu = usage.ru_utime + usage.ru_stime
     others = max(0.0, (busy1 - busy0) / os.sysconf("SC_CLK_TCK") - cpu)
     return dict(rc=os.waitstatus_to_exitcode(status), wall_s=wall, peak_rss_mib=usage.ru_maxrss / 1024.0,
-                cpu_s=cpu, other_cpu_share=others / (wall * (os.cpu_count() or 1)))
+                cpu_s=cpu, minor_page_faults=usage.ru_minflt, other_cpu_share=others / (wall * (os.cpu_count() or 1)))
 
 
 def tail(path, n=30):

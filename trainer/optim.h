@@ -23,6 +23,7 @@ struct OptimOptions {
 // "embed_tokens.weight").
 bool decays(const std::string& param_name, const OptimOptions& opts);
 
+// A FusedAdamW (trainer/fused_adamw.h) with two groups: decayed and not.
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const OptimOptions& opts);
 
 void set_lr(torch::optim::Optimizer& opt, double lr);

@@ -35,6 +35,7 @@
 #include "trainer/recipe_start.h"
 #include "trainer/run_state.h"
 #include "trainer/schedule.h"
+#include "trainer/sft_step.h"
 #include "trainer/step_stream.h"
 #include "trainer/update.h"
 #include "trainer/setup.h"
@@ -124,10 +125,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     int64_t tokens = 0;
     for (const auto& mb : data::plan_epoch(lengths, eval_batching, 0)) {
       data::SftBatch b = data::collate_sft(eval_data->examples, mb, r.data.packing, pad_id);
-      AutocastGuard autocast(device, r.run.dtype);
-      model::ForwardOptions fo{.position_ids = b.position_ids.to(device)};
-      if (b.segment_ids.defined()) fo.segment_ids = b.segment_ids.to(device);
-      losses::SftLoss l = losses::sft_loss_sum(lm->forward(b.input_ids.to(device), fo), b.labels.to(device));
+      losses::SftLoss l = sft_micro_batch_loss(lm, b, device, r.run.dtype);
       sum += l.loss_sum.item<double>();
       tokens += l.num_tokens;
     }
@@ -197,14 +195,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     auto t_fb = Clock::now();
     double loss_sum = 0;
     for (auto& b : batches) {
-      at::Tensor logits;
-      {
-        AutocastGuard autocast(device, r.run.dtype);
-        model::ForwardOptions fo{.position_ids = b.position_ids.to(device)};
-        if (b.segment_ids.defined()) fo.segment_ids = b.segment_ids.to(device);
-        logits = lm->forward(b.input_ids.to(device), fo);
-      }
-      losses::SftLoss l = losses::sft_loss_sum(logits, b.labels.to(device));
+      losses::SftLoss l = sft_micro_batch_loss(lm, b, device, r.run.dtype);
       (l.loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable))).backward();
       loss_sum += l.loss_sum.item<double>();
     }
