@@ -2,8 +2,8 @@
 # bench/run_all.sh BUILD_DIR [options for model_vs_transformers.py]
 # Runs the side-by-side benchmarks (bench/README.md) against an existing build and writes
 # their tables and JSON under BUILD_DIR/bench/. `make bench` calls it after `make build`.
-#   bench/run_all.sh build                 the default run (~4-6 minutes on 2 quiet cores)
-#   bench/run_all.sh build --quick         a smoke run (about a minute)
+#   bench/run_all.sh build                 the default run (~12 minutes on 2 quiet cores)
+#   bench/run_all.sh build --quick         a smoke run (about 4 minutes)
 #   BENCH_THREADS=8 bench/run_all.sh build threads for every side (default 2)
 # Each driver first waits (up to 5 minutes) for the load average to drop below 0.7.
 set -euo pipefail
@@ -36,3 +36,18 @@ echo "[bench] model_vs_transformers (load average $(cut -d' ' -f1-3 /proc/loadav
 "$py" "$here/model_vs_transformers.py" --binary "$binary" --threads "${BENCH_THREADS:-2}" \
   --out "$out/model_vs_transformers.json" "$@" | tee "$out/model_vs_transformers.md"
 echo "[bench] wrote $out/model_vs_transformers.md and .json" >&2
+
+# --- sft_vs_python: `flywheel sft` vs a plain PyTorch loop vs TRL's SFTTrainer
+flywheel="$BUILD_DIR/bin/flywheel"
+if [ ! -x "$flywheel" ]; then
+  echo "[bench] building flywheel in $BUILD_DIR" >&2
+  cmake --build "$BUILD_DIR" --target flywheel
+fi
+sft_args=()
+for a in "$@"; do [ "$a" = "--quick" ] && sft_args+=(--quick); done
+# shellcheck disable=SC2206  # SFT_BENCH_ARGS is a plain word list
+sft_args+=(${SFT_BENCH_ARGS:-})
+echo "[bench] sft_vs_python (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+"$py" "$here/sft_vs_python.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
+  --out "$out/sft_vs_python.json" "${sft_args[@]}" | tee "$out/sft_vs_python.md"
+echo "[bench] wrote $out/sft_vs_python.md and .json" >&2
