@@ -406,6 +406,22 @@ std::string format_double(double v) {
 
 }  // namespace
 
+SpModelType sp_model_type_from_name(const std::string& name, const std::string& key) {
+  if (name == "bpe") return SpModelType::Bpe;
+  if (name == "unigram") return SpModelType::Unigram;
+  if (name == "char") return SpModelType::Char;
+  throw_invalid("unknown sentencepiece model type '" + name + "'", {.key = key, .hint = "one of bpe, unigram, char"});
+}
+
+const char* sp_model_type_name(SpModelType type) {
+  switch (type) {
+    case SpModelType::Bpe: return "bpe";
+    case SpModelType::Unigram: return "unigram";
+    case SpModelType::Char: return "char";
+  }
+  return "bpe";
+}
+
 std::string Tokenizer::train(const TrainOptions& o) {
   if (o.input_files.empty() && o.sentences.empty())
     throw_invalid("tokenizer training needs text", {.key = "input_files",
@@ -429,7 +445,7 @@ std::string Tokenizer::train(const TrainOptions& o) {
   std::string symbols;
   for (const auto& s : o.user_defined_symbols) symbols += (symbols.empty() ? "" : ",") + s;
   std::unordered_map<std::string, std::string> kw = {
-      {"model_type", o.model_type == SpModelType::Bpe ? "bpe" : "unigram"},
+      {"model_type", sp_model_type_name(o.model_type)},
       {"vocab_size", std::to_string(o.vocab_size)},
       {"character_coverage", format_double(o.character_coverage)},
       {"byte_fallback", o.byte_fallback ? "true" : "false"},

@@ -29,7 +29,13 @@
 
 namespace fw::data {
 
-enum class SpModelType { Bpe, Unigram };
+// Char: one piece per character (plus byte fallback), no merges: every word is spelled
+// out, which letter-level tasks (first letter, counting letters) need in a tiny model.
+enum class SpModelType { Bpe, Unigram, Char };
+
+// "bpe" | "unigram" | "char" (throws fw::Error naming `key` otherwise).
+SpModelType sp_model_type_from_name(const std::string& name, const std::string& key = "model_type");
+const char* sp_model_type_name(SpModelType type);
 
 // Training a sentencepiece model (SentencePieceTrainer). The defaults follow Llama's
 // tokenizer: BPE, byte fallback, digits split, identity normalisation (text is kept

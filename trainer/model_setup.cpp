@@ -31,11 +31,13 @@ data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::st
   data::TrainOptions t;
   t.sentences = data::collect_sft_texts(train_files);
   t.vocab_size = static_cast<int>(section.train_vocab_size);
+  t.model_type = data::sp_model_type_from_name(section.train_model_type, "tokenizer.train_model_type");
   t.extra_flags = {{"hard_vocab_limit", "false"}};  // a small corpus may support fewer pieces
   if (chat_template == data::TemplateKind::ChatMl) t.user_defined_symbols = {"<|im_start|>", "<|im_end|>"};
   fs::create_directories(fs::path(cache_path).parent_path());
   t.model_path = cache_path;
-  log::info("training a " + std::to_string(t.vocab_size) + "-piece sentencepiece tokenizer on " +
+  log::info("training a " + std::string(data::sp_model_type_name(t.model_type)) + " sentencepiece tokenizer (up to " +
+            std::to_string(t.vocab_size) + " pieces) on " +
             std::to_string(t.sentences.size()) + " texts");
   data::Tokenizer::train(t);
   return data::Tokenizer::load(cache_path);

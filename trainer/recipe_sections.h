@@ -73,10 +73,13 @@ struct ModelSection {
 struct TokenizerSection {
   std::string path;            // tokenizer.model or a folder; empty = model.path
   int64_t train_vocab_size = 0;  // > 0: train a sentencepiece model of this size on data.train
+  std::string train_model_type = "bpe";  // bpe | unigram | char (char: vocab = the characters seen)
   template <class V>
   void visit(V& v) {
     v.field("path", path, "tokenizer.model or folder; empty = the model folder");
     v.field("train_vocab_size", train_vocab_size, "train a sentencepiece model on data.train (from scratch)").min(0);
+    v.field("train_model_type", train_model_type, "sentencepiece algorithm of a trained tokenizer")
+        .one_of({"bpe", "unigram", "char"});
   }
 };
 

@@ -192,6 +192,20 @@ TEST(Tokenizer, TrainingIsDeterministic) {
   EXPECT_EQ(ut.decode(ut.encode(s)), s);
 }
 
+TEST(Tokenizer, CharModelSpellsEveryWord) {
+  TrainOptions o = shared_options();
+  o.model_type = SpModelType::Char;
+  o.extra_flags = {{"hard_vocab_limit", "false"}};  // the vocabulary is the characters seen
+  Tokenizer t = Tokenizer::from_serialized(Tokenizer::train(o));
+  const std::string s = "the first letter of fox";
+  const auto ids = t.encode(s);
+  EXPECT_EQ(ids.size(), s.size() + 1);  // one piece per character, plus the dummy-prefix space
+  EXPECT_EQ(t.decode(ids), s);
+  EXPECT_LT(t.vocab_size(), shared_tokenizer().vocab_size());
+  EXPECT_EQ(fw::data::sp_model_type_from_name("char"), SpModelType::Char);
+  EXPECT_THROW(fw::data::sp_model_type_from_name("wordpiece"), fw::Error);
+}
+
 TEST(Tokenizer, TrainFromFilesWritesModelPath) {
   std::string dir = scratch_dir("train_files");
   auto corpus = make_corpus();
