@@ -20,6 +20,7 @@
 #include "losses/dpo.h"
 #include "losses/logprobs.h"
 #include "model/checkpoint.h"
+#include "trainer/labelled_logits.h"
 #include "trainer/metrics_log.h"
 #include "trainer/model_setup.h"
 #include "trainer/optim.h"
@@ -43,12 +44,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // Summed completion log-probs of a preference batch: [2B] (chosen rows, then rejected).
 at::Tensor pair_logps(model::LlamaForCausalLM& lm, const data::PreferenceBatch& b, at::Device device,
                       const std::string& dtype) {
-  at::Tensor logits;
-  {
-    AutocastGuard autocast(device, dtype);
-    logits = lm->forward(b.input_ids.to(device));
-  }
-  return losses::sequence_logps(logits, b.labels.to(device));
+  return labelled_sequence_logps(labelled_logits(lm, b.input_ids, b.labels, {}, device, dtype));
 }
 
 // Reference log-probs of every example, in order: [N,2].

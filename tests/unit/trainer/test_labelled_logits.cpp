@@ -1,11 +1,13 @@
-// sft_micro_batch_loss runs the LM head only where labels are set: the loss and every
-// gradient must equal the plain head-everywhere computation.
+// The LM head only where labels are set (trainer/labelled_logits.h): SFT's loss, DPO's
+// sequence log-probs and every gradient must equal the head-everywhere computation.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
 
 #include "losses/sft.h"
 #include "tests/unit/model/tiny_models.h"
+#include "losses/logprobs.h"
+#include "trainer/labelled_logits.h"
 #include "trainer/sft_step.h"
 
 namespace {
@@ -43,6 +45,34 @@ TEST(SftStep, HeadOnTrainablePositionsEqualsHeadEverywhere) {
     for (size_t i = 0; i < params.size(); ++i)
       EXPECT_LT((params[i].grad() - grads[i]).abs().max().item<double>(), 1e-6) << "tied " << tied << " param " << i;
   }
+}
+
+TEST(LabelledLogits, SequenceLogpsEqualTheFullLogitsOnes) {
+  auto c = fw::testing::tiny_config();
+  auto lm = fw::testing::tiny_lm(c, 2);
+  at::manual_seed(4);
+  const at::Tensor ids = at::randint(c.vocab_size, {4, 10}, at::kLong);
+  at::Tensor labels = at::randint(c.vocab_size, {4, 10}, at::kLong);
+  labels.narrow(1, 0, 4).fill_(losses::kIgnoreIndex);  // the prompt
+  labels[2].narrow(0, 7, 3).fill_(losses::kIgnoreIndex);  // a shorter row: padding
+  labels[3].fill_(losses::kIgnoreIndex);  // a row with nothing scored sums to 0
+
+  const at::Tensor selected = trainer::labelled_sequence_logps(trainer::labelled_logits(lm, ids, labels, {}, at::kCPU, "float32"));
+  selected.sum().backward();
+  std::vector<at::Tensor> grads;
+  for (auto& p : lm->parameters()) {
+    grads.push_back(p.grad().clone());
+    p.mutable_grad() = at::Tensor();
+  }
+  const at::Tensor full = losses::sequence_logps(lm->forward(ids), labels);
+  full.sum().backward();
+
+  ASSERT_EQ(selected.sizes(), full.sizes());
+  EXPECT_LT((selected - full).abs().max().item<double>(), 1e-5) << selected << full;
+  EXPECT_EQ(selected[3].item<double>(), 0.0);
+  auto params = lm->parameters();
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_LT((params[i].grad() - grads[i]).abs().max().item<double>(), 1e-6) << "param " << i;
 }
 
 }  // namespace
