@@ -21,12 +21,24 @@ at::Generator make_generator(at::Device device, uint64_t seed) {
   return gen;
 }
 
+bool hits_stop_string(const std::vector<int64_t>& tokens, const GenerateOptions& opts) {
+  if (opts.stop_strings.empty()) return false;
+  const std::string text = opts.detokenize(tokens);
+  for (const auto& s : opts.stop_strings)
+    if (text.find(s) != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace
 
 std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<std::vector<int64_t>>& prompts,
                                  const GenerateOptions& opts, GenerateStats* stats) {
   validate(opts.sampling);
   if (opts.max_new_tokens < 0) throw_invalid("max_new_tokens must be >= 0", {.key = "max_new_tokens"});
+  if (!opts.stop_strings.empty() && !opts.detokenize)
+    throw_invalid("stop strings need a detokenize function", {.key = "stop_strings"});
+  for (const auto& s : opts.stop_strings)
+    if (s.empty()) throw_invalid("empty stop string", {.key = "stop_strings"});
   const int64_t B = static_cast<int64_t>(prompts.size());
   std::vector<Generation> out(B);
   if (B == 0 || opts.max_new_tokens == 0) return out;
@@ -70,25 +82,39 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
   at::Tensor next_pos = positions.narrow(1, L - 1, 1) + 1;  // [b,1]
   std::vector<int64_t> rows(B);                             // batch row -> sequence index
   for (int64_t b = 0; b < B; ++b) rows[b] = b;
+  // Repetition penalty: which tokens each row has seen so far (prompt included).
+  const bool penalise = opts.sampling.repetition_penalty != 1.0;
+  at::Tensor seen;
+  if (penalise) {
+    // scatter_add, not scatter: a padding slot must not overwrite a real occurrence.
+    seen = at::zeros({B, lm->config().vocab_size}, at::TensorOptions().dtype(at::kFloat).device(device))
+               .scatter_add_(1, ids, mask.to(at::kFloat)) > 0;
+  }
   for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
+    if (penalise) logits = apply_repetition_penalty(logits, seen, opts.sampling.repetition_penalty);
     at::Tensor next = sample_next(logits, opts.sampling, gen);  // [b]
+    at::Tensor logp = sampled_logprobs(logits, next, opts.sampling.temperature);
     at::Tensor done = eos.numel() ? at::isin(next, eos) : at::zeros_like(next, at::kBool);
-    std::vector<int64_t> next_host(next.numel());
     at::Tensor next_cpu = next.to(at::kCPU).contiguous();
+    at::Tensor logp_cpu = logp.to(at::kCPU).contiguous();
     at::Tensor done_cpu = done.to(at::kCPU).contiguous();
     std::vector<int64_t> keep;
     for (size_t r = 0; r < rows.size(); ++r) {
       Generation& g = out[rows[r]];
       g.tokens.push_back(next_cpu.data_ptr<int64_t>()[r]);
+      g.logprobs.push_back(logp_cpu.data_ptr<float>()[r]);
       if (done_cpu.data_ptr<bool>()[r]) g.hit_eos = true;
+      else if (hits_stop_string(g.tokens, opts)) g.hit_stop_string = true;
       else keep.push_back(static_cast<int64_t>(r));
     }
     if (keep.empty() || step + 1 == opts.max_new_tokens) break;
+    if (penalise) seen.scatter_(1, next.unsqueeze(1), true);
     if (keep.size() < rows.size()) {  // drop finished sequences from the batch
       at::Tensor idx = at::tensor(keep, long_opts).to(device);
       cache.select_rows(idx);
       next = next.index_select(0, idx);
       next_pos = next_pos.index_select(0, idx);
+      if (penalise) seen = seen.index_select(0, idx);
       std::vector<int64_t> kept_rows;
       for (int64_t r : keep) kept_rows.push_back(rows[r]);
       rows.swap(kept_rows);

@@ -1,11 +1,13 @@
 // Batched generation with the KV cache: left-pad the prompts, prefill once, then decode
-// one token per step for the whole batch. Sequences that finish (EOS) leave the batch,
-// so they stop costing compute.
+// one token per step for the whole batch. Sequences that finish (EOS or a stop string)
+// leave the batch, so they stop costing compute; the cache is allocated once per call.
 #pragma once
 
 #include <ATen/Tensor.h>
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "model/llama.h"
@@ -19,11 +21,20 @@ struct GenerateOptions {
   uint64_t seed = 0;               // drives sampling; same seed, same output
   std::vector<int64_t> eos_ids;    // stop tokens (kept in the output); empty = none
   int64_t pad_id = 0;              // fills the left padding of the prompts
+  // Stop strings: a sequence ends as soon as its decoded new text contains one (the
+  // tokens that completed it are kept, as transformers' StopStringCriteria does).
+  // Needs `detokenize` (ids -> text, e.g. the tokenizer's decode).
+  std::vector<std::string> stop_strings;
+  std::function<std::string(const std::vector<int64_t>&)> detokenize;
 };
 
 struct Generation {
   std::vector<int64_t> tokens;  // the new tokens, ending with the EOS token if one was hit
+  std::vector<float> logprobs;  // per token: rollout::sampled_logprobs (log p before top-k/p)
   bool hit_eos = false;
+  bool hit_stop_string = false;
+  // "stop" (EOS or a stop string) or "length" (max_new_tokens), as OpenAI's API says it.
+  const char* finish_reason() const { return hit_eos || hit_stop_string ? "stop" : "length"; }
 };
 
 struct GenerateStats {

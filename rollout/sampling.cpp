@@ -12,6 +12,19 @@ void validate(const SamplingOptions& o) {
   if (o.temperature < 0) throw_invalid("temperature must be >= 0", {.key = "temperature"});
   if (o.top_k < 0) throw_invalid("top_k must be >= 0", {.key = "top_k"});
   if (!(o.top_p > 0 && o.top_p <= 1)) throw_invalid("top_p must be in (0, 1]", {.key = "top_p"});
+  if (!(o.repetition_penalty > 0)) throw_invalid("repetition_penalty must be > 0", {.key = "repetition_penalty"});
+}
+
+at::Tensor apply_repetition_penalty(const at::Tensor& logits, const at::Tensor& seen, double penalty) {
+  if (penalty == 1.0) return logits;
+  const at::Tensor penalised = at::where(logits > 0, logits / penalty, logits * penalty);
+  return at::where(seen, penalised, logits);
+}
+
+at::Tensor sampled_logprobs(const at::Tensor& logits, const at::Tensor& tokens, double temperature) {
+  at::Tensor scaled = logits.to(at::kFloat);
+  if (temperature > 0 && temperature != 1.0) scaled = scaled / temperature;
+  return scaled.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1);
 }
 
 at::Tensor filter_logits(const at::Tensor& logits_in, const SamplingOptions& o) {
