@@ -29,8 +29,9 @@ struct GenerateFlags {
   std::string model_dir, prompt, prompts_file, out_file;
   std::string template_name = "auto";  // auto | none | plain | chatml | llama2
   int64_t max_new_tokens = 128;
-  double temperature = 0.0, top_p = 1.0;
+  double temperature = 0.0, top_p = 1.0, repetition_penalty = 1.0;
   int64_t top_k = 0;
+  std::vector<std::string> stop;
   uint64_t seed = 0;
   int batch_size = 8;
   DeviceFlags device;
@@ -101,7 +102,12 @@ void run_generate(const GenerateFlags& f) {
 
   rollout::GenerateOptions opts;
   opts.max_new_tokens = f.max_new_tokens;
-  opts.sampling = {.temperature = f.temperature, .top_k = f.top_k, .top_p = f.top_p};
+  opts.sampling = {.temperature = f.temperature, .top_k = f.top_k, .top_p = f.top_p,
+                   .repetition_penalty = f.repetition_penalty};
+  opts.stop_strings = f.stop;
+  opts.detokenize = [&tok](const std::vector<int64_t>& ids) {
+    return tok.decode(std::vector<int32_t>(ids.begin(), ids.end()));
+  };
   opts.seed = f.seed;
   opts.pad_id = std::max(0, tok.pad_or_eos_id());
   for (int64_t e : lm->config().eos_token_ids) opts.eos_ids.push_back(e);
@@ -140,7 +146,7 @@ void run_generate(const GenerateFlags& f) {
                           {"response", tok.decode(ids)},
                           {"prompt_tokens", encoded[i].size()},
                           {"completion_tokens", ids.size()},
-                          {"finish_reason", results[i].hit_eos ? "stop" : "length"}};
+                          {"finish_reason", results[i].finish_reason()}};
     if (writer) writer->write(rec);
     else std::printf("%s\n", rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }
@@ -166,6 +172,9 @@ Run add_generate_command(CLI::App& app) {
   app.add_option("--temperature", f->temperature, "0 = greedy")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--top-k", f->top_k, "0 = off")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--top-p", f->top_p, "1 = off")->capture_default_str()->check(CLI::Range(1e-9, 1.0));
+  app.add_option("--repetition-penalty", f->repetition_penalty, "> 1 discourages repeated tokens; 1 = off")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--stop", f->stop, "stop string (repeatable): a response ends once it contains one");
   app.add_option("--seed", f->seed, "sampling seed")->capture_default_str();
   app.add_option("--batch-size", f->batch_size, "prompts per batch")->capture_default_str()->check(CLI::PositiveNumber);
   f->device.add_to(app);
