@@ -2,8 +2,8 @@
 # bench/run_all.sh BUILD_DIR [options for model_vs_transformers.py]
 # Runs the side-by-side benchmarks (bench/README.md) against an existing build and writes
 # their tables and JSON under BUILD_DIR/bench/. `make bench` calls it after `make build`.
-#   bench/run_all.sh build                 the default run (~12 minutes on 2 quiet cores)
-#   bench/run_all.sh build --quick         a smoke run (about 4 minutes)
+#   bench/run_all.sh build                 the default run (~20 minutes on 2 quiet cores)
+#   bench/run_all.sh build --quick         a smoke run (about 8 minutes)
 #   BENCH_THREADS=8 bench/run_all.sh build threads for every side (default 2)
 # Each driver first waits (up to 5 minutes) for the load average to drop below 0.7.
 set -euo pipefail
@@ -51,3 +51,13 @@ echo "[bench] sft_vs_python (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 "$py" "$here/sft_vs_python.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
   --out "$out/sft_vs_python.json" "${sft_args[@]}" | tee "$out/sft_vs_python.md"
 echo "[bench] wrote $out/sft_vs_python.md and .json" >&2
+
+# --- dpo_vs_trl: `flywheel dpo` vs TRL's DPOTrainer (live and precomputed reference log-probs)
+dpo_args=()
+for a in "$@"; do [ "$a" = "--quick" ] && dpo_args+=(--quick); done
+# shellcheck disable=SC2206  # DPO_BENCH_ARGS is a plain word list
+dpo_args+=(${DPO_BENCH_ARGS:-})
+echo "[bench] dpo_vs_trl (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+"$py" "$here/dpo_vs_trl.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
+  --out "$out/dpo_vs_trl.json" "${dpo_args[@]}" | tee "$out/dpo_vs_trl.md"
+echo "[bench] wrote $out/dpo_vs_trl.md and .json" >&2

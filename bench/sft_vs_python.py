@@ -55,15 +55,18 @@ Runs offline (HF_HUB_OFFLINE=1): nothing is downloaded.
 """
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+from bench_common import (IGNORE, MODELS, NOISY, build_model as common_build_model, cpu_name, default_model_cache,
+                          encode_plain, human_int, load1, log, plan_epoch, python_env, run_measured, set_log_tag,
+                          setup_torch, synth_data, tail, train_tokenizer, wait_for_idle_cpu, wait_for_quiet,
+                          word_level_tokenizer, worker_build)
 
 # name -> model shape, batching, steps (warm-up + measured; quick variants)
 CONFIGS = {
@@ -76,131 +79,15 @@ CONFIGS = {
     "100m-packed": dict(model="100m", packing=True, micro_batch=4, warmup=1, steps=4,
                         quick_warmup=1, quick_steps=1),
 }
-MODELS = {
-    # the shape of configs/sft/tiny.yaml; vocab = the tokenizer's 512
-    "tiny": dict(hidden_size=128, intermediate_size=352, num_hidden_layers=4, num_attention_heads=4,
-                 num_key_value_heads=2, tie_word_embeddings=True, vocab_size=None),
-    # ~125M parameters; the vocab is padded up from the tokenizer's 512 to 32000 (Llama-2's)
-    "100m": dict(hidden_size=768, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=12,
-                 num_key_value_heads=4, tie_word_embeddings=False, vocab_size=32000),
-}
 SIDES = ("flywheel", "torch", "trl")
 MAX_SEQ_LEN = 256
 TOKENIZER_VOCAB = 512
 SYNTH_N, SYNTH_SEED = 6000, 1
 SEED = 1
 OPTIM = dict(lr=1e-4, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.0, grad_clip=1.0)
-IGNORE = -100
-NOISY = 0.05  # a side's run is flagged when other processes took more of the CPU than this
-MASK64 = (1 << 64) - 1
-
-
-def log(msg):
-    print(f"[sft-bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-# ---- flywheel's RNG and epoch plan (core/rng.cpp, data/batching.cpp) ---------------------
-
-def mix64(z):
-    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & MASK64
-    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & MASK64
-    return z ^ (z >> 31)
-
-
-def rotl(x, k):
-    return ((x << k) | (x >> (64 - k))) & MASK64
-
-
-class Rng:
-    """fw::Rng: xoshiro256** seeded through splitmix64."""
-
-    def __init__(self, seed):
-        state, self.s = seed & MASK64, []
-        for _ in range(4):
-            state = (state + 0x9e3779b97f4a7c15) & MASK64
-            self.s.append(mix64(state))
-
-    @staticmethod
-    def for_index(seed, index, stream=0):
-        return Rng(mix64(seed ^ 0x6a09e667f3bcc909)
-                   ^ mix64((index * 0x9e3779b97f4a7c15 + 0x3c6ef372fe94f82b) & MASK64)
-                   ^ mix64((stream + 0xa54ff53a5f1d36f1) & MASK64))
-
-    def next(self):
-        s = self.s
-        result = (rotl((s[1] * 5) & MASK64, 7) * 9) & MASK64
-        t = (s[1] << 17) & MASK64
-        s[2] ^= s[0]
-        s[3] ^= s[1]
-        s[1] ^= s[2]
-        s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = rotl(s[3], 45)
-        return result
-
-    def uniform_int(self, lo, hi):
-        rng = (hi - lo + 1) & MASK64
-        if rng == 0:
-            return self.next()
-        threshold = ((1 << 64) - rng) % rng
-        r = self.next()
-        while r < threshold:
-            r = self.next()
-        return lo + r % rng
-
-    def shuffle(self, items):
-        for i in range(len(items), 1, -1):
-            j = self.uniform_int(0, i - 1)
-            items[i - 1], items[j] = items[j], items[i - 1]
-
-
-def plan_epoch(lengths, max_seq_len, micro_batch, packing, seed, epoch=0, group_window=64):
-    """fw::data::plan_epoch with shuffle on: a list of micro-batches, each a list of rows,
-    each a list of example indices."""
-    order = list(range(len(lengths)))
-    rng = Rng.for_index(seed, epoch, 0xBA7C)
-    rng.shuffle(order)
-    rows = []
-    if packing:
-        row, used = [], 0
-        for i in order:
-            if row and used + lengths[i] > max_seq_len:
-                rows.append(row)
-                row, used = [], 0
-            row.append(i)
-            used += lengths[i]
-        if row:
-            rows.append(row)
-    else:
-        window = micro_batch * max(1, group_window)
-        for start in range(0, len(order), window):
-            order[start:start + window] = sorted(order[start:start + window], key=lambda i: lengths[i])
-        rows = [[i] for i in order]
-    batches = [rows[s:s + micro_batch] for s in range(0, len(rows), micro_batch)]
-    if not packing:
-        rng.shuffle(batches)
-    return batches
-
-
-# ---- the `plain` chat template (data/chat_template.cpp) ----------------------------------
-
-def encode_plain(sp, messages, bos, eos):
-    """Token ids and loss mask of one conversation, as flywheel's encode_chat(plain,
-    all_assistant). A reply " {content}" continues "Assistant:" without a dummy prefix;
-    with the tokenizer's remove_extra_whitespaces=false that is sp.encode(content)."""
-    ids, mask = [bos], [0]
-    for m in messages:
-        if m["role"] == "assistant":
-            head = sp.encode("Assistant:")
-            reply = sp.encode(m["content"]) + [eos]
-            ids += head + reply
-            mask += [0] * len(head) + [1] * len(reply)
-        else:
-            label = "System: " if m["role"] == "system" else "User: "
-            part = sp.encode(label + m["content"] + "\n")
-            ids += part
-            mask += [0] * len(part)
-    return ids, mask
+set_log_tag("sft-bench")
+# The models (bench_common.MODELS): tiny = the shape of configs/sft/tiny.yaml, vocab = the
+# tokenizer's 512; 100m = ~125M parameters, the vocab padded up to 32000 (Llama-2's).
 
 
 # ---- the driver -------------------------------------------------------------------------
@@ -218,8 +105,7 @@ def parse_args():
     p.add_argument("--configs", default=",".join(CONFIGS), help="comma list of: " + ", ".join(CONFIGS))
     p.add_argument("--sides", default=",".join(SIDES), help="comma list of: " + ", ".join(SIDES))
     p.add_argument("--work", default=None, help="scratch folder (default: a temporary one, removed)")
-    p.add_argument("--cache", default=os.path.join(
-        os.environ.get("FLYWHEEL_CACHE", os.path.expanduser("~/.cache/flywheel")), "bench-sft-models"),
+    p.add_argument("--cache", default=default_model_cache(),
         help="where the generated model folders are kept (made once, reused)")
     p.add_argument("--max-load", type=float, default=0.7,
                    help="wait until the 1-minute load average is below this before measuring")
@@ -233,123 +119,14 @@ def parse_args():
     return p.parse_args()
 
 
-def python_env(threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error", TOKENIZERS_PARALLELISM="false",
-               HF_DATASETS_OFFLINE="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1", PYTHONUNBUFFERED="1")
-    return env
-
-
-def cpu_jiffies():
-    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
-    try:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return 0, 0
-    return sum(v) - v[3] - v[4], sum(v)  # minus idle and iowait
-
-
-def run_measured(cmd, env, log_path):
-    """Runs cmd to completion. Returns a dict: rc, wall_s, peak_rss_mib (the child's own
-    max RSS, from wait4), cpu_s (its user + system time) and other_cpu_share: the CPU time
-    that other processes used meanwhile, as a share of all cores over the run (0 on a
-    quiet machine; more means the figures are contaminated)."""
-    busy0, _ = cpu_jiffies()
-    t0 = time.perf_counter()
-    with open(log_path, "w") as logf:
-        proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    busy1, _ = cpu_jiffies()
-    cpu = usage.ru_utime + usage.ru_stime
-    others = max(0.0, (busy1 - busy0) / os.sysconf("SC_CLK_TCK") - cpu)
-    return dict(rc=os.waitstatus_to_exitcode(status), wall_s=wall, peak_rss_mib=usage.ru_maxrss / 1024.0,
-                cpu_s=cpu, minor_page_faults=usage.ru_minflt, other_cpu_share=others / (wall * (os.cpu_count() or 1)))
-
-
-def tail(path, n=30):
-    try:
-        with open(path) as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return ""
-
-
-def load1():
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return float("nan")
-
-
-def wait_for_quiet(max_load, max_wait):
-    """Waits until the 1-minute load average is below max_load (at most max_wait s)."""
-    t0 = time.time()
-    while True:
-        l1 = load1()
-        if not (l1 >= max_load):
-            log(f"load average {l1:.2f} (< {max_load}): measuring")
-            return l1, time.time() - t0
-        if time.time() - t0 > max_wait:
-            log(f"WARNING: load average still {l1:.2f} after {max_wait:.0f} s; measuring anyway "
-                "(the figures will be low and noisy)")
-            return l1, time.time() - t0
-        log(f"load average {l1:.2f} >= {max_load}: another job is using the CPU; waiting")
-        time.sleep(20)
-
-
-def wait_for_idle_cpu(max_busy, max_wait, window=3.0):
-    """Before each side: waits until the machine's CPU use over `window` seconds is below
-    max_busy (a share of all cores), i.e. nobody else is computing; the load average
-    would still show the previous side for a minute. Returns the seconds waited."""
-    t0 = time.time()
-    warned = False
-    while True:
-        b0, n0 = cpu_jiffies()
-        time.sleep(window)
-        b1, n1 = cpu_jiffies()
-        busy = (b1 - b0) / max(1, n1 - n0)
-        if busy < max_busy:
-            return time.time() - t0
-        if time.time() - t0 > max_wait:
-            log(f"WARNING: other processes still use {busy:.0%} of the CPU; measuring anyway")
-            return time.time() - t0
-        if not warned:
-            log(f"other processes use {busy:.0%} of the CPU; waiting for them")
-            warned = True
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def prepare_data(args, work, binary):
     """synth data -> tokenizer.model (trained by flywheel) -> our tokenization; writes the
     kept conversations to train.jsonl (a multiple of 8 of them) and returns the examples."""
     import sentencepiece as spm
     data_dir = os.path.join(work, "synth")
-    if not os.path.exists(os.path.join(data_dir, "sft.jsonl")):
-        log(f"flywheel synth --n {SYNTH_N} --seed {SYNTH_SEED}")
-        subprocess.run([binary, "synth", "--out", data_dir, "--n", str(SYNTH_N), "--seed", str(SYNTH_SEED)],
-                       check=True, stdout=subprocess.DEVNULL)
-    tok_path = os.path.join(work, "tok", "tokenizer", "tokenizer.model")
-    if not os.path.exists(tok_path):
-        # A one-step run from scratch trains flywheel's sentencepiece model on the data.
-        log(f"training a {TOKENIZER_VOCAB}-piece tokenizer with flywheel")
-        tiny_recipe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "sft", "tiny.yaml")
-        subprocess.run([binary, "sft", tiny_recipe, f"output_dir={os.path.join(work, 'tok')}",
-                        f"data.train=[{os.path.join(data_dir, 'sft.jsonl')}]", "train.max_steps=1",
-                        'eval.prompts=""', f"tokenizer.train_vocab_size={TOKENIZER_VOCAB}", "threads=1",
-                        "checkpoint.resume=never"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    synth_data(binary, data_dir, SYNTH_N, SYNTH_SEED)
+    # A one-step run from scratch trains flywheel's sentencepiece model on the data.
+    tok_path = train_tokenizer(binary, work, os.path.join(data_dir, "sft.jsonl"), TOKENIZER_VOCAB)
     sp = spm.SentencePieceProcessor(model_file=tok_path)
     bos, eos, pad = sp.bos_id(), sp.eos_id(), sp.pad_id()
     if min(bos, eos, pad) < 0:
@@ -376,20 +153,7 @@ def prepare_data(args, work, binary):
 
 def build_model(args, name, vocab):
     """The model folder for `name` (built by a worker process once, then reused)."""
-    cfg = dict(MODELS[name])
-    cfg["vocab_size"] = cfg["vocab_size"] or vocab
-    import transformers  # noqa: F401  (only for the version in the folder name)
-    tag = f"{name}-v{cfg['vocab_size']}-seed{SEED}-tf{transformers.__version__}"
-    path = os.path.join(args.cache, tag)
-    if not os.path.exists(os.path.join(path, ".complete")):
-        log(f"building the {name} model with transformers (seeded random init) in {path}")
-        spec = dict(path=path, config=cfg)
-        spec_path = os.path.join(args.work_dir, f"build-{name}.json")
-        with open(spec_path, "w") as f:
-            json.dump(spec, f)
-        subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", "build", "--spec", spec_path],
-                       env=python_env(args.threads), check=True)
-    return path
+    return common_build_model(args.cache, args.work_dir, name, vocab, args.threads)
 
 
 def flywheel_recipe(case, data, model_path, out_dir, threads, total_steps):
@@ -529,10 +293,6 @@ def run_side(args, side, case, data, model_path, plan, cdir, total, counts):
                            f"{got[bad] if bad < len(got) else None} vs {counts[bad] if bad < len(counts) else None}")
     res["waited_for_idle_s"] = waited
     return res
-
-
-def human_int(x):
-    return f"{x:,.0f}"
 
 
 def table(results, sides):
@@ -689,39 +449,6 @@ def run_all(args, configs, sides):
 
 # ---- workers (one process per side) -----------------------------------------------------
 
-def setup_torch(threads):
-    import torch
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
-    import transformers
-    transformers.logging.set_verbosity_error()
-    try:
-        transformers.utils.logging.disable_progress_bar()
-    except AttributeError:
-        pass
-    return torch
-
-
-def worker_build(spec):
-    torch = setup_torch(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    from transformers import AutoModelForCausalLM, LlamaConfig
-    cfg = LlamaConfig(**spec["config"], max_position_embeddings=2048, rms_norm_eps=1e-5, rope_theta=10000.0,
-                      initializer_range=0.02, bos_token_id=1, eos_token_id=2, pad_token_id=3)
-    torch.manual_seed(SEED)
-    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
-    path = spec["path"]
-    os.makedirs(path, exist_ok=True)
-    model.save_pretrained(path)
-    n = sum(p.numel() for p in model.parameters())
-    with open(os.path.join(path, "bench.json"), "w") as f:
-        json.dump(dict(parameters=n, config=spec["config"]), f)
-    open(os.path.join(path, ".complete"), "w").close()
-    print(f"{n / 1e6:.1f}M parameters", file=sys.stderr)
-
-
 def collate(examples, mb, pad, packed):
     """Python side of fw::data::collate_sft: ids, next-token labels (-100 where not
     trained), positions restarting per example; right padding continues the positions."""
@@ -791,8 +518,7 @@ def worker_trl(spec):
     import datasets
     import sentencepiece as spm
     import trl
-    from tokenizers import Tokenizer as TkTokenizer, models as tk_models
-    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, TrainerCallback
+    from transformers import AutoModelForCausalLM, TrainerCallback
     from trl import SFTConfig, SFTTrainer
     datasets.disable_progress_bars()
 
@@ -800,11 +526,7 @@ def worker_trl(spec):
     # the sentencepiece pieces as a word-level tokenizer (transformers cannot convert a
     # sentencepiece model without protobuf, which the venv does not have).
     sp = spm.SentencePieceProcessor(model_file=spec["tokenizer"])
-    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
-    tok = PreTrainedTokenizerFast(tokenizer_object=TkTokenizer(tk_models.WordLevel(vocab, unk_token="<unk>")),
-                                  bos_token=sp.id_to_piece(spec["bos"]), eos_token=sp.id_to_piece(spec["eos"]),
-                                  unk_token=sp.id_to_piece(sp.unk_id()), pad_token=sp.id_to_piece(spec["pad"]))
-    assert tok.pad_token_id == spec["pad"]
+    tok = word_level_tokenizer(sp, spec["bos"], spec["eos"], spec["pad"])
 
     # One dataset row per row of the plan, in the plan's order; the sequential sampler
     # turns every per_device_train_batch_size rows into one of the plan's micro-batches.
