@@ -10,6 +10,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -52,14 +53,22 @@ at::Tensor all_pair_logps(model::LlamaForCausalLM& ref, const data::PreferenceDa
                           int64_t pad_id, at::Device device, const std::string& dtype) {
   at::NoGradGuard no_grad;
   const int64_t n = static_cast<int64_t>(ds.examples.size());
+  // Batches of similar lengths (longest first) waste less compute on padding.
+  auto longest = [&](int64_t i) {
+    const auto& e = ds.examples[static_cast<size_t>(i)];
+    return e.prompt_ids.size() + std::max(e.chosen_ids.size(), e.rejected_ids.size());
+  };
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return longest(a) > longest(b); });
   at::Tensor out = at::empty({n, 2}, at::kFloat);
   for (int64_t start = 0; start < n; start += batch_size) {
     data::MicroBatch mb;
-    for (int64_t i = start; i < std::min(n, start + batch_size); ++i) mb.push_back({i});
+    for (int64_t k = start; k < std::min(n, start + batch_size); ++k) mb.push_back({order[static_cast<size_t>(k)]});
     at::Tensor lp = pair_logps(ref, data::collate_preference(ds.examples, mb, pad_id), device, dtype).to(at::kCPU, at::kFloat);
     const int64_t B = static_cast<int64_t>(mb.size());
-    out.narrow(0, start, B).select(1, 0).copy_(lp.narrow(0, 0, B));
-    out.narrow(0, start, B).select(1, 1).copy_(lp.narrow(0, B, B));
+    const at::Tensor rows = at::tensor(std::vector<int64_t>(order.begin() + start, order.begin() + start + B), at::kLong);
+    out.index_copy_(0, rows, at::stack({lp.narrow(0, 0, B), lp.narrow(0, B, B)}, 1));
   }
   return out;
 }
@@ -104,7 +113,10 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
                            r.schedule.min_lr_ratio};
   losses::DpoLossOptions loss_opts{losses::dpo_loss_type_from_name(r.dpo.loss_type), r.dpo.beta, r.dpo.label_smoothing};
 
-  // 5. Reference log-probs: a cached table, or a frozen model kept in memory.
+  // 5. Reference log-probs: a cached table, or a frozen model kept in memory. Before the
+  // first update of a fresh run the policy *is* the default reference, so the one-off
+  // passes (the precompute, the step-0 eval) use it instead of loading a second copy.
+  const bool policy_is_reference = !resume && r.dpo.reference_path.empty();
   model::LlamaForCausalLM ref{nullptr};
   at::Tensor ref_table;  // [N,2] when precomputed
   auto load_ref = [&] {
@@ -122,7 +134,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
                                  static_cast<int64_t>(train.examples.size()), [&] {
                                    log::info("precomputing reference log-probs for " +
                                              std::to_string(train.examples.size()) + " pairs");
-                                   auto m = load_ref();
+                                   auto m = policy_is_reference ? lm : load_ref();
                                    return all_pair_logps(m, train, r.train.micro_batch_size, pad_id, device, r.run.dtype);
                                  });
     ref = nullptr;  // not needed during training
@@ -143,13 +155,21 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   };
 
   // Held-out preference accuracy: does the policy's implicit reward rank chosen first?
+  at::Tensor eval_ref_table;  // [N,2] reference log-probs of the eval pairs, made once
   auto evaluate = [&]() -> std::optional<double> {
     if (!eval) return std::nullopt;
     lm->eval();
     at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype);
-    model::LlamaForCausalLM reference = load_ref();
-    at::Tensor refl = all_pair_logps(reference, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype);
-    if (r.dpo.precompute_ref_logps) ref = nullptr;
+    if (!eval_ref_table.defined()) {  // the reference never changes: score it once
+      if (policy_is_reference && st.step == 0) {
+        eval_ref_table = pol;
+      } else {
+        model::LlamaForCausalLM reference = load_ref();
+        eval_ref_table = all_pair_logps(reference, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype);
+        if (r.dpo.precompute_ref_logps) ref = nullptr;
+      }
+    }
+    const at::Tensor& refl = eval_ref_table;
     lm->train();
     at::Tensor margin = (pol.select(1, 0) - refl.select(1, 0)) - (pol.select(1, 1) - refl.select(1, 1));
     const double acc = (margin > 0).to(at::kFloat).mean().item<double>();
@@ -174,11 +194,14 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     for (const auto& mb : micro) pairs += static_cast<int64_t>(mb.size());
 
     double loss_sum = 0, chosen_reward = 0, rejected_reward = 0, correct = 0, chosen_logp = 0, rejected_logp = 0;
+    double t_data = 0, t_reference = 0, t_forward_backward = 0;
     for (const auto& mb : micro) {
+      auto t0 = Clock::now();
       data::PreferenceBatch b = data::collate_preference(train.examples, mb, pad_id);
       step_tokens += b.num_tokens;
       const int64_t B = static_cast<int64_t>(mb.size());
-      at::Tensor lp = pair_logps(lm, b, device, r.run.dtype);  // [2B]
+      t_data += seconds_since(t0);
+      t0 = Clock::now();
       at::Tensor ref_lp;
       if (ref_table.defined()) {
         std::vector<int64_t> idx;
@@ -189,6 +212,9 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
         at::NoGradGuard no_grad;
         ref_lp = pair_logps(ref, b, device, r.run.dtype);
       }
+      t_reference += seconds_since(t0);
+      t0 = Clock::now();
+      at::Tensor lp = pair_logps(lm, b, device, r.run.dtype);  // [2B]
       const at::Tensor lengths = losses::scored_lengths(b.labels).to(device);  // IPO averages per token
       losses::DpoLossOutput out = losses::dpo_loss(lp.narrow(0, 0, B), lp.narrow(0, B, B), ref_lp.narrow(0, 0, B),
                                                    ref_lp.narrow(0, B, B), loss_opts, lengths.narrow(0, 0, B),
@@ -200,11 +226,14 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
       correct += (out.chosen_rewards > out.rejected_rewards).sum().item<double>();
       chosen_logp += lp.narrow(0, 0, B).sum().item<double>();
       rejected_logp += lp.narrow(0, B, B).sum().item<double>();
+      t_forward_backward += seconds_since(t0);
     }
     const double n = static_cast<double>(pairs);
     const double loss = loss_sum / n;
     const double lr = lr_at(st.step, schedule);
+    const auto t_opt = Clock::now();
     const UpdateResult update = apply_update(*optimizer, *lm, loss, r.optim.grad_clip, lr);
+    const double t_optimizer = seconds_since(t_opt);
     if (!update.applied)
       handle_non_finite_step(r.train.on_nan, loss, st, progress, save, "lower optim.lr or dpo.beta");
     st.cursor = next_cursor;
@@ -218,7 +247,9 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
                             {"rewards/accuracies", correct / n}, {"rewards/margins", (chosen_reward - rejected_reward) / n},
                             {"logps/chosen", chosen_logp / n}, {"logps/rejected", rejected_logp / n},
                             {"epoch", stream.epoch_progress(st.cursor)}, {"num_tokens", st.tokens_seen},
-                            {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds}});
+                            {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds},
+                            {"timing/data", t_data}, {"timing/reference", t_reference},
+                            {"timing/forward_backward", t_forward_backward}, {"timing/optimizer", t_optimizer}});
     }
     progress.update(st.step, {{"loss", loss}, {"acc", correct / n}});
     if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
