@@ -17,6 +17,7 @@ Run add_generate_command(CLI::App& app);
 Run add_sft_command(CLI::App& app);
 Run add_dpo_command(CLI::App& app);
 Run add_rm_command(CLI::App& app);
+Run add_ppo_command(CLI::App& app);
 Run add_score_command(CLI::App& app);
 Run add_synth_command(CLI::App& app);
 

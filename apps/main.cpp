@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add("sft", "Supervised fine-tuning from a YAML recipe (resumable)", fw::apps::add_sft_command);
   add("dpo", "Direct preference optimisation from a YAML recipe (resumable)", fw::apps::add_dpo_command);
   add("rm", "Train a reward model on preference pairs (resumable)", fw::apps::add_rm_command);
+  add("ppo", "PPO of a policy against a reward model (resumable)", fw::apps::add_ppo_command);
   add("score", "Score conversations or preference pairs with a reward model", fw::apps::add_score_command);
   add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
   add("synth", "Generate the synthetic verifiable task domain (prompts, SFT data, held-out split)", fw::apps::add_synth_command);

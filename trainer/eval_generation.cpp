@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/json_io.h"
+#include "core/log.h"
 #include "data/synth/verify.h"
 #include "rollout/generate.h"
 
@@ -62,6 +63,20 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
   r.mean_score = score_sum / static_cast<double>(r.n);
   for (const auto& [cat, c] : by_category) r.accuracy_by_category[cat] = static_cast<double>(c.first) / static_cast<double>(c.second);
   return r;
+}
+
+Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokenizer& tok,
+                                data::TemplateKind chat_template, const EvalPrompts& prompts, const EvalOptions& opts) {
+  lm->eval();
+  const EvalResult e = evaluate_generation(lm, tok, chat_template, prompts, opts);
+  lm->train();
+  std::string by_category;
+  for (const auto& [cat, acc] : e.accuracy_by_category) by_category += " " + cat + "=" + std::to_string(acc).substr(0, 4);
+  log::info("eval: accuracy " + std::to_string(e.accuracy) + ", mean score " + std::to_string(e.mean_score) + " on " +
+            std::to_string(e.n) + " held-out prompts;" + by_category);
+  Metrics m = {{"eval/accuracy", e.accuracy}, {"eval/mean_score", e.mean_score}};
+  for (const auto& [cat, acc] : e.accuracy_by_category) m.emplace_back("eval/accuracy/" + cat, acc);
+  return m;
 }
 
 }  // namespace fw::trainer

@@ -9,6 +9,7 @@
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
 #include "model/llama.h"
+#include "trainer/metrics_log.h"
 
 namespace fw::trainer {
 
@@ -36,5 +37,10 @@ struct EvalResult {
 
 EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, data::TemplateKind chat_template,
                                const EvalPrompts& prompts, const EvalOptions& opts);
+
+// evaluate_generation in eval mode (train mode restored after), a one-line summary in the
+// log, and the metrics: eval/accuracy, eval/mean_score, eval/accuracy/<category>.
+Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokenizer& tok,
+                                data::TemplateKind chat_template, const EvalPrompts& prompts, const EvalOptions& opts);
 
 }  // namespace fw::trainer

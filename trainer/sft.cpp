@@ -135,18 +135,6 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
 
   std::optional<EvalPrompts> eval_prompts;
   if (!r.eval.prompts.empty()) eval_prompts = load_eval_prompts(r.eval.prompts, r.eval.max_prompts);
-  auto evaluate = [&]() -> std::optional<EvalResult> {
-    if (!eval_prompts) return std::nullopt;
-    lm->eval();
-    EvalResult e = evaluate_generation(lm, tok, chat_template, *eval_prompts,
-                                       {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size});
-    lm->train();
-    std::string by_category;
-    for (const auto& [cat, acc] : e.accuracy_by_category) by_category += " " + cat + "=" + std::to_string(acc).substr(0, 4);
-    log::info("eval: accuracy " + std::to_string(e.accuracy) + ", mean score " + std::to_string(e.mean_score) + " on " +
-              std::to_string(e.n) + " held-out prompts;" + by_category);
-    return e;
-  };
   // Everything eval measures: the eval loss and the generation accuracy (each if set up).
   auto run_eval = [&]() -> Metrics {
     Metrics m;
@@ -154,10 +142,10 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
       log::info("eval: loss " + std::to_string(*loss));
       m.emplace_back("eval/loss", *loss);
     }
-    if (auto e = evaluate()) {
-      m.emplace_back("eval/accuracy", e->accuracy);
-      m.emplace_back("eval/mean_score", e->mean_score);
-      for (const auto& [cat, acc] : e->accuracy_by_category) m.emplace_back("eval/accuracy/" + cat, acc);
+    if (eval_prompts) {
+      Metrics g = generation_eval_metrics(lm, tok, chat_template, *eval_prompts,
+                                          {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size});
+      m.insert(m.end(), g.begin(), g.end());
     }
     return m;
   };

@@ -13,8 +13,15 @@ fw_add_test(test_sft_cli TORCH
 add_dependencies(test_sft_cli flywheel)
 
 fw_add_test(test_preference_cli TORCH
-  SOURCES integration/test_preference_recipes.cpp
+  SOURCES integration/test_preference_recipes.cpp integration/cli_run.cpp
   LIBS fw_model fw_synth
   LABELS integration
   TIMEOUT 600)
 add_dependencies(test_preference_cli flywheel)
+
+fw_add_test(test_ppo_cli TORCH
+  SOURCES integration/test_ppo_recipe.cpp integration/cli_run.cpp
+  LIBS fw_model fw_synth
+  LABELS integration
+  TIMEOUT 600)
+add_dependencies(test_ppo_cli flywheel)

@@ -3,19 +3,13 @@
 // is rebuilt; the reward model loads in transformers with the same scores.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <ATen/ATen.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "tests/integration/cli_run.h"
 #include "tests/support/test_tmp.h"
 #include "data/synth/task_io.h"
 #include "data/synth/tasks.h"
@@ -25,11 +19,12 @@
 namespace {
 namespace fs = std::filesystem;
 
-std::string bin() {
-  const char* b = std::getenv("FLYWHEEL_BIN");
-  return b ? b : FW_BINARY_DIR "/bin/flywheel";
-}
-std::string tmp(const std::string& name) { return fw::testing::tmp_dir() + "/" + name; }
+using fw::testing::folder_weights;
+using fw::testing::kill_when_exists;
+using fw::testing::max_weight_diff;
+using fw::testing::read_text;
+using fw::testing::run_flywheel;
+std::string tmp(const std::string& name) { return fw::testing::scratch(name); }
 
 std::string preference_data() {
   static std::string path = [] {
@@ -61,65 +56,19 @@ std::string write_recipe(const std::string& name, const std::string& kind, const
   return recipe;
 }
 
-int run_blocking(const std::string& args, const std::string& log = "/dev/null") {
-  int status = std::system((bin() + " " + args + " > " + log + " 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Starts `flywheel ARGS...`, SIGKILLs it once `checkpoint` exists, and reports whether
-// it was still running then.
-bool kill_after(const std::vector<std::string>& args, const fs::path& checkpoint) {
-  const std::string program = bin();
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    std::vector<char*> argv = {const_cast<char*>(program.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  int status = 0;
-  while (!fs::exists(checkpoint) && std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return false;  // it ended on its own
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-}
-
-double max_diff(const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b) {
-  double d = 0;
-  for (const auto& [name, t] : a) d = std::max(d, (t - b.at(name)).abs().max().item<double>());
-  return d;
-}
-
-std::map<std::string, at::Tensor> weights(const std::string& dir) {
-  std::map<std::string, at::Tensor> out;
-  for (auto& [name, t] : fw::model::load_safetensors_dir(dir)) out[name] = t;
-  return out;
-}
-
 class PreferenceResume : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PreferenceResume, SigkillThenResumeEqualsUninterruptedRun) {
   const std::string kind = GetParam();
   const std::string straight = write_recipe(kind + "_straight", kind);
-  ASSERT_EQ(run_blocking(kind + " " + straight), 0);
+  ASSERT_EQ(run_flywheel(kind + " " + straight), 0);
   const std::string killed = write_recipe(kind + "_killed", kind);
-  ASSERT_TRUE(kill_after({kind, killed}, tmp(kind + "_killed_run") + "/checkpoint-00000004"))
+  ASSERT_TRUE(kill_when_exists({kind, killed}, tmp(kind + "_killed_run") + "/checkpoint-00000004"))
       << "the run ended before it could be killed";
-  ASSERT_EQ(run_blocking(kind + " " + killed), 0);
-  EXPECT_EQ(max_diff(weights(tmp(kind + "_straight_run") + "/final"), weights(tmp(kind + "_killed_run") + "/final")), 0.0);
+  ASSERT_EQ(run_flywheel(kind + " " + killed), 0);
+  EXPECT_EQ(max_weight_diff(folder_weights(tmp(kind + "_straight_run") + "/final"),
+                            folder_weights(tmp(kind + "_killed_run") + "/final")),
+            0.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Recipes, PreferenceResume, ::testing::Values("dpo", "rm"));
@@ -138,26 +87,26 @@ TEST(Dpo, PrecomputedAndOnTheFlyReferenceAgreeAndStaleCachesAreRebuilt) {
   const std::string cache = preference_data() + ".ref_logps.safetensors";
   fs::remove(cache);
   const std::string on_the_fly = write_recipe("dpo_fly", "dpo", "dpo: {precompute_ref_logps: false}\n");
-  ASSERT_EQ(run_blocking("dpo " + on_the_fly + " train.max_steps=2"), 0);
+  ASSERT_EQ(run_flywheel("dpo " + on_the_fly + " train.max_steps=2"), 0);
   const std::string pre = write_recipe("dpo_pre", "dpo", "dpo: {precompute_ref_logps: true}\n");
   const std::string log = tmp("dpo_pre.log");
-  ASSERT_EQ(run_blocking("dpo " + pre + " train.max_steps=2", log), 0);
-  EXPECT_NE(read(log).find("cached reference log-probs"), std::string::npos) << read(log);
+  ASSERT_EQ(run_flywheel("dpo " + pre + " train.max_steps=2", log), 0);
+  EXPECT_NE(read_text(log).find("cached reference log-probs"), std::string::npos) << read_text(log);
   EXPECT_TRUE(fs::exists(cache));
   EXPECT_NEAR(first_loss(tmp("dpo_fly_run")), first_loss(tmp("dpo_pre_run")), 1e-6);
 
   // Same model and data: reused.
-  ASSERT_EQ(run_blocking("dpo " + pre + " train.max_steps=2 checkpoint.resume=never output_dir=" + tmp("dpo_pre_run"), log), 0);
-  EXPECT_NE(read(log).find("reusing reference log-probs"), std::string::npos) << read(log);
+  ASSERT_EQ(run_flywheel("dpo " + pre + " train.max_steps=2 checkpoint.resume=never output_dir=" + tmp("dpo_pre_run"), log), 0);
+  EXPECT_NE(read_text(log).find("reusing reference log-probs"), std::string::npos) << read_text(log);
   // A different reference model: the cache is stale and rebuilt.
-  ASSERT_EQ(run_blocking("dpo " + pre + " train.max_steps=2 checkpoint.resume=never dpo.reference_path=" +
+  ASSERT_EQ(run_flywheel("dpo " + pre + " train.max_steps=2 checkpoint.resume=never dpo.reference_path=" +
                              tmp("dpo_fly_run") + "/final output_dir=" + tmp("dpo_pre2_run"), log), 0);
-  EXPECT_NE(read(log).find("is stale"), std::string::npos) << read(log);
+  EXPECT_NE(read_text(log).find("is stale"), std::string::npos) << read_text(log);
 }
 
 TEST(Rm, RewardModelLoadsInTransformersWithTheSameScores) {
   const std::string recipe = write_recipe("rm_parity", "rm");
-  ASSERT_EQ(run_blocking("rm " + recipe + " train.max_steps=3"), 0);
+  ASSERT_EQ(run_flywheel("rm " + recipe + " train.max_steps=3"), 0);
   const std::string dir = tmp("rm_parity_run") + "/final";
   auto rm = fw::model::load_score_model(dir);
   ASSERT_TRUE(rm->config().is_sequence_classifier());
@@ -176,7 +125,7 @@ TEST(Rm, RewardModelLoadsInTransformersWithTheSameScores) {
 
   // `flywheel score` on preference pairs writes one line per pair.
   const std::string out = tmp("rm_scores.jsonl");
-  ASSERT_EQ(run_blocking("score --model " + dir + " --data " + preference_data() + " --out " + out), 0);
+  ASSERT_EQ(run_flywheel("score --model " + dir + " --data " + preference_data() + " --out " + out), 0);
   std::ifstream in(out);
   std::string line;
   int n = 0;

@@ -1,0 +1,29 @@
+// Running the `flywheel` binary from the integration tests: blocking runs with their exit
+// code, runs SIGKILLed at a chosen moment, and comparing the weights of model folders.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fw::testing {
+
+std::string flywheel_bin();  // $FLYWHEEL_BIN, else the build's bin/flywheel
+std::string scratch(const std::string& name);  // tmp_dir()/name
+
+// `flywheel ARGS` through the shell, output to `log`; the exit code (-1 if it did not exit).
+int run_flywheel(const std::string& args, const std::string& log = "/dev/null");
+
+// Starts `flywheel ARGS...`, SIGKILLs it as soon as `path` exists, and reports whether it
+// was still running then (false: it ended on its own, or 120 s passed).
+bool kill_when_exists(const std::vector<std::string>& args, const std::string& path);
+
+std::string read_text(const std::string& path);
+
+// Every tensor of a model folder by name; the largest absolute difference of two such maps.
+std::map<std::string, at::Tensor> folder_weights(const std::string& dir);
+double max_weight_diff(const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b);
+
+}  // namespace fw::testing

@@ -1,0 +1,23 @@
+// `flywheel ppo`: PPO of a causal LM against a frozen reward model, with a value model
+// (from the reward model by default, as TRL) and a frozen reference for the KL penalty.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "trainer/ppo_recipe.h"
+
+namespace fw::trainer {
+
+struct PpoResult {
+  std::string final_dir;  // OUTPUT_DIR/final: the policy in HF layout with its tokenizer
+  int64_t steps = 0;      // PPO steps completed (in total, across resumes)
+  double last_score = 0;  // objective/scores of the last step
+  double last_kl = 0;     // objective/kl of the last step
+  std::optional<double> eval_accuracy;  // when eval.prompts is set
+  bool interrupted = false;
+};
+
+PpoResult run_ppo(const PpoRecipe& recipe, const std::string& resolved_config_yaml);
+
+}  // namespace fw::trainer
