@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "data/synth/verify.h"
 #include "rollout/generate.h"
+#include "rollout/score.h"
 
 namespace fw::trainer {
 
@@ -36,7 +37,7 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
   if (tok.eos_id() >= 0) gen.eos_ids = {tok.eos_id()};
   EvalResult r;
   std::map<std::string, std::pair<int64_t, int64_t>> by_category;  // correct, total
-  double score_sum = 0;
+  double score_sum = 0, reward_sum = 0;
   int64_t correct = 0;
   for (size_t start = 0; start < prompts.size(); start += static_cast<size_t>(opts.batch_size)) {
     const size_t end = std::min(prompts.size(), start + static_cast<size_t>(opts.batch_size));
@@ -46,6 +47,14 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
       batch.emplace_back(ids.begin(), ids.end());
     }
     auto outs = rollout::generate(lm, batch, gen);
+    if (opts.reward_model) {
+      std::vector<std::vector<int64_t>> responses;
+      for (const auto& o : outs) responses.push_back(o.tokens);
+      at::NoGradGuard no_grad;
+      reward_sum += rollout::sequence_scores(*opts.reward_model, rollout::make_response_batch(batch, responses, gen.pad_id))
+                        .sum()
+                        .item<double>();
+    }
     for (size_t i = start; i < end; ++i) {
       std::vector<int32_t> ids(outs[i - start].tokens.begin(), outs[i - start].tokens.end());
       std::string prompt_text;
@@ -61,6 +70,7 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
   r.n = static_cast<int64_t>(prompts.size());
   r.accuracy = static_cast<double>(correct) / static_cast<double>(r.n);
   r.mean_score = score_sum / static_cast<double>(r.n);
+  if (opts.reward_model) r.mean_reward = reward_sum / static_cast<double>(r.n);
   for (const auto& [cat, c] : by_category) r.accuracy_by_category[cat] = static_cast<double>(c.first) / static_cast<double>(c.second);
   return r;
 }
@@ -73,8 +83,10 @@ Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokeniz
   std::string by_category;
   for (const auto& [cat, acc] : e.accuracy_by_category) by_category += " " + cat + "=" + std::to_string(acc).substr(0, 4);
   log::info("eval: accuracy " + std::to_string(e.accuracy) + ", mean score " + std::to_string(e.mean_score) + " on " +
-            std::to_string(e.n) + " held-out prompts;" + by_category);
+            std::to_string(e.n) + " held-out prompts;" + by_category +
+            (e.mean_reward ? "; reward model score " + std::to_string(*e.mean_reward) : ""));
   Metrics m = {{"eval/accuracy", e.accuracy}, {"eval/mean_score", e.mean_score}};
+  if (e.mean_reward) m.emplace_back("eval/reward_model_score", *e.mean_reward);
   for (const auto& [cat, acc] : e.accuracy_by_category) m.emplace_back("eval/accuracy/" + cat, acc);
   return m;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ EvalPrompts load_eval_prompts(const std::string& path, int64_t max_prompts);
 struct EvalOptions {
   int64_t max_new_tokens = 32;
   int64_t batch_size = 32;
+  model::LlamaForScore* reward_model = nullptr;  // also score each prompt + response with it
 };
 
 struct EvalResult {
@@ -33,13 +35,15 @@ struct EvalResult {
   double accuracy = 0;    // share with a correct answer
   double mean_score = 0;  // verifier score, 1..10
   std::map<std::string, double> accuracy_by_category;
+  std::optional<double> mean_reward;  // the reward model's mean score, when one was given
 };
 
 EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, data::TemplateKind chat_template,
                                const EvalPrompts& prompts, const EvalOptions& opts);
 
 // evaluate_generation in eval mode (train mode restored after), a one-line summary in the
-// log, and the metrics: eval/accuracy, eval/mean_score, eval/accuracy/<category>.
+// log, and the metrics: eval/accuracy, eval/mean_score, eval/accuracy/<category>, and
+// eval/reward_model_score with a reward model.
 Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokenizer& tok,
                                 data::TemplateKind chat_template, const EvalPrompts& prompts, const EvalOptions& opts);
 

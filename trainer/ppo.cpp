@@ -58,11 +58,12 @@ struct PolicyAndValueImpl : torch::nn::Module {
 };
 TORCH_MODULE(PolicyAndValue);
 
-model::LlamaForScore load_frozen_score_model(const std::string& dir, const char* key, at::Device device) {
+model::LlamaForScore load_frozen_score_model(const std::string& dir, const char* key, at::ScalarType dtype,
+                                             at::Device device) {
   if (!model::LlamaConfig::load(dir).is_sequence_classifier())
     throw_invalid(dir + " is not a reward model (its config.json names no ForSequenceClassification architecture)",
                   {.key = key, .hint = "train one with `flywheel rm`"});
-  return model::load_score_model(dir, {.dtype = at::kFloat, .device = device});
+  return model::load_score_model(dir, {.dtype = dtype, .device = device});
 }
 
 void freeze(torch::nn::Module& m) {
@@ -102,13 +103,15 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
                     1);
   const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
 
-  // 4. Models, optimizer, schedule, KL controller.
+  // 4. Models, optimizer, schedule, KL controller. The frozen models need no fp32 master
+  // weights: under bf16 autocast on CUDA they are held in bf16.
+  const at::ScalarType frozen_dtype = r.run.dtype == "bfloat16" && device.is_cuda() ? at::kBFloat16 : at::kFloat;
   PpoModels m;
   m.policy = load_starting_lm(resume, r.model, tok, device);
   m.reference = model::load_causal_lm(r.ppo.reference_path.empty() ? r.model.path : r.ppo.reference_path,
-                                      {.dtype = at::kFloat, .device = device});
+                                      {.dtype = frozen_dtype, .device = device});
   freeze(*m.reference);
-  m.reward = load_frozen_score_model(r.ppo.reward_model_path, "ppo.reward_model_path", device);
+  m.reward = load_frozen_score_model(r.ppo.reward_model_path, "ppo.reward_model_path", frozen_dtype, device);
   freeze(*m.reward);
   const std::string value_start = resume ? (fs::path(resume->path) / kValueDir).string()
                                   : !r.ppo.value_model_path.empty() ? r.ppo.value_model_path
@@ -168,7 +171,8 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   auto run_eval = [&]() -> Metrics {
     if (!eval_prompts) return {};
     return generation_eval_metrics(m.policy, tok, start.chat_template, *eval_prompts,
-                                   {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size});
+                                   {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size,
+                                    .reward_model = &m.reward});
   };
 
   // 5. The loop.
