@@ -2,15 +2,16 @@
 """flywheel's Llama decoder next to Hugging Face transformers, on the same CPU, same torch.
 
   model_vs_transformers.py [--binary build/bin/fw-bench-model] [--threads 2] [--quick]
-                           [--models tiny,100m] [--impls eager,sdpa]
-                           [--generate equal,ragged] [--max-load 0.7] [--out results.json]
+                           [--models tiny,100m] [--impls eager,sdpa] [--gen-batch 8]
+                           [--generate equal,ragged] [--skip-forward] [--max-load 0.7]
+                           [--out results.json]
 
 For each model (a tiny one and a ~125M-parameter Llama, both made here with transformers
 from a seeded random init and saved once under the cache folder) it measures:
 
   forward   full logits of a [B,T] batch: fp32, eval, no grad (HF: use_cache=False so it
             builds no cache it would throw away). tokens/s = B*T / median seconds.
-  generate  greedy generation of exactly N=128 new tokens for B=8 prompts (HF:
+  generate  greedy generation of exactly N=128 new tokens for B prompts (--gen-batch, 8; HF:
             model.generate(do_sample=False, max_new_tokens=N, min_new_tokens=N) with no
             EOS token, its default KV cache, left padding and attention mask; ours:
             fw::rollout::generate). Two cases: "equal" (all prompts L=32 tokens) and
@@ -56,6 +57,8 @@ def parse_args():
     p.add_argument("--generate", default="equal,ragged",
                    help="generation cases, comma list: equal (B prompts of length L), ragged (lengths "
                         "L/2..L, left-padded); empty = forward only")
+    p.add_argument("--gen-batch", type=int, default=8, help="prompts per generation call")
+    p.add_argument("--skip-forward", action="store_true", help="measure generation only")
     p.add_argument("--max-load", type=float, default=0.7,
                    help="wait (up to --max-wait s) until the 1-minute load average is below this")
     p.add_argument("--max-wait", type=float, default=300, help="seconds to wait for a quiet machine")
@@ -85,7 +88,7 @@ except AttributeError:
     pass
 
 NEW_TOKENS = 128
-GEN_BATCH = 8
+GEN_BATCH = ARGS.gen_batch
 WARMUP_TOKENS = 8
 SEED = 1234
 CASES = {"equal": "generate", "ragged": "generate_ragged"}  # --generate name -> result key
@@ -268,15 +271,16 @@ def bench_model(name, binary, impls, cases, tmp):
     result = dict(model=name, path=path, parameters=sides[0].info["parameters"],
                   sides={s.name: s.info for s in sides}, measures={})
     try:
-        log(f"{name}: forward [{B},{T}], {reps['warmup']} warm-up + {reps['reps']} timed runs per side")
-        for s in sides:
-            for _ in range(reps["warmup"]):
-                s.forward()
-        times, _ = interleaved(sides, reps["reps"], lambda s: s.forward())
-        result["measures"]["forward"] = dict(
-            batch=B, seq=T, tokens=B * T, reps=reps["reps"], warmup=reps["warmup"], seconds=times,
-            tokens_per_s={k: B * T / statistics.median(v) for k, v in times.items()},
-            best_tokens_per_s={k: B * T / min(v) for k, v in times.items()})
+        if not ARGS.skip_forward:
+            log(f"{name}: forward [{B},{T}], {reps['warmup']} warm-up + {reps['reps']} timed runs per side")
+            for s in sides:
+                for _ in range(reps["warmup"]):
+                    s.forward()
+            times, _ = interleaved(sides, reps["reps"], lambda s: s.forward())
+            result["measures"]["forward"] = dict(
+                batch=B, seq=T, tokens=B * T, reps=reps["reps"], warmup=reps["warmup"], seconds=times,
+                tokens_per_s={k: B * T / statistics.median(v) for k, v in times.items()},
+                best_tokens_per_s={k: B * T / min(v) for k, v in times.items()})
         for case in cases:
             ragged = case == "ragged"
             log(f"{name}: generate {case}, {GEN_BATCH} x {NEW_TOKENS} tokens, {reps['gen_warmup']} warm-up "

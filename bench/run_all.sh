@@ -36,6 +36,10 @@ echo "[bench] model_vs_transformers (load average $(cut -d' ' -f1-3 /proc/loadav
 "$py" "$here/model_vs_transformers.py" --binary "$binary" --threads "${BENCH_THREADS:-2}" \
   --out "$out/model_vs_transformers.json" "$@" | tee "$out/model_vs_transformers.md"
 echo "[bench] wrote $out/model_vs_transformers.md and .json" >&2
+# The PPO rollout shape: generation only, 32 prompts per call.
+"$py" "$here/model_vs_transformers.py" --binary "$binary" --threads "${BENCH_THREADS:-2}" \
+  --gen-batch 32 --skip-forward --out "$out/generate_b32.json" "$@" | tee "$out/generate_b32.md"
+echo "[bench] wrote $out/generate_b32.md and .json" >&2
 
 # --- sft_vs_python: `flywheel sft` vs a plain PyTorch loop vs TRL's SFTTrainer
 flywheel="$BUILD_DIR/bin/flywheel"
