@@ -2,6 +2,7 @@
 //                [--max-difficulty 3] [--heldout FRACTION] [--heldout-by task|problem]
 // Generates the synthetic verifiable task domain (data/synth/tasks.h) and writes
 //   DIR/prompts.jsonl   every task, prompt JSONL with references
+//   DIR/train.jsonl     the training split, prompt JSONL (PPO prompts)
 //   DIR/sft.jsonl       the training split as SFT JSONL (prompt + canonical reply)
 //   DIR/heldout.jsonl   the held-out split, prompt JSONL
 //   DIR/preferences.jsonl, DIR/heldout_preferences.jsonl
@@ -89,6 +90,7 @@ void run_synth(const SynthFlags& f) {
   if (ec) throw_runtime("cannot create output folder: " + ec.message(), {.file = f.out_dir});
   const fs::path dir(f.out_dir);
   synth::write_prompt_jsonl((dir / "prompts.jsonl").string(), tasks);
+  synth::write_prompt_jsonl((dir / "train.jsonl").string(), split.train);
   synth::write_sft_jsonl((dir / "sft.jsonl").string(), split.train);
   synth::write_prompt_jsonl((dir / "heldout.jsonl").string(), split.heldout);
   synth::write_preference_jsonl((dir / "preferences.jsonl").string(), split.train, static_cast<uint64_t>(f.seed));

@@ -15,6 +15,8 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -175,6 +177,11 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
                                     .reward_model = &m.reward});
   };
 
+  // Fault injection for the tests of the NaN path: FLYWHEEL_TEST_NAN_AT_STEP=N makes
+  // step N's reward-model scores NaN.
+  const char* nan_env = std::getenv("FLYWHEEL_TEST_NAN_AT_STEP");
+  const int64_t nan_test_step = nan_env ? std::atoll(nan_env) : -1;
+
   // 5. The loop.
   MetricsLog metrics((fs::path(r.run.output_dir) / "metrics.jsonl").string(),
                      resume ? std::optional<int64_t>(st.step) : std::nullopt, log::rank() == 0);
@@ -197,13 +204,19 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
 
     // Rollouts: generate, score, rewards, advantages.
     const double kl_coef = kl_ctl.value;
-    const Experience exp = make_experience(m, batch_prompts, step_seed, kl_coef, exp_opts, device);
+    Experience exp = make_experience(m, batch_prompts, step_seed, kl_coef, exp_opts, device);
+    if (nan_test_step == st.step + 1) exp.scores.fill_(std::nan(""));
     const int64_t B = exp.batch.rows;
-    if (!experience_is_finite(exp)) {
+    if (!experience_is_finite(exp)) {  // under on_nan: skip, the whole step is dropped
       handle_non_finite_step(r.train.on_nan, std::nan(""), st, progress, save,
                              "a model produced NaN/Inf scores, log-probs or values; check the reward and value models");
       st.cursor = next_cursor;
       ++st.step;
+      if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
+        result.interrupted = true;
+        result.steps = st.step;
+        return result;
+      }
       continue;
     }
 

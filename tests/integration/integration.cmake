@@ -20,7 +20,7 @@ fw_add_test(test_preference_cli TORCH
 add_dependencies(test_preference_cli flywheel)
 
 fw_add_test(test_ppo_cli TORCH
-  SOURCES integration/test_ppo_recipe.cpp integration/cli_run.cpp
+  SOURCES integration/test_ppo_recipe.cpp integration/test_cli_synth.cpp integration/cli_run.cpp
   LIBS fw_model fw_synth
   LABELS integration
   TIMEOUT 600)

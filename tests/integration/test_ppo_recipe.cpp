@@ -164,4 +164,28 @@ TEST(PpoRecipe, BadRecipesFailBeforeAnyWorkNamingTheKey) {
   EXPECT_NE(read_text(log).find("is not a reward model"), std::string::npos) << read_text(log);
 }
 
+TEST(PpoRecipe, NonFiniteRolloutsStopWithTheLastGoodStateOrAreSkipped) {
+  const std::string recipe = write_recipe("ppo_nan");
+  const std::string log = tmp("ppo_nan.log");
+  // Step 3's reward-model scores are made NaN by the test hook.
+  EXPECT_EQ(run_flywheel("ppo " + recipe, log), 0);  // without the hook: fine
+  fs::remove_all(tmp("ppo_nan_run"));
+  ASSERT_EQ(std::system(("FLYWHEEL_TEST_NAN_AT_STEP=3 " + fw::testing::flywheel_bin() + " ppo " + recipe + " > " + log +
+                         " 2>&1").c_str()) >> 8,
+            1)
+      << read_text(log);
+  EXPECT_NE(read_text(log).find("at step 3; stopped with the last good state saved in"), std::string::npos)
+      << read_text(log);
+  EXPECT_TRUE(fs::exists(tmp("ppo_nan_run") + "/checkpoint-00000002/trainer_state/manifest.json"));
+  EXPECT_FALSE(fs::exists(tmp("ppo_nan_run") + "/final"));
+  // Under on_nan: skip that step is dropped and the run finishes.
+  ASSERT_EQ(std::system(("FLYWHEEL_TEST_NAN_AT_STEP=3 " + fw::testing::flywheel_bin() + " ppo " + recipe +
+                         " train.on_nan=skip output_dir=" + tmp("ppo_nan_skip_run") + " > " + log + " 2>&1").c_str()) >>
+                8,
+            0)
+      << read_text(log);
+  EXPECT_EQ(step_metrics(tmp("ppo_nan_skip_run")).size(), 5u);
+  EXPECT_TRUE(fs::exists(tmp("ppo_nan_skip_run") + "/final/model.safetensors"));
+}
+
 }  // namespace
