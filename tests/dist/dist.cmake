@@ -1,0 +1,6 @@
+# Data parallelism: the environment, Gloo collectives and gradient sync in one process
+# (threads), and (integration) recipes on 2 processes.
+fw_add_test(test_dist TORCH
+  SOURCES dist/test_env.cpp dist/test_collectives.cpp
+  LIBS fw_dist
+  LABELS unit dist)
