@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 
@@ -28,6 +29,24 @@ at::Tensor masked_whiten(const at::Tensor& x, const at::Tensor& mask, bool shift
   at::Tensor w = (x - mean) * at::rsqrt(masked_var(x, mask) + 1e-8);
   if (!shift_mean) w = w + mean;
   return w;
+}
+
+double MaskedMoments::unbiased_var() const {
+  if (count < 2) throw_invalid("whitening needs at least 2 unmasked values");
+  const double m = mean();
+  return std::max(0.0, (sum_sq - count * m * m) / (count - 1));
+}
+
+MaskedMoments masked_moments(const at::Tensor& x, const at::Tensor& mask) {
+  const at::Tensor m = mask.to(at::kDouble);
+  const at::Tensor xd = x.to(at::kDouble) * m;
+  return {xd.sum().item<double>(), (xd * xd).sum().item<double>(), m.sum().item<double>()};
+}
+
+at::Tensor whiten_with(const at::Tensor& x, const at::Tensor& mask, double mean, double var, bool shift_mean) {
+  at::Tensor w = (x - mean) * (1.0 / std::sqrt(var + 1e-8));
+  if (!shift_mean) w = w + mean;
+  return w.masked_fill(mask.logical_not(), 0.0);
 }
 
 KlEstimator kl_estimator_from_name(const std::string& name) {

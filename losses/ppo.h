@@ -39,6 +39,17 @@ at::Tensor masked_var(const at::Tensor& x, const at::Tensor& mask, bool unbiased
 // (x - mean) / sqrt(var + 1e-8) over mask; shift_mean = false adds the mean back.
 at::Tensor masked_whiten(const at::Tensor& x, const at::Tensor& mask, bool shift_mean = true);
 
+// The sums a whitening over several shards needs (data parallel: summed over the ranks,
+// then whiten_with): sum of x, of x², and the count, over mask, in double precision.
+struct MaskedMoments {
+  double sum = 0, sum_sq = 0, count = 0;
+  double mean() const { return sum / count; }
+  double unbiased_var() const;  // throws fw::Error when count < 2
+};
+MaskedMoments masked_moments(const at::Tensor& x, const at::Tensor& mask);
+// masked_whiten with the given mean and variance; 0 where mask is false.
+at::Tensor whiten_with(const at::Tensor& x, const at::Tensor& mask, double mean, double var, bool shift_mean = true);
+
 enum class KlEstimator { K1, K3 };
 KlEstimator kl_estimator_from_name(const std::string& name);  // "k1" | "k3"
 
@@ -56,6 +67,8 @@ struct Gae {
   at::Tensor advantages;  // [B,T] whitened over the mask, 0 on padding
   at::Tensor returns;     // [B,T] raw advantages + values (the value target)
 };
+// whiten = false leaves the advantages raw (0 on padding), e.g. to whiten them over all
+// ranks with masked_moments / whiten_with.
 Gae generalized_advantages(const at::Tensor& rewards, const at::Tensor& values, const at::Tensor& mask, double gamma,
                            double lam, bool whiten = true);
 

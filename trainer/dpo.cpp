@@ -77,9 +77,10 @@ at::Tensor all_pair_logps(model::LlamaForCausalLM& ref, const data::PreferenceDa
 
 DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start = start_recipe(runtime_options(r.run), r.run.output_dir,
-                                         resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const RecipeStart start =
+      start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
+  dist::ProcessGroup& pg = *start.pg;
   const auto& resume = start.resume;
   const data::TemplateKind chat_template = start.chat_template;
   const data::Tokenizer& tok = start.tok;
@@ -88,7 +89,8 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
 
   // 3. Data.
   std::optional<StepStream> stream_slot;
-  const PreferenceData pairs_data = load_preference_data(r.data, r.train, tok, chat_template, r.run.seed, stream_slot);
+  const PreferenceData pairs_data =
+      load_preference_data(r.data, r.train, tok, chat_template, r.run.seed, stream_slot, pg.rank(), pg.world_size());
   const data::PreferenceDataset& train = pairs_data.train;
   const std::optional<data::PreferenceDataset>& eval = pairs_data.eval;
   StepStream& stream = *stream_slot;
@@ -97,16 +99,19 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   // 4. Policy, reference, optimizer, schedule. The reference defaults to the starting
   // policy; a from-scratch start saves it once so a resumed run finds the same one.
   model::LlamaForCausalLM lm = load_starting_lm(resume, r.model, tok, device);
+  dist::broadcast_parameters(pg, *lm);
   std::string reference_dir = !r.dpo.reference_path.empty() ? r.dpo.reference_path : r.model.path;
   if (reference_dir.empty()) {
     reference_dir = (fs::path(r.run.output_dir) / "reference").string();
-    if (!fs::exists(fs::path(reference_dir) / "config.json")) {
+    if (pg.rank() == 0 && !fs::exists(fs::path(reference_dir) / "config.json")) {
       if (resume) throw_invalid("the from-scratch reference model is missing", {.file = reference_dir});
       model::save_causal_lm(lm, reference_dir);
       write_tokenizer(reference_dir);
     }
+    pg.barrier();
   }
   lm->train();
+  dist::GradientSync grad_sync(start.pg, *lm);  // sums the ranks' gradients (a no-op on one rank)
   auto optimizer = make_adamw(*lm, {r.optim.lr, r.optim.weight_decay, r.optim.beta1, r.optim.beta2, r.optim.eps,
                                     r.optim.decay_norms_and_biases, r.optim.decay_embeddings});
   ScheduleOptions schedule{schedule_from_name(r.schedule.kind), r.optim.lr, r.schedule.warmup_steps, total_steps,
@@ -130,13 +135,19 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     const std::string settings = data::template_name(chat_template) + "|" + std::to_string(r.data.max_seq_len) + "|" +
                                  r.data.truncation + "|" + std::to_string(r.data.max_examples);
     const std::string key = ref_logps_key(reference_dir, r.data.train, tok.serialized_model(), settings);
-    ref_table = cached_ref_logps(r.data.train.front() + ".ref_logps.safetensors", r.run.output_dir, key,
-                                 static_cast<int64_t>(train.examples.size()), [&] {
-                                   log::info("precomputing reference log-probs for " +
-                                             std::to_string(train.examples.size()) + " pairs");
-                                   auto m = policy_is_reference ? lm : load_ref();
-                                   return all_pair_logps(m, train, r.train.micro_batch_size, pad_id, device, r.run.dtype);
-                                 });
+    // Rank 0 computes and caches the table; the other ranks then read the cache.
+    auto precompute = [&] {
+      return cached_ref_logps(r.data.train.front() + ".ref_logps.safetensors", r.run.output_dir, key,
+                              static_cast<int64_t>(train.examples.size()), [&] {
+                                log::info_all_ranks("precomputing reference log-probs for " +
+                                                    std::to_string(train.examples.size()) + " pairs");
+                                auto m = policy_is_reference ? lm : load_ref();
+                                return all_pair_logps(m, train, r.train.micro_batch_size, pad_id, device, r.run.dtype);
+                              });
+    };
+    if (pg.rank() == 0) ref_table = precompute();
+    pg.barrier();
+    if (pg.rank() != 0) ref_table = precompute();
     ref = nullptr;  // not needed during training
   } else {
     load_ref();
@@ -157,7 +168,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   // Held-out preference accuracy: does the policy's implicit reward rank chosen first?
   at::Tensor eval_ref_table;  // [N,2] reference log-probs of the eval pairs, made once
   auto evaluate = [&]() -> std::optional<double> {
-    if (!eval) return std::nullopt;
+    if (!eval || pg.rank() != 0) return std::nullopt;  // rank 0 evaluates
     lm->eval();
     at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype);
     if (!eval_ref_table.defined()) {  // the reference never changes: score it once
@@ -192,10 +203,17 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     const std::vector<data::MicroBatch> micro = stream.next_step(next_cursor);
     int64_t pairs = 0, step_tokens = 0;
     for (const auto& mb : micro) pairs += static_cast<int64_t>(mb.size());
+    pairs = static_cast<int64_t>(dist::all_reduce_sum(pg, static_cast<double>(pairs)));  // over every rank
+    size_t last_batch = 0;  // the last non-empty micro-batch launches the gradient all-reduce
+    for (size_t i = 0; i < micro.size(); ++i)
+      if (!micro[i].empty()) last_batch = i;
 
     double loss_sum = 0, chosen_reward = 0, rejected_reward = 0, correct = 0, chosen_logp = 0, rejected_logp = 0;
     double t_data = 0, t_reference = 0, t_forward_backward = 0;
-    for (const auto& mb : micro) {
+    for (size_t i = 0; i < micro.size(); ++i) {
+      const data::MicroBatch& mb = micro[i];
+      if (mb.empty()) continue;
+      grad_sync.set_sync(i == last_batch);
       auto t0 = Clock::now();
       data::PreferenceBatch b = data::collate_preference(train.examples, mb, pad_id);
       step_tokens += b.num_tokens;
@@ -228,11 +246,17 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
       rejected_logp += lp.narrow(0, B, B).sum().item<double>();
       t_forward_backward += seconds_since(t0);
     }
+    {  // the step's statistics over every rank
+      const auto sums = dist::all_reduce_sum(pg, {loss_sum, chosen_reward, rejected_reward, correct, chosen_logp,
+                                                  rejected_logp, static_cast<double>(step_tokens)});
+      loss_sum = sums[0], chosen_reward = sums[1], rejected_reward = sums[2], correct = sums[3];
+      chosen_logp = sums[4], rejected_logp = sums[5], step_tokens = static_cast<int64_t>(sums[6]);
+    }
     const double n = static_cast<double>(pairs);
     const double loss = loss_sum / n;
     const double lr = lr_at(st.step, schedule);
     const auto t_opt = Clock::now();
-    const UpdateResult update = apply_update(*optimizer, *lm, loss, r.optim.grad_clip, lr);
+    const UpdateResult update = apply_update(*optimizer, *lm, loss, r.optim.grad_clip, lr, &grad_sync);
     const double t_optimizer = seconds_since(t_opt);
     if (!update.applied)
       handle_non_finite_step(r.train.on_nan, loss, st, progress, save, "lower optim.lr or dpo.beta");
@@ -252,7 +276,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
                             {"timing/forward_backward", t_forward_backward}, {"timing/optimizer", t_optimizer}});
     }
     progress.update(st.step, {{"loss", loss}, {"acc", correct / n}});
-    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
+    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save, pg)) {
       result.interrupted = true;
       result.steps = st.step;
       return result;
@@ -263,8 +287,10 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   // 7. Final checkpoint, exported model, held-out accuracy.
   save(st);
   result.final_dir = (fs::path(r.run.output_dir) / "final").string();
-  model::save_causal_lm(lm, result.final_dir);
-  write_tokenizer(result.final_dir);
+  if (pg.rank() == 0) {
+    model::save_causal_lm(lm, result.final_dir);
+    write_tokenizer(result.final_dir);
+  }
   result.steps = st.step;
   result.eval_accuracy = evaluate();
   if (result.eval_accuracy) metrics.log(st.step, {{"eval/rewards/accuracies", *result.eval_accuracy}});

@@ -84,14 +84,16 @@ void check_same_vocabulary(const model::LlamaConfig& policy, const model::LlamaC
 
 PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start = start_recipe(runtime_options(r.run), r.run.output_dir, resolved_config_yaml,
-                                         r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const RecipeStart start =
+      start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
+  dist::ProcessGroup& pg = *start.pg;
   const auto& resume = start.resume;
   const data::Tokenizer& tok = start.tok;
   const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
 
-  // 3. Prompts, and the plan of which prompts each step takes (length-grouped, seeded).
+  // 3. Prompts, and the plan of which prompts each step takes (length-grouped, seeded;
+  // ppo.batch_size per rank, each rank its own share).
   const data::PromptDataset prompts = data::load_prompt_dataset(
       r.data.train, tok,
       {.chat_template = start.chat_template, .max_prompt_len = r.data.max_prompt_len,
@@ -102,7 +104,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   StepStream stream(lengths,
                     {.max_seq_len = r.data.max_prompt_len, .micro_batch_size = r.ppo.batch_size, .packing = false,
                      .shuffle = true, .seed = static_cast<uint64_t>(r.run.seed)},
-                    1);
+                    1, pg.rank(), pg.world_size());
   const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
 
   // 4. Models, optimizer, schedule, KL controller. The frozen models need no fp32 master
@@ -124,6 +126,9 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   check_same_vocabulary(m.policy->config(), m.value->config(), "ppo.value_model_path");
   PolicyAndValue trainable(m.policy, m.value);
   trainable->train();
+  dist::broadcast_parameters(pg, *trainable);
+  // Each rank's update is a mean over its rollouts: the gradients are averaged.
+  dist::GradientSync grad_sync(start.pg, *trainable, {.scale = 1.0 / pg.world_size()});
   auto optimizer = make_adamw(*trainable, {r.optim.lr, r.optim.weight_decay, r.optim.beta1, r.optim.beta2, r.optim.eps,
                                            r.optim.decay_norms_and_biases, r.optim.decay_embeddings});
   ScheduleOptions schedule{schedule_from_name(r.schedule.kind), r.optim.lr, r.schedule.warmup_steps, total_steps,
@@ -171,7 +176,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   std::optional<EvalPrompts> eval_prompts;
   if (!r.eval.prompts.empty()) eval_prompts = load_eval_prompts(r.eval.prompts, r.eval.max_prompts);
   auto run_eval = [&]() -> Metrics {
-    if (!eval_prompts) return {};
+    if (!eval_prompts || pg.rank() != 0) return {};  // rank 0 evaluates
     return generation_eval_metrics(m.policy, tok, start.chat_template, *eval_prompts,
                                    {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size,
                                     .reward_model = &m.reward});
@@ -200,23 +205,32 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
         const auto& ids = prompts.examples[static_cast<size_t>(row[0])].prompt_ids;
         batch_prompts.emplace_back(ids.begin(), ids.end());
       }
-    const uint64_t step_seed = Rng::for_index(static_cast<uint64_t>(r.run.seed), static_cast<uint64_t>(st.step)).next();
-
-    // Rollouts: generate, score, rewards, advantages.
-    const double kl_coef = kl_ctl.value;
-    Experience exp = make_experience(m, batch_prompts, step_seed, kl_coef, exp_opts, device);
-    if (nan_test_step == st.step + 1) exp.scores.fill_(std::nan(""));
-    const int64_t B = exp.batch.rows;
-    if (!experience_is_finite(exp)) {  // under on_nan: skip, the whole step is dropped
-      handle_non_finite_step(r.train.on_nan, std::nan(""), st, progress, save,
-                             "a model produced NaN/Inf scores, log-probs or values; check the reward and value models");
+    // Each rank samples its own rollouts: the seed depends on (seed, step, rank).
+    const uint64_t step_seed = Rng::for_index(static_cast<uint64_t>(r.run.seed), static_cast<uint64_t>(st.step),
+                                              static_cast<uint64_t>(pg.rank()))
+                                   .next();
+    // A step is dropped on every rank when one rank has no prompt (the end of an epoch with
+    // fewer prompts than ranks) or a model produced NaN/Inf (under on_nan: skip).
+    auto drop_step = [&] {
       st.cursor = next_cursor;
       ++st.step;
-      if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
-        result.interrupted = true;
-        result.steps = st.step;
-        return result;
-      }
+      return checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save, pg);
+    };
+    if (dist::all_reduce_max(pg, batch_prompts.empty() ? 1.0 : 0.0) > 0) {
+      log::warn("PPO step " + std::to_string(st.step + 1) + ": too few prompts left in the epoch for every rank; skipped");
+      ++st.skipped_steps;
+      if (drop_step()) return PpoResult{.steps = st.step, .interrupted = true};
+      continue;
+    }
+
+    // Rollouts: generate, score, rewards, advantages (whitened over every rank).
+    const double kl_coef = kl_ctl.value;
+    Experience exp = make_experience(m, batch_prompts, step_seed, kl_coef, exp_opts, device, &pg);
+    if (nan_test_step == st.step + 1) exp.scores.fill_(std::nan(""));
+    if (dist::all_reduce_max(pg, experience_is_finite(exp) ? 0.0 : 1.0) > 0) {
+      handle_non_finite_step(r.train.on_nan, std::nan(""), st, progress, save,
+                             "a model produced NaN/Inf scores, log-probs or values; check the reward and value models");
+      if (drop_step()) return PpoResult{.steps = st.step, .interrupted = true};
       continue;
     }
 
@@ -228,7 +242,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
                                          .cliprange_value = r.ppo.cliprange_value, .vf_coef = r.ppo.vf_coef,
                                          .temperature = r.ppo.temperature, .grad_clip = r.optim.grad_clip, .lr = lr,
                                          .seed = step_seed, .dtype = r.run.dtype},
-                                        device);
+                                        device, &grad_sync, &pg);
     if (u.skipped_updates > 0) {
       if (r.train.on_nan == "stop") {
         progress.clear();
@@ -240,15 +254,24 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
                 " non-finite update(s) skipped");
     }
 
-    // Statistics of the rollouts (TRL's names) and the KL controller.
+    // Statistics of the rollouts of every rank (TRL's names), the KL controller.
     at::NoGradGuard no_grad;
-    const double mean_kl = exp.kl.sum(1).mean().item<double>();
-    const double non_score_reward = (-kl_coef * exp.kl).sum(1).mean().item<double>();
-    const double mean_score = exp.scores.mean().item<double>();
-    const double mean_entropy = (-exp.logprobs * exp.mask).sum(1).mean().item<double>();
-    if (r.ppo.adaptive_kl) kl_ctl.update(mean_kl, B);
+    const std::vector<double> sums = dist::all_reduce_sum(
+        pg, {static_cast<double>(exp.batch.rows), exp.kl.sum().item<double>(), exp.scores.sum().item<double>(),
+             exp.raw_scores.sum().item<double>(), (-exp.logprobs * exp.mask).sum().item<double>(),
+             static_cast<double>(exp.eos_tokens), static_cast<double>(exp.ended),
+             static_cast<double>(exp.generated_tokens), exp.batch.lengths.sum().item<double>(), u.policy_loss,
+             u.value_loss, u.approxkl, u.clipfrac, u.value_clipfrac, u.entropy, u.ratio_mean, u.ratio_var,
+             exp.generate_seconds});
+    const double B = sums[0], ranks = static_cast<double>(pg.world_size());
+    const double mean_kl = sums[1] / B;
+    const double non_score_reward = -kl_coef * mean_kl;
+    const double mean_score = sums[2] / B;
+    const double mean_entropy = sums[4] / B;
+    auto rank_mean = [&](size_t i) { return sums[i] / ranks; };
+    if (r.ppo.adaptive_kl) kl_ctl.update(mean_kl, static_cast<int64_t>(B));
     st.cursor = next_cursor;
-    st.tokens_seen += exp.batch.lengths.sum().item<int64_t>();
+    st.tokens_seen += static_cast<int64_t>(sums[8]);
     ++st.step;
     result.last_score = mean_score;
     result.last_kl = mean_kl;
@@ -258,16 +281,16 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
                   {{"objective/kl", mean_kl}, {"objective/entropy", mean_entropy},
                    {"objective/non_score_reward", non_score_reward},
                    {"objective/rlhf_reward", non_score_reward + mean_score}, {"objective/scores", mean_score},
-                   {"objective/raw_scores", exp.raw_scores.mean().item<double>()}, {"objective/kl_coef", kl_coef},
-                   {"policy/approxkl_avg", u.approxkl}, {"policy/clipfrac_avg", u.clipfrac},
-                   {"loss/policy_avg", u.policy_loss}, {"loss/value_avg", u.value_loss},
-                   {"val/clipfrac_avg", u.value_clipfrac}, {"policy/entropy_avg", u.entropy},
-                   {"val/ratio", u.ratio_mean}, {"val/ratio_var", u.ratio_var}, {"val/num_eos_tokens", exp.eos_tokens},
-                   {"val/ended_fraction", static_cast<double>(exp.ended) / static_cast<double>(B)},
-                   {"val/response_length", static_cast<double>(exp.generated_tokens) / static_cast<double>(B)},
-                   {"lr", lr}, {"grad_norm", u.grad_norm}, {"episode", st.step * r.ppo.batch_size},
+                   {"objective/raw_scores", sums[3] / B}, {"objective/kl_coef", kl_coef},
+                   {"policy/approxkl_avg", rank_mean(11)}, {"policy/clipfrac_avg", rank_mean(12)},
+                   {"loss/policy_avg", rank_mean(9)}, {"loss/value_avg", rank_mean(10)},
+                   {"val/clipfrac_avg", rank_mean(13)}, {"policy/entropy_avg", rank_mean(14)},
+                   {"val/ratio", rank_mean(15)}, {"val/ratio_var", rank_mean(16)},
+                   {"val/num_eos_tokens", static_cast<int64_t>(sums[5])}, {"val/ended_fraction", sums[6] / B},
+                   {"val/response_length", sums[7] / B}, {"lr", lr}, {"grad_norm", u.grad_norm},
+                   {"episode", st.step * r.ppo.batch_size * pg.world_size()},
                    {"epoch", stream.epoch_progress(st.cursor)}, {"num_tokens", st.tokens_seen},
-                   {"generation/tokens_per_second", static_cast<double>(exp.generated_tokens) / exp.generate_seconds},
+                   {"generation/tokens_per_second", sums[7] / (sums[17] / ranks)},
                    {"timing/generate", exp.generate_seconds}, {"timing/score", exp.score_seconds},
                    {"timing/train", u.seconds}, {"timing/step", step_seconds}});
     }
@@ -276,7 +299,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
       progress.clear();
       if (Metrics e = run_eval(); !e.empty()) metrics.log(st.step, e);
     }
-    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
+    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save, pg)) {
       result.interrupted = true;
       result.steps = st.step;
       return result;
@@ -287,8 +310,10 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   // 6. Final checkpoint, exported policy, generation eval.
   save(st);
   result.final_dir = (fs::path(r.run.output_dir) / "final").string();
-  model::save_causal_lm(m.policy, result.final_dir);
-  start.write_tokenizer(result.final_dir);
+  if (pg.rank() == 0) {
+    model::save_causal_lm(m.policy, result.final_dir);
+    start.write_tokenizer(result.final_dir);
+  }
   result.steps = st.step;
   if (Metrics e = run_eval(); !e.empty()) {
     metrics.log(st.step, e);

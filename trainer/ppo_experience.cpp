@@ -29,10 +29,18 @@ std::vector<int64_t> range(int64_t start, int64_t count) {
 
 bool finite(const at::Tensor& t) { return at::isfinite(t).all().item<bool>(); }
 
+// masked_whiten over the rollouts of every rank: the moments are summed over the ranks.
+at::Tensor whiten_over_ranks(dist::ProcessGroup& group, const at::Tensor& x, const at::Tensor& mask, bool shift_mean) {
+  const losses::MaskedMoments local = losses::masked_moments(x, mask);
+  const std::vector<double> sums = dist::all_reduce_sum(group, {local.sum, local.sum_sq, local.count});
+  const losses::MaskedMoments all{sums[0], sums[1], sums[2]};
+  return losses::whiten_with(x, mask, all.mean(), all.unbiased_var(), shift_mean);
+}
+
 }  // namespace
 
 Experience make_experience(PpoModels& m, const std::vector<std::vector<int64_t>>& prompts, uint64_t seed,
-                           double kl_coef, const ExperienceOptions& opts, at::Device device) {
+                           double kl_coef, const ExperienceOptions& opts, at::Device device, dist::ProcessGroup* group) {
   at::NoGradGuard no_grad;
   AutocastGuard autocast(device, opts.dtype);
   const int64_t B = static_cast<int64_t>(prompts.size());
@@ -89,10 +97,12 @@ Experience make_experience(PpoModels& m, const std::vector<std::vector<int64_t>>
   e.kl = losses::kl_per_token(e.logprobs, e.ref_logprobs, e.mask, opts.kl_estimator);
   const at::Tensor last_index = (e.batch.response_lengths - 1).to(device);
   e.rewards = losses::kl_penalised_rewards(e.scores, e.kl, last_index, e.mask, kl_coef);
+  const bool sharded = group && group->distributed();
   if (opts.whiten_rewards)  // TRL's whiten_rewards: before GAE, keeping the mean
-    e.rewards = losses::masked_whiten(e.rewards, e.mask, /*shift_mean=*/false).masked_fill(e.mask.logical_not(), 0.0);
-  losses::Gae gae = losses::generalized_advantages(e.rewards, e.values, e.mask, opts.gamma, opts.lam, /*whiten=*/true);
-  e.advantages = gae.advantages;
+    e.rewards = sharded ? whiten_over_ranks(*group, e.rewards, e.mask, /*shift_mean=*/false)
+                        : losses::masked_whiten(e.rewards, e.mask, false).masked_fill(e.mask.logical_not(), 0.0);
+  losses::Gae gae = losses::generalized_advantages(e.rewards, e.values, e.mask, opts.gamma, opts.lam, !sharded);
+  e.advantages = sharded ? whiten_over_ranks(*group, gae.advantages, e.mask, true) : gae.advantages;
   e.returns = gae.returns;
   return e;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/process_group.h"
 #include "losses/ppo.h"
 #include "model/llama.h"
 #include "rollout/generate.h"
@@ -56,9 +57,12 @@ struct Experience {
   double generate_seconds = 0, score_seconds = 0;
 };
 
-// prompts: token ids per row (non-empty). `seed` drives the sampling of this batch.
+// prompts: token ids per row (non-empty). `seed` drives the sampling of this batch. In a
+// data-parallel run each rank passes its own prompts and `group`: advantages (and, if
+// asked, rewards) are then whitened over the rollouts of every rank.
 Experience make_experience(PpoModels& models, const std::vector<std::vector<int64_t>>& prompts, uint64_t seed,
-                           double kl_coef, const ExperienceOptions& opts, at::Device device);
+                           double kl_coef, const ExperienceOptions& opts, at::Device device,
+                           dist::ProcessGroup* group = nullptr);
 
 // Is every number in the experience finite (scores, log-probs, values, advantages)?
 bool experience_is_finite(const Experience& e);

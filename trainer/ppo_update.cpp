@@ -22,7 +22,8 @@ at::Tensor take(const at::Tensor& t, const at::Tensor& rows, int64_t R_sub) {
 }  // namespace
 
 PpoUpdateStats ppo_update(PpoModels& m, torch::nn::Module& trainable, torch::optim::Optimizer& optimizer,
-                          const Experience& exp, const PpoUpdateOptions& o, at::Device device) {
+                          const Experience& exp, const PpoUpdateOptions& o, at::Device device,
+                          dist::GradientSync* sync, dist::ProcessGroup* group) {
   const auto t_start = std::chrono::steady_clock::now();
   const int64_t B = exp.batch.rows;
   const int64_t mini = B / o.num_mini_batches;
@@ -37,6 +38,7 @@ PpoUpdateStats ppo_update(PpoModels& m, torch::nn::Module& trainable, torch::opt
       double loss_total = 0;
       for (int64_t start = mb * mini; start < (mb + 1) * mini; start += o.micro_batch_size) {
         const int64_t n = std::min(o.micro_batch_size, (mb + 1) * mini - start);
+        if (sync) sync->set_sync(start + n == (mb + 1) * mini);  // the last micro-batch communicates
         const std::vector<int64_t> rows(order.begin() + start, order.begin() + start + n);
         const rollout::ResponseBatch sub = exp.batch.select(rows);
         const at::Tensor idx = at::tensor(rows, at::kLong).to(device);
@@ -62,7 +64,9 @@ PpoUpdateStats ppo_update(PpoModels& m, torch::nn::Module& trainable, torch::opt
         s.entropy += losses::masked_mean(lp.entropy, mask).item<double>();
         ratios.push_back(pl.ratio_mean);
       }
-      const UpdateResult u = apply_update(optimizer, trainable, loss_total, o.grad_clip, o.lr);
+      if (group && group->distributed())  // the same finite / non-finite decision on every rank
+        loss_total = dist::all_reduce_sum(*group, loss_total) / group->world_size();
+      const UpdateResult u = apply_update(optimizer, trainable, loss_total, o.grad_clip, o.lr, sync);
       if (u.applied) {
         ++s.updates;
         grad_norm_sum += u.grad_norm;
@@ -71,7 +75,7 @@ PpoUpdateStats ppo_update(PpoModels& m, torch::nn::Module& trainable, torch::opt
       }
     }
   }
-  const double k = static_cast<double>(ratios.size());
+  const double k = std::max<double>(1.0, static_cast<double>(ratios.size()));
   for (double* x : {&s.policy_loss, &s.value_loss, &s.approxkl, &s.clipfrac, &s.value_clipfrac, &s.entropy}) *x /= k;
   s.ratio_mean = std::accumulate(ratios.begin(), ratios.end(), 0.0) / k;
   for (double r : ratios) s.ratio_var += (r - s.ratio_mean) * (r - s.ratio_mean);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "dist/data_parallel.h"
 #include "trainer/ppo_experience.h"
 
 namespace fw::trainer {
@@ -36,7 +37,11 @@ struct PpoUpdateStats {
 };
 
 // `trainable` holds the policy and the value model (one optimizer over both, as TRL).
+// Data parallel: `sync` (over `trainable`, scale 1/world) averages each update's
+// gradients over the ranks, and `group` makes the skip decision of a non-finite update
+// the same on every rank; every rank runs the same number of updates.
 PpoUpdateStats ppo_update(PpoModels& models, torch::nn::Module& trainable, torch::optim::Optimizer& optimizer,
-                          const Experience& exp, const PpoUpdateOptions& opts, at::Device device);
+                          const Experience& exp, const PpoUpdateOptions& opts, at::Device device,
+                          dist::GradientSync* sync = nullptr, dist::ProcessGroup* group = nullptr);
 
 }  // namespace fw::trainer

@@ -7,7 +7,8 @@
 namespace fw::trainer {
 
 PreferenceData load_preference_data(const PreferenceDataSection& d, const TrainSection& t, const data::Tokenizer& tok,
-                                    data::TemplateKind chat_template, int64_t seed, std::optional<StepStream>& stream) {
+                                    data::TemplateKind chat_template, int64_t seed, std::optional<StepStream>& stream,
+                                    int rank, int world_size) {
   data::PreferenceDataOptions opts;
   opts.chat_template = chat_template;
   opts.max_seq_len = d.max_seq_len;
@@ -25,7 +26,7 @@ PreferenceData load_preference_data(const PreferenceDataSection& d, const TrainS
   stream.emplace(std::move(lengths),
                  data::BatchingOptions{d.max_seq_len, t.micro_batch_size, /*packing=*/false, /*shuffle=*/true,
                                        static_cast<uint64_t>(seed), 64},
-                 t.grad_accum);
+                 t.grad_accum, rank, world_size);
   out.total_steps = t.max_steps > 0 ? t.max_steps : t.epochs * stream->steps_per_epoch();
   return out;
 }

@@ -19,6 +19,7 @@ struct RunSection {
   std::string dtype = "float32"; // float32 | bfloat16 (autocast on CUDA, fp32 master weights)
   int64_t threads = 0;           // CPU intra-op threads; 0 = default
   int64_t log_every_steps = 1;
+  int64_t dist_timeout_seconds = 1800;  // data parallel: rendezvous and collective timeout
   template <class V>
   void visit(V& v) {
     v.field("output_dir", output_dir, "run folder: checkpoints, metrics.jsonl, config.yaml").required();
@@ -28,6 +29,8 @@ struct RunSection {
     v.field("dtype", dtype, "compute dtype").one_of({"float32", "bfloat16"});
     v.field("threads", threads, "CPU threads; 0 = default").min(0);
     v.field("log_every_steps", log_every_steps).min(1);
+    v.field("dist_timeout_seconds", dist_timeout_seconds, "data parallel: a rank waits this long for the others")
+        .min(1);
   }
 };
 

@@ -14,19 +14,40 @@ RuntimeOptions runtime_options(const RunSection& run) {
   return {run.device, run.dtype, run.threads, run.deterministic, run.seed};
 }
 
-RecipeStart start_recipe(const RuntimeOptions& runtime, const std::string& output_dir, const std::string& config_yaml,
-                         const std::string& resume_setting, const ModelSection& model, const TokenizerSection& tokenizer,
+RecipeStart start_recipe(const RunSection& run, const std::string& config_yaml, const std::string& resume_setting,
+                         const ModelSection& model, const TokenizerSection& tokenizer,
                          const std::vector<std::string>& data_files) {
+  const dist::DistEnv env = dist::read_dist_env();
+  log::set_rank(env.rank, env.world_size);
+  RuntimeOptions runtime = runtime_options(run);
+  runtime.local_rank = env.local_rank;
+  runtime.distributed = env.distributed();
   const at::Device device = setup_runtime(runtime);
   install_interrupt_handler();
-  fs::create_directories(output_dir);
-  write_file_atomic((fs::path(output_dir) / "config.yaml").string(), config_yaml);
-  auto resume = resolve_resume(parse_resume_mode(resume_setting), output_dir);
+  auto pg = dist::ProcessGroup::create(env, device, {.timeout = std::chrono::seconds(run.dist_timeout_seconds)});
+  if (env.distributed()) log::info("data parallel over " + std::to_string(env.world_size) + " ranks (" + env.describe() + ")");
+  const bool rank0 = pg->rank() == 0;
+  const std::string& output_dir = run.output_dir;
+  if (rank0) {
+    fs::create_directories(output_dir);
+    write_file_atomic((fs::path(output_dir) / "config.yaml").string(), config_yaml);
+  }
+  // Rank 0 decides where to resume from (verifying, and clearing stale staging folders);
+  // the others take its answer.
+  std::optional<CheckpointInfo> resume;
+  if (rank0) resume = resolve_resume(parse_resume_mode(resume_setting), output_dir);
+  const std::string chosen = dist::broadcast_string(*pg, resume ? resume->path : "", 0);
+  const int64_t chosen_step = static_cast<int64_t>(dist::all_reduce_sum(*pg, rank0 && resume ? resume->step : 0.0));
+  if (!rank0 && !chosen.empty()) resume = CheckpointInfo{chosen, chosen_step};
   const data::TemplateKind chat_template = resolve_chat_template(model.chat_template, model.path);
-  data::Tokenizer tok = prepare_tokenizer(tokenizer, model.path, data_files, chat_template,
-                                          (fs::path(output_dir) / "tokenizer" / "tokenizer.model").string());
-  auto writer = tokenizer_writer(tokenizer, model.path, tok, chat_template);
-  return RecipeStart{device, std::move(resume), chat_template, std::move(tok), std::move(writer)};
+  // A tokenizer trained on the data is trained once, by rank 0; the others load it.
+  const std::string tokenizer_cache = (fs::path(output_dir) / "tokenizer" / "tokenizer.model").string();
+  std::optional<data::Tokenizer> tok;
+  if (rank0) tok = prepare_tokenizer(tokenizer, model.path, data_files, chat_template, tokenizer_cache);
+  pg->barrier();
+  if (!rank0) tok = prepare_tokenizer(tokenizer, model.path, data_files, chat_template, tokenizer_cache);
+  auto writer = tokenizer_writer(tokenizer, model.path, *tok, chat_template);
+  return RecipeStart{device, env, std::move(pg), std::move(resume), chat_template, std::move(*tok), std::move(writer)};
 }
 
 void handle_non_finite_step(const std::string& on_nan, double loss, RunState& state, Progress& progress,
@@ -43,9 +64,10 @@ void handle_non_finite_step(const std::string& on_nan, double loss, RunState& st
 }
 
 bool checkpoint_or_stop(const RunState& state, int64_t total_steps, int64_t every_steps, Progress& progress,
-                        const std::function<std::string(const RunState&)>& save) {
+                        const std::function<std::string(const RunState&)>& save, dist::ProcessGroup& pg) {
   const bool due = state.step < total_steps && every_steps > 0 && state.step % every_steps == 0;
-  if (interrupted()) {
+  // Every rank must stop at the same step: a signal seen by any rank stops them all.
+  if (dist::all_reduce_max(pg, interrupted() ? 1.0 : 0.0) > 0) {
     progress.clear();
     log::info("interrupted: checkpoint saved in " + save(state) + "; rerun the same command to resume");
     return true;

@@ -9,6 +9,8 @@
 
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
+#include "dist/env.h"
+#include "dist/process_group.h"
 #include "trainer/checkpoint_dir.h"
 #include "trainer/progress.h"
 #include "trainer/recipe_sections.h"
@@ -19,6 +21,8 @@ namespace fw::trainer {
 
 struct RecipeStart {
   at::Device device;
+  dist::DistEnv env;                        // where this rank sits (rank 0 of 1 by default)
+  std::shared_ptr<dist::ProcessGroup> pg;   // its process group (a world of one by default)
   std::optional<CheckpointInfo> resume;  // the checkpoint to continue from, if any
   data::TemplateKind chat_template;
   data::Tokenizer tok;
@@ -27,11 +31,13 @@ struct RecipeStart {
 
 RuntimeOptions runtime_options(const RunSection& run);
 
-// Runtime (device, threads, seed, determinism, interrupt handler), the run folder with
-// its config.yaml, the resume decision, the chat template and the tokenizer (trained on
-// the texts of `data_files` when the recipe asks for one).
-RecipeStart start_recipe(const RuntimeOptions& runtime, const std::string& output_dir, const std::string& config_yaml,
-                         const std::string& resume_setting, const ModelSection& model, const TokenizerSection& tokenizer,
+// The distributed environment (dist/env.h) and process group, the runtime (device,
+// threads, seed, determinism, interrupt handler), the run folder with its config.yaml,
+// the resume decision, the chat template and the tokenizer (trained on the texts of
+// `data_files` when the recipe asks for one). In a data-parallel run rank 0 writes the
+// folder, decides the resume checkpoint and trains the tokenizer; the others follow it.
+RecipeStart start_recipe(const RunSection& run, const std::string& config_yaml, const std::string& resume_setting,
+                         const ModelSection& model, const TokenizerSection& tokenizer,
                          const std::vector<std::string>& data_files);
 
 // A step whose loss or gradient was not finite: under on_nan "stop" saves the last good
@@ -41,8 +47,9 @@ void handle_non_finite_step(const std::string& on_nan, double loss, RunState& st
                             const std::function<std::string(const RunState&)>& save, const std::string& hint);
 
 // After a completed step: checkpoints every `every_steps` (not at the last step, which
-// the recipe saves itself) and, after SIGINT/SIGTERM, checkpoints and returns true (stop).
+// the recipe saves itself) and, after SIGINT/SIGTERM on any rank, checkpoints and returns
+// true (stop) on every rank.
 bool checkpoint_or_stop(const RunState& state, int64_t total_steps, int64_t every_steps, Progress& progress,
-                        const std::function<std::string(const RunState&)>& save);
+                        const std::function<std::string(const RunState&)>& save, dist::ProcessGroup& pg);
 
 }  // namespace fw::trainer

@@ -63,9 +63,10 @@ model::LlamaForScore load_starting_rm(const std::optional<CheckpointInfo>& resum
 
 RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start = start_recipe(runtime_options(r.run), r.run.output_dir,
-                                         resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const RecipeStart start =
+      start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
+  dist::ProcessGroup& pg = *start.pg;
   const auto& resume = start.resume;
   const data::TemplateKind chat_template = start.chat_template;
   const data::Tokenizer& tok = start.tok;
@@ -74,7 +75,8 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
 
   // 3. Data.
   std::optional<StepStream> stream_slot;
-  const PreferenceData pairs_data = load_preference_data(r.data, r.train, tok, chat_template, r.run.seed, stream_slot);
+  const PreferenceData pairs_data =
+      load_preference_data(r.data, r.train, tok, chat_template, r.run.seed, stream_slot, pg.rank(), pg.world_size());
   const data::PreferenceDataset& train = pairs_data.train;
   const std::optional<data::PreferenceDataset>& eval = pairs_data.eval;
   StepStream& stream = *stream_slot;
@@ -83,6 +85,8 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
   // 4. Model, optimizer, schedule.
   model::LlamaForScore rm = load_starting_rm(resume, r.model, tok, device);
   rm->train();
+  dist::broadcast_parameters(pg, *rm);  // the fresh head too
+  dist::GradientSync grad_sync(start.pg, *rm);  // sums the ranks' gradients (a no-op on one rank)
   auto optimizer = make_adamw(*rm, {r.optim.lr, r.optim.weight_decay, r.optim.beta1, r.optim.beta2, r.optim.eps,
                                     r.optim.decay_norms_and_biases, r.optim.decay_embeddings});
   ScheduleOptions schedule{schedule_from_name(r.schedule.kind), r.optim.lr, r.schedule.warmup_steps, total_steps,
@@ -99,7 +103,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
     }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
   };
   auto evaluate = [&]() -> std::optional<double> {
-    if (!eval) return std::nullopt;
+    if (!eval || pg.rank() != 0) return std::nullopt;  // rank 0 evaluates
     at::NoGradGuard no_grad;
     rm->eval();
     int64_t correct = 0;
@@ -131,9 +135,16 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
     const std::vector<data::MicroBatch> micro = stream.next_step(next_cursor);
     int64_t pairs = 0, step_tokens = 0;
     for (const auto& mb : micro) pairs += static_cast<int64_t>(mb.size());
+    pairs = static_cast<int64_t>(dist::all_reduce_sum(pg, static_cast<double>(pairs)));  // over every rank
+    size_t last_batch = 0;  // the last non-empty micro-batch launches the gradient all-reduce
+    for (size_t i = 0; i < micro.size(); ++i)
+      if (!micro[i].empty()) last_batch = i;
     double loss_sum = 0, correct = 0, margin_sum = 0, reward_sum = 0;
     double reward_min = 1e300, reward_max = -1e300;
-    for (const auto& mb : micro) {
+    for (size_t i = 0; i < micro.size(); ++i) {
+      const data::MicroBatch& mb = micro[i];
+      if (mb.empty()) continue;
+      grad_sync.set_sync(i == last_batch);
       const int64_t B = static_cast<int64_t>(mb.size());
       const data::PreferenceBatch b = data::collate_preference(train.examples, mb, pad_id);
       step_tokens += b.num_tokens;
@@ -150,10 +161,17 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
       reward_min = std::min(reward_min, detached.min().item<double>());
       reward_max = std::max(reward_max, detached.max().item<double>());
     }
+    {  // the step's statistics over every rank
+      const auto sums = dist::all_reduce_sum(pg, {loss_sum, correct, margin_sum, reward_sum, static_cast<double>(step_tokens)});
+      loss_sum = sums[0], correct = sums[1], margin_sum = sums[2], reward_sum = sums[3];
+      step_tokens = static_cast<int64_t>(sums[4]);
+      reward_max = dist::all_reduce_max(pg, reward_max);
+      reward_min = -dist::all_reduce_max(pg, -reward_min);
+    }
     const double n = static_cast<double>(pairs);
     const double loss = loss_sum / n;
     const double lr = lr_at(st.step, schedule);
-    const UpdateResult update = apply_update(*optimizer, *rm, loss, r.optim.grad_clip, lr);
+    const UpdateResult update = apply_update(*optimizer, *rm, loss, r.optim.grad_clip, lr, &grad_sync);
     if (!update.applied)
       handle_non_finite_step(r.train.on_nan, loss, st, progress, save, "lower optim.lr");
     st.cursor = next_cursor;
@@ -169,7 +187,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
                             {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds}});
     }
     progress.update(st.step, {{"loss", loss}, {"acc", correct / n}});
-    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
+    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save, pg)) {
       result.interrupted = true;
       result.steps = st.step;
       return result;
@@ -180,8 +198,10 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
   // 6. Final checkpoint, exported reward model, held-out accuracy.
   save(st);
   result.final_dir = (fs::path(r.run.output_dir) / "final").string();
-  model::save_score_model(rm, result.final_dir);
-  write_tokenizer(result.final_dir);
+  if (pg.rank() == 0) {
+    model::save_score_model(rm, result.final_dir);
+    write_tokenizer(result.final_dir);
+  }
   result.steps = st.step;
   result.eval_accuracy = evaluate();
   if (result.eval_accuracy) metrics.log(st.step, {{"eval/accuracy", *result.eval_accuracy}});

@@ -21,12 +21,15 @@ struct RunState {
 };
 
 // Saves OUTPUT_DIR/checkpoint-<step>: write_model(dir) writes the model files at the
-// top of the folder; the state, optimizer, RNG and config go into trainer_state/.
+// top of the folder; the state, optimizer, RNG, world size and config go into
+// trainer_state/. Only rank 0 writes (every rank holds the same state); every rank gets
+// the path.
 std::string save_run_checkpoint(const std::string& output_dir, const RunState& state, torch::optim::Optimizer& optimizer,
                                 const std::function<void(const std::string& dir)>& write_model,
                                 const std::string& config_yaml, int keep_last);
 
-// Restores optimizer and RNG from a checkpoint folder and returns its state.
+// Restores optimizer and RNG from a checkpoint folder and returns its state. A checkpoint
+// of a run with another number of ranks is an fw::Error naming both.
 RunState load_run_state(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer);
 
 }  // namespace fw::trainer

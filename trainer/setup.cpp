@@ -29,6 +29,16 @@ at::Device setup_runtime(const RuntimeOptions& o) {
   }
   if (device.is_cuda() && !at::globalContext().hasCUDA())
     throw_invalid("CUDA was requested but no GPU or CUDA runtime is available", {.key = "device"});
+  if (device.is_cuda() && o.distributed) {
+    if (device.has_index())
+      throw_invalid("device '" + o.device + "' would put every rank on one GPU", {.key = "device",
+                    .hint = "use device: cuda (each rank takes the GPU of its LOCAL_RANK)"});
+    const int gpus = static_cast<int>(at::getNumGPUs());
+    if (o.local_rank >= gpus)
+      throw_invalid("LOCAL_RANK " + std::to_string(o.local_rank) + " has no GPU: this node has " +
+                        std::to_string(gpus), {.key = "LOCAL_RANK", .hint = "start at most one rank per GPU"});
+    device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(o.local_rank));
+  }
   if (o.deterministic) {
     at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
     at::globalContext().setDeterministicCuDNN(true);

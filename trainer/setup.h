@@ -14,10 +14,13 @@ struct RuntimeOptions {
   int64_t threads = 0;
   bool deterministic = false;
   int64_t seed = 0;
+  int local_rank = 0;             // data parallel: "cuda" means cuda:<local_rank>
+  bool distributed = false;
 };
 
 // Applies threads, determinism and the seed; returns the device (fw::Error if CUDA is
-// asked for and absent).
+// asked for and absent). In a data-parallel run "cuda" is the local rank's GPU, and a
+// fixed "cuda:N" is refused (it would put every rank on one GPU).
 at::Device setup_runtime(const RuntimeOptions& opts);
 
 // Enables bf16 autocast on `device` for its lifetime when dtype is bfloat16.

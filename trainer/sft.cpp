@@ -57,9 +57,10 @@ data::MaskMode mask_from_name(const std::string& name) {
 
 SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start = start_recipe(runtime_options(r.run), r.run.output_dir,
-                                         resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const RecipeStart start =
+      start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
+  dist::ProcessGroup& pg = *start.pg;
   const auto& resume = start.resume;
   const data::TemplateKind chat_template = start.chat_template;
   const data::Tokenizer& tok = start.tok;
@@ -77,13 +78,15 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
                                  static_cast<uint64_t>(r.run.seed), 64};
   std::vector<int64_t> lengths;
   for (const auto& ex : train.examples) lengths.push_back(static_cast<int64_t>(ex.ids.size()));
-  StepStream stream(std::move(lengths), batching, r.train.grad_accum);
+  StepStream stream(std::move(lengths), batching, r.train.grad_accum, pg.rank(), pg.world_size());
   const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
   const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
 
   // 4. Model, optimizer, schedule. Master weights stay fp32; bf16 is autocast.
   model::LlamaForCausalLM lm = load_starting_lm(resume, r.model, tok, device);
   lm->train();
+  dist::broadcast_parameters(pg, *lm);
+  dist::GradientSync grad_sync(start.pg, *lm);  // sums the ranks' gradients (a no-op on one rank)
   OptimOptions optim_opts{r.optim.lr, r.optim.weight_decay, r.optim.beta1, r.optim.beta2, r.optim.eps,
                           r.optim.decay_norms_and_biases, r.optim.decay_embeddings};
   auto optimizer = make_adamw(*lm, optim_opts);
@@ -138,6 +141,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   // Everything eval measures: the eval loss and the generation accuracy (each if set up).
   auto run_eval = [&]() -> Metrics {
     Metrics m;
+    if (pg.rank() != 0) return m;  // rank 0 evaluates; the others wait at the next collective
     if (auto loss = eval_loss()) {
       log::info("eval: loss " + std::to_string(*loss));
       m.emplace_back("eval/loss", *loss);
@@ -173,27 +177,36 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
     std::vector<data::SftBatch> batches;
     int64_t step_trainable = 0, step_tokens = 0;
     for (const auto& mb : micro) {
+      if (mb.empty()) continue;  // this rank's share of a short last micro-batch
       batches.push_back(data::collate_sft(train.examples, mb, r.data.packing, pad_id));
       step_trainable += batches.back().num_trainable;
       step_tokens += batches.back().num_tokens;
     }
+    // Counts over every rank: the loss is normalised by the global trainable tokens.
+    const std::vector<double> counts = dist::all_reduce_sum(
+        pg, std::vector<double>{static_cast<double>(step_trainable), static_cast<double>(step_tokens)});
+    step_trainable = static_cast<int64_t>(counts[0]);
+    step_tokens = static_cast<int64_t>(counts[1]);
     const double t_data = seconds_since(t_step);
 
-    // Each micro-batch adds sum(CE)/N to the gradient, N = the step's trainable tokens.
+    // Each micro-batch adds sum(CE)/N to the gradient, N = the step's trainable tokens
+    // (all ranks); the last backward launches the gradient all-reduce.
     auto t_fb = Clock::now();
     double loss_sum = 0;
-    for (auto& b : batches) {
-      losses::SftLoss l = sft_micro_batch_loss(lm, b, device, r.run.dtype);
+    for (size_t i = 0; i < batches.size(); ++i) {
+      grad_sync.set_sync(i + 1 == batches.size());
+      losses::SftLoss l = sft_micro_batch_loss(lm, batches[i], device, r.run.dtype);
       (l.loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable))).backward();
       loss_sum += l.loss_sum.item<double>();
     }
+    loss_sum = dist::all_reduce_sum(pg, loss_sum);
     const double t_forward_backward = seconds_since(t_fb);
 
     auto t_opt = Clock::now();
     double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable));
     if (nan_test_step == st.step + 1) loss = std::nan("");
     const double lr = lr_at(st.step, schedule);
-    const UpdateResult update = apply_update(*optimizer, *lm, loss, r.optim.grad_clip, lr);
+    const UpdateResult update = apply_update(*optimizer, *lm, loss, r.optim.grad_clip, lr, &grad_sync);
     const double grad_norm = update.grad_norm;
     if (!update.applied) {
       handle_non_finite_step(r.train.on_nan, loss, st, progress, save, "lower optim.lr or check the data");
@@ -223,7 +236,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
       progress.clear();
       log_eval(st.step);
     }
-    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save)) {
+    if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save, pg)) {
       result.interrupted = true;
       result.steps = st.step;
       return result;
@@ -234,8 +247,10 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   // 7. Final checkpoint, exported model, eval.
   save(st);
   result.final_dir = (fs::path(r.run.output_dir) / "final").string();
-  model::save_causal_lm(lm, result.final_dir);
-  write_tokenizer(result.final_dir);
+  if (pg.rank() == 0) {
+    model::save_causal_lm(lm, result.final_dir);
+    write_tokenizer(result.final_dir);
+  }
   result.steps = st.step;
   for (const auto& [name, value] : log_eval(st.step))
     if (name == "eval/accuracy") result.eval_accuracy = std::get<double>(value);

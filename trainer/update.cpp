@@ -7,8 +7,9 @@
 namespace fw::trainer {
 
 UpdateResult apply_update(torch::optim::Optimizer& optimizer, torch::nn::Module& model, double loss, double grad_clip,
-                          double lr) {
+                          double lr, dist::GradientSync* sync) {
   UpdateResult r;
+  if (sync) sync->finish();
   r.grad_norm = clip_grad_norm(model, grad_clip);
   if (!std::isfinite(loss) || !std::isfinite(r.grad_norm)) {
     optimizer.zero_grad();

@@ -1,11 +1,15 @@
-// The tail of every optimizer step, shared by the recipes: clip the gradients, refuse a
-// non-finite step, set the learning rate, update, clear the gradients.
+// The tail of every optimizer step, shared by the recipes: finish the data-parallel
+// gradient all-reduce, clip the gradients, refuse a non-finite step, set the learning
+// rate, update, clear the gradients. `loss` must be the same on every rank (the global
+// loss), so that every rank takes the same decision.
 #pragma once
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
 #include <optional>
+
+#include "dist/data_parallel.h"
 
 namespace fw::trainer {
 
@@ -15,6 +19,6 @@ struct UpdateResult {
 };
 
 UpdateResult apply_update(torch::optim::Optimizer& optimizer, torch::nn::Module& model, double loss, double grad_clip,
-                          double lr);
+                          double lr, dist::GradientSync* sync = nullptr);
 
 }  // namespace fw::trainer

@@ -112,3 +112,27 @@ TEST(PpoMaths, AdaptiveKlMovesTowardTheTarget) {
 }
 
 }  // namespace
+
+namespace {
+using namespace fw::losses;
+
+TEST(PpoMaths, ShardedWhiteningEqualsWhiteningTheWhole) {
+  // Two shards (two ranks' rollouts): summed moments whiten each shard exactly as
+  // masked_whiten whitens their concatenation.
+  const at::Tensor a = at::tensor({0.5f, -1.0f, 2.0f, 7.0f, 3.0f, 9.0f}).view({2, 3});
+  const at::Tensor ma = at::tensor({1, 1, 1, 1, 1, 0}).view({2, 3}).to(at::kBool);
+  const at::Tensor b = at::tensor({4.0f, -2.5f, 0.0f, 1.0f}).view({1, 4});
+  const at::Tensor mb = at::tensor({1, 1, 0, 1}).view({1, 4}).to(at::kBool);
+  MaskedMoments m = masked_moments(a, ma), mb_ = masked_moments(b, mb);
+  m.sum += mb_.sum, m.sum_sq += mb_.sum_sq, m.count += mb_.count;
+  EXPECT_EQ(m.count, 8.0);
+  const at::Tensor whole = at::cat({a.masked_select(ma), b.masked_select(mb)}).unsqueeze(0);
+  const at::Tensor want = masked_whiten(whole, at::ones_like(whole, at::kBool));
+  const at::Tensor got = at::cat({whiten_with(a, ma, m.mean(), m.unbiased_var()).masked_select(ma),
+                                  whiten_with(b, mb, m.mean(), m.unbiased_var()).masked_select(mb)}).unsqueeze(0);
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-5);
+  EXPECT_EQ(whiten_with(a, ma, 1.0, 4.0)[1][2].item<double>(), 0.0);  // padding stays 0
+  EXPECT_THROW((MaskedMoments{1.0, 1.0, 1.0}.unbiased_var()), fw::Error);
+}
+
+}  // namespace
