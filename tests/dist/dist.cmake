@@ -4,3 +4,10 @@ fw_add_test(test_dist TORCH
   SOURCES dist/test_env.cpp dist/test_collectives.cpp
   LIBS fw_dist
   LABELS unit dist)
+
+fw_add_test(test_dp_recipes TORCH
+  SOURCES dist/test_dp_recipes.cpp integration/cli_run.cpp
+  LIBS fw_model fw_synth
+  LABELS integration dist
+  TIMEOUT 600)
+add_dependencies(test_dp_recipes flywheel)

@@ -22,6 +22,16 @@ bool kill_when_exists(const std::vector<std::string>& args, const std::string& p
 
 std::string read_text(const std::string& path);
 
+// A free TCP port on 127.0.0.1 (bound once, then released).
+int free_port();
+
+// `flywheel ARGS` as `world` ranks of one data-parallel run, started as torchrun would
+// (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT on a free
+// port), rank r's output in `log_prefix`.r; waits for all and returns each rank's exit
+// code (-1 if it did not exit). `extra_env` goes before the command, e.g. "A=1 ".
+std::vector<int> run_flywheel_ranks(const std::string& args, int world, const std::string& log_prefix,
+                                    const std::string& extra_env = "");
+
 // Every tensor of a model folder by name; the largest absolute difference of two such maps.
 std::map<std::string, at::Tensor> folder_weights(const std::string& dir);
 double max_weight_diff(const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b);
