@@ -106,7 +106,8 @@ void Supervisor::signal_running(int sig) {
 void Supervisor::begin_stop(int sig) {
   stopping_ = true;
   signal_running(sig);
-  kill_at_ = Clock::now() + std::chrono::milliseconds(static_cast<long>(std::llround(opts_.grace_seconds * 1000)));
+  const double grace_ms = std::min(opts_.grace_seconds, 1e9) * 1000;  // 1e9 s: "never", without overflow
+  kill_at_ = Clock::now() + std::chrono::milliseconds(std::llround(grace_ms));
 }
 
 bool Supervisor::start(int port) {

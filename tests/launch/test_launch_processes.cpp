@@ -246,3 +246,16 @@ TEST(LaunchProcesses, ProgramArgumentsPassThroughUntouched) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "[rank0]: <--nproc-per-node><7><a b><--><--help>\n");
 }
+
+TEST(LaunchProcesses, RanksRunInTheirOwnProcessGroupWithStdinFromDevNull) {
+  // Field 5 of /proc/PID/stat is the process group; "sh" has no space in its name.
+  const LaunchResult r = run_launch({"--nproc-per-node", "2", "--", "sh", "-c",
+                                     "echo pid=$$ pgrp=$(cut -d' ' -f5 /proc/$$/stat) stdin=$(readlink /proc/$$/fd/0)"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::smatch m;
+  const std::string out = r.out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\[rank0\]: pid=([0-9]+) pgrp=([0-9]+) stdin=(\S+)\n)"))) << out;
+  EXPECT_EQ(m[1], m[2]) << "rank 0 is not the leader of its own process group";
+  EXPECT_NE(std::to_string(::getpgrp()), m[2].str());
+  EXPECT_EQ(m[3], "/dev/null");
+}
