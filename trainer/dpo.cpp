@@ -273,7 +273,8 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
                             {"epoch", stream.epoch_progress(st.cursor)}, {"num_tokens", st.tokens_seen},
                             {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds},
                             {"timing/data", t_data}, {"timing/reference", t_reference},
-                            {"timing/forward_backward", t_forward_backward}, {"timing/optimizer", t_optimizer}});
+                            {"timing/forward_backward", t_forward_backward}, {"timing/optimizer", t_optimizer},
+                            {"timing/grad_sync", update.sync_seconds}});
     }
     progress.update(st.step, {{"loss", loss}, {"acc", correct / n}});
     if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save, pg)) {

@@ -184,7 +184,8 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
                             {"margin", margin_sum / n}, {"rewards/mean", reward_sum / (2 * n)},
                             {"rewards/min", reward_min}, {"rewards/max", reward_max},
                             {"epoch", stream.epoch_progress(st.cursor)}, {"num_tokens", st.tokens_seen},
-                            {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds}});
+                            {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds},
+                            {"timing/grad_sync", update.sync_seconds}});
     }
     progress.update(st.step, {{"loss", loss}, {"acc", correct / n}});
     if (checkpoint_or_stop(st, total_steps, r.checkpoint.every_steps, progress, save, pg)) {

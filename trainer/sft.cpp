@@ -229,7 +229,8 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
                             {"tokens_per_second", step_tokens / step_seconds},
                             {"trainable_tokens_per_second", step_trainable / step_seconds},
                             {"timing/data", t_data}, {"timing/forward_backward", t_forward_backward},
-                            {"timing/optimizer", t_optimizer}, {"timing/step", step_seconds}});
+                            {"timing/optimizer", t_optimizer}, {"timing/grad_sync", update.sync_seconds},
+                            {"timing/step", step_seconds}});
     }
     progress.update(st.step, {{"loss", loss}, {"lr", lr}});
     if (r.eval.every_steps > 0 && st.step < total_steps && st.step % r.eval.every_steps == 0) {

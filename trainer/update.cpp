@@ -1,5 +1,6 @@
 #include "trainer/update.h"
 
+#include <chrono>
 #include <cmath>
 
 #include "trainer/optim.h"
@@ -9,7 +10,11 @@ namespace fw::trainer {
 UpdateResult apply_update(torch::optim::Optimizer& optimizer, torch::nn::Module& model, double loss, double grad_clip,
                           double lr, dist::GradientSync* sync) {
   UpdateResult r;
-  if (sync) sync->finish();
+  if (sync) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sync->finish();
+    r.sync_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   r.grad_norm = clip_grad_norm(model, grad_clip);
   if (!std::isfinite(loss) || !std::isfinite(r.grad_norm)) {
     optimizer.zero_grad();

@@ -16,6 +16,7 @@ namespace fw::trainer {
 struct UpdateResult {
   bool applied = false;   // false: loss or gradient norm was NaN/Inf; gradients dropped
   double grad_norm = 0;   // before clipping
+  double sync_seconds = 0;  // waiting for the gradient all-reduce (what the backward pass did not hide)
 };
 
 UpdateResult apply_update(torch::optim::Optimizer& optimizer, torch::nn::Module& model, double loss, double grad_clip,

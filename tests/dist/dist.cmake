@@ -10,4 +10,9 @@ fw_add_test(test_dp_recipes TORCH
   LIBS fw_model fw_synth
   LABELS integration dist
   TIMEOUT 600)
-add_dependencies(test_dp_recipes flywheel)
+add_dependencies(test_dp_recipes flywheel flywheel-launch)
+
+fw_add_test(test_dp_ppo TORCH
+  SOURCES dist/test_dp_ppo.cpp unit/model/tiny_models.cpp
+  LIBS fw_trainer
+  LABELS unit dist)

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "data/synth/task_io.h"
@@ -193,7 +194,7 @@ TEST(DataParallel, PpoRunsOnTwoRanks) {
   EXPECT_TRUE(fs::exists(tmp("dp_ppo_run/final/model.safetensors")));
 }
 
-TEST(DataParallel, TorchrunStartsTheSameRun) {
+TEST(DataParallel, TorchrunAndFlywheelLaunchStartTheSameRun) {
   // torchrun's agent hosts the store (TORCHELASTIC_USE_AGENT_STORE): every rank is a client.
   const std::string torchrun = (fs::path(FW_PYTHON).parent_path() / "torchrun").string();
   if (!fs::exists(torchrun)) GTEST_SKIP() << "no torchrun next to " << FW_PYTHON;
@@ -207,6 +208,91 @@ TEST(DataParallel, TorchrunStartsTheSameRun) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_text(log);
   EXPECT_EQ(max_weight_diff(folder_weights(tmp("dp_manual_run/final")), folder_weights(tmp("dp_torchrun_run/final"))),
             0.0);
+  // flywheel-launch: rank 0 hosts the store; every output line names its rank.
+  const std::string launched = write_recipe("dp_launch", "sft", 2, 1);
+  const std::string launch_log = tmp("dp_launch.log");
+  const std::string launch = std::string(FW_BINARY_DIR) + "/bin/flywheel-launch --nproc-per-node 2 --master-port 0 -- " +
+                             fw::testing::flywheel_bin() + " sft " + launched + " > " + launch_log + " 2>&1";
+  const int launch_status = std::system(launch.c_str());
+  ASSERT_TRUE(WIFEXITED(launch_status) && WEXITSTATUS(launch_status) == 0) << read_text(launch_log);
+  EXPECT_NE(read_text(launch_log).find("[rank0]: [rank 0] data parallel over 2 ranks"), std::string::npos)
+      << read_text(launch_log);
+  EXPECT_EQ(max_weight_diff(folder_weights(tmp("dp_manual_run/final")), folder_weights(tmp("dp_launch_run/final"))),
+            0.0);
+}
+
+// The pid of the launcher's child whose environment has RANK=<rank>.
+pid_t rank_pid(pid_t launcher, int rank) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(text.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != launcher) continue;
+    std::ifstream env(entry.path() / "environ");
+    std::string vars((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    if (vars.find(std::string("\0RANK=") + std::to_string(rank) + '\0') != std::string::npos ||
+        vars.rfind("RANK=" + std::to_string(rank) + '\0', 0) == 0)
+      return static_cast<pid_t>(std::stoi(name));
+  }
+  return -1;
+}
+
+TEST(DataParallel, KillingARankStopsTheLaunchThenResumeContinues) {
+  const std::string recipe = write_recipe("dp_kill", "sft", 2, 1, "dist_timeout_seconds: 60\n");
+  const std::string args = std::string(FW_BINARY_DIR) + "/bin/flywheel-launch --nproc-per-node 2 --master-port 0 -- " +
+                           fw::testing::flywheel_bin() + " sft " + recipe + " train.max_steps=400";
+  const pid_t launcher = fork();
+  if (launcher == 0) {
+    const std::string cmd = "exec " + args + " > " + tmp("dp_kill.log") + " 2>&1";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(tmp("dp_kill_run/checkpoint-00000004")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const pid_t victim = rank_pid(launcher, 1);
+  ASSERT_GT(victim, 0) << "rank 1 not found";
+  kill(victim, SIGKILL);
+  const auto t0 = std::chrono::steady_clock::now();
+  int status = 0;
+  waitpid(launcher, &status, 0);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string log = read_text(tmp("dp_kill.log"));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << log;
+  EXPECT_LT(waited, 60.0) << log;
+  EXPECT_NE(log.find("rank 1"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(tmp("dp_kill_run/final")));
+  // resume: auto continues from the newest checkpoint (a short run this time).
+  const std::string again = tmp("dp_kill_again.log");
+  ASSERT_EQ(std::system((std::string(FW_BINARY_DIR) + "/bin/flywheel-launch --nproc-per-node 2 --master-port 0 -- " +
+                         fw::testing::flywheel_bin() + " sft " + recipe + " train.max_steps=12 > " + again + " 2>&1")
+                            .c_str()) >> 8,
+            0)
+      << read_text(again);
+  EXPECT_NE(read_text(again).find("resumed from"), std::string::npos) << read_text(again);
+  EXPECT_TRUE(fs::exists(tmp("dp_kill_run/final/model.safetensors")));
+}
+
+TEST(DataParallel, AnUnreachableStoreFailsWithinTheTimeout) {
+  const std::string recipe = write_recipe("dp_nostore", "sft", 2, 1, "dist_timeout_seconds: 3\n");
+  // Rank 1 of 2 alone: nobody serves the store at this port.
+  const std::string log = tmp("dp_nostore.log");
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string cmd = "RANK=1 WORLD_SIZE=2 LOCAL_RANK=1 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+                          std::to_string(fw::testing::free_port()) + " " + fw::testing::flywheel_bin() + " sft " +
+                          recipe + " > " + log + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(WEXITSTATUS(status), 1) << read_text(log);
+  EXPECT_LT(waited, 30.0);
+  EXPECT_NE(read_text(log).find("rendezvous with 2 ranks at 127.0.0.1:"), std::string::npos) << read_text(log);
 }
 
 }  // namespace
