@@ -35,6 +35,7 @@ cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DFLYWHEEL_ASAN_TESTS=OFF
 cmake --build build-device -j "$(nproc)"
 cd build-device
-# gpu tests first (the point of the run), then the unit tests on this machine too.
+# gpu tests first (the point of the run), then the unit and data-parallel tests here too.
 ctest --output-on-failure -L gpu
 ctest --output-on-failure -L unit -j 8
+ctest --output-on-failure -L dist -j 4
