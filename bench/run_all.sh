@@ -65,3 +65,10 @@ echo "[bench] dpo_vs_trl (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 "$py" "$here/dpo_vs_trl.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
   --out "$out/dpo_vs_trl.json" "${dpo_args[@]}" | tee "$out/dpo_vs_trl.md"
 echo "[bench] wrote $out/dpo_vs_trl.md and .json" >&2
+
+# --- dp_scaling: `flywheel sft` on 2 ranks x 1 thread (Gloo) vs 1 rank x 1 thread, same batch
+dp_args=()
+for a in "$@"; do [ "$a" = "--quick" ] && dp_args+=(--quick); done
+echo "[bench] dp_scaling (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+"$py" "$here/dp_scaling.py" --binary "$flywheel" --out "$out/dp_scaling.json" "${dp_args[@]}" | tee "$out/dp_scaling.md"
+echo "[bench] wrote $out/dp_scaling.md and .json" >&2

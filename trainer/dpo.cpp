@@ -158,11 +158,13 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     st = load_run_state(resume->path, *optimizer);
     log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " + std::to_string(total_steps));
   }
+  auto write_model = [&](const std::string& dir) {  // a checkpoint's and final/'s model files
+    model::save_causal_lm(lm, dir);
+    write_tokenizer(dir);
+  };
   auto save = [&](const RunState& s) {
-    return save_run_checkpoint(r.run.output_dir, s, *optimizer, [&](const std::string& dir) {
-      model::save_causal_lm(lm, dir);
-      write_tokenizer(dir);
-    }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
+    return save_run_checkpoint(r.run.output_dir, s, *optimizer, write_model, resolved_config_yaml,
+                               static_cast<int>(r.checkpoint.keep_last));
   };
 
   // Held-out preference accuracy: does the policy's implicit reward rank chosen first?
@@ -287,11 +289,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
 
   // 7. Final checkpoint, exported model, held-out accuracy.
   save(st);
-  result.final_dir = (fs::path(r.run.output_dir) / "final").string();
-  if (pg.rank() == 0) {
-    model::save_causal_lm(lm, result.final_dir);
-    write_tokenizer(result.final_dir);
-  }
+  result.final_dir = export_final(r.run.output_dir, pg, write_model);
   result.steps = st.step;
   result.eval_accuracy = evaluate();
   if (result.eval_accuracy) metrics.log(st.step, {{"eval/rewards/accuracies", *result.eval_accuracy}});

@@ -50,15 +50,6 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 constexpr const char* kValueDir = "value_model";         // in a checkpoint folder
 constexpr const char* kPpoStateFile = "trainer_state/ppo.json";
 
-// The policy and the value model under one module, so one optimizer (and one gradient
-// clip) covers both, as TRL's PolicyAndValueWrapper.
-struct PolicyAndValueImpl : torch::nn::Module {
-  PolicyAndValueImpl(model::LlamaForCausalLM p, model::LlamaForScore v) {
-    register_module("policy", std::move(p));
-    register_module("value", std::move(v));
-  }
-};
-TORCH_MODULE(PolicyAndValue);
 
 model::LlamaForScore load_frozen_score_model(const std::string& dir, const char* key, at::ScalarType dtype,
                                              at::Device device) {
@@ -124,7 +115,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   check_same_vocabulary(m.policy->config(), m.reference->config(), "ppo.reference_path");
   check_same_vocabulary(m.policy->config(), m.reward->config(), "ppo.reward_model_path");
   check_same_vocabulary(m.policy->config(), m.value->config(), "ppo.value_model_path");
-  PolicyAndValue trainable(m.policy, m.value);
+  PolicyAndValue trainable(m);
   trainable->train();
   dist::broadcast_parameters(pg, *trainable);
   // Each rank's update is a mean over its rollouts: the gradients are averaged.
@@ -146,10 +137,13 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
     log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " +
               std::to_string(total_steps) + " (kl_coef " + std::to_string(kl_ctl.value) + ")");
   }
+  auto write_policy = [&](const std::string& dir) {  // final/ and the top of a checkpoint
+    model::save_causal_lm(m.policy, dir);
+    start.write_tokenizer(dir);
+  };
   auto save = [&](const RunState& s) {
     return save_run_checkpoint(r.run.output_dir, s, *optimizer, [&](const std::string& dir) {
-      model::save_causal_lm(m.policy, dir);
-      start.write_tokenizer(dir);
+      write_policy(dir);
       model::save_score_model(m.value, (fs::path(dir) / kValueDir).string());
       const nlohmann::ordered_json state = {{"kl_coef", kl_ctl.value}};
       write_file_atomic((fs::path(dir) / kPpoStateFile).string(), state.dump(2) + "\n");
@@ -309,11 +303,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
 
   // 6. Final checkpoint, exported policy, generation eval.
   save(st);
-  result.final_dir = (fs::path(r.run.output_dir) / "final").string();
-  if (pg.rank() == 0) {
-    model::save_causal_lm(m.policy, result.final_dir);
-    start.write_tokenizer(result.final_dir);
-  }
+  result.final_dir = export_final(r.run.output_dir, pg, write_policy);
   result.steps = st.step;
   if (Metrics e = run_eval(); !e.empty()) {
     metrics.log(st.step, e);

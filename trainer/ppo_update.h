@@ -6,6 +6,7 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
 #include <torch/optim/optimizer.h>
 
 #include <cstdint>
@@ -14,6 +15,16 @@
 #include "trainer/ppo_experience.h"
 
 namespace fw::trainer {
+
+// The policy and the value model under one module, so one optimizer (and one gradient
+// clip, one gradient sync) covers both, as TRL's PolicyAndValueWrapper.
+struct PolicyAndValueImpl : torch::nn::Module {
+  explicit PolicyAndValueImpl(PpoModels& m) {
+    register_module("policy", m.policy);
+    register_module("value", m.value);
+  }
+};
+TORCH_MODULE(PolicyAndValue);
 
 struct PpoUpdateOptions {
   int64_t ppo_epochs = 4;

@@ -50,6 +50,13 @@ RecipeStart start_recipe(const RunSection& run, const std::string& config_yaml, 
   return RecipeStart{device, env, std::move(pg), std::move(resume), chat_template, std::move(*tok), std::move(writer)};
 }
 
+std::string export_final(const std::string& output_dir, dist::ProcessGroup& pg,
+                         const std::function<void(const std::string& dir)>& write_model) {
+  const std::string dir = (fs::path(output_dir) / "final").string();
+  if (pg.rank() == 0) write_model(dir);
+  return dir;
+}
+
 void handle_non_finite_step(const std::string& on_nan, double loss, RunState& state, Progress& progress,
                             const std::function<std::string(const RunState&)>& save, const std::string& hint) {
   progress.clear();

@@ -40,6 +40,11 @@ RecipeStart start_recipe(const RunSection& run, const std::string& config_yaml, 
                          const ModelSection& model, const TokenizerSection& tokenizer,
                          const std::vector<std::string>& data_files);
 
+// Writes the trained model into OUTPUT_DIR/final through write_model (rank 0 only) and
+// returns that path on every rank.
+std::string export_final(const std::string& output_dir, dist::ProcessGroup& pg,
+                         const std::function<void(const std::string& dir)>& write_model);
+
 // A step whose loss or gradient was not finite: under on_nan "stop" saves the last good
 // state and throws fw::Error (Runtime) naming the step and the checkpoint; under "skip"
 // warns and counts it in state.skipped_steps.

@@ -96,11 +96,13 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
     st = load_run_state(resume->path, *optimizer);
     log::info("resumed from " + resume->path + " at step " + std::to_string(st.step) + " of " + std::to_string(total_steps));
   }
+  auto write_model = [&](const std::string& dir) {  // a checkpoint's and final/'s model files
+    model::save_score_model(rm, dir);
+    write_tokenizer(dir);
+  };
   auto save = [&](const RunState& s) {
-    return save_run_checkpoint(r.run.output_dir, s, *optimizer, [&](const std::string& dir) {
-      model::save_score_model(rm, dir);
-      write_tokenizer(dir);
-    }, resolved_config_yaml, static_cast<int>(r.checkpoint.keep_last));
+    return save_run_checkpoint(r.run.output_dir, s, *optimizer, write_model, resolved_config_yaml,
+                               static_cast<int>(r.checkpoint.keep_last));
   };
   auto evaluate = [&]() -> std::optional<double> {
     if (!eval || pg.rank() != 0) return std::nullopt;  // rank 0 evaluates
@@ -198,11 +200,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
 
   // 6. Final checkpoint, exported reward model, held-out accuracy.
   save(st);
-  result.final_dir = (fs::path(r.run.output_dir) / "final").string();
-  if (pg.rank() == 0) {
-    model::save_score_model(rm, result.final_dir);
-    write_tokenizer(result.final_dir);
-  }
+  result.final_dir = export_final(r.run.output_dir, pg, write_model);
   result.steps = st.step;
   result.eval_accuracy = evaluate();
   if (result.eval_accuracy) metrics.log(st.step, {{"eval/accuracy", *result.eval_accuracy}});

@@ -23,21 +23,12 @@ using namespace fw::trainer;
 
 const std::vector<std::vector<int64_t>> kPrompts = {{5, 9, 2, 44, 7}, {13, 1}, {8, 8, 30}, {17, 4, 22}};
 
-model::LlamaForScore score_model(uint64_t seed) {
-  at::manual_seed(seed);
-  model::LlamaConfig c = fw::testing::tiny_config();
-  c.architecture = "LlamaForSequenceClassification";
-  model::LlamaForScore m(c);
-  model::init_weights(*m, 0.2);
-  return m;
-}
-
 PpoModels models() {  // seeded: every call gives the same four models
   PpoModels m;
   m.policy = fw::testing::tiny_lm(fw::testing::tiny_config(), 1);
   m.reference = fw::testing::tiny_lm(fw::testing::tiny_config(), 2);
-  m.reward = score_model(3);
-  m.value = score_model(4);
+  m.reward = fw::testing::tiny_score_model(3);
+  m.value = fw::testing::tiny_score_model(4);
   return m;
 }
 
@@ -48,13 +39,6 @@ ExperienceOptions options() {
   o.generate.eos_ids = {2};
   return o;
 }
-
-struct Wrapper : torch::nn::Module {
-  explicit Wrapper(PpoModels& m) {
-    register_module("policy", m.policy);
-    register_module("value", m.value);
-  }
-};
 
 // Rows [first, first + n) of a [B,R] tensor as a list of per-row response values.
 std::vector<std::vector<double>> rows(const at::Tensor& t, const at::Tensor& lengths) {
@@ -90,14 +74,14 @@ TEST(DataParallelPpo, TwoRanksWhitenAndScoreLikeOneRankOnTheSameRollouts) {
         got_adv[static_cast<size_t>(r)] = rows(e.advantages, e.batch.response_lengths);
         got_scores[static_cast<size_t>(r)] = e.scores.sum().item<double>();
         got_kl[static_cast<size_t>(r)] = e.kl.sum().item<double>();
-        Wrapper w(m);
-        auto opt = make_adamw(w, {.lr = 1e-3});
-        dist::GradientSync sync(pg, w, {.scale = 0.5});
-        ppo_update(m, w, *opt, e, {.ppo_epochs = 2, .num_mini_batches = 1, .micro_batch_size = 1, .temperature = 1.0,
+        PolicyAndValue w(m);
+        auto opt = make_adamw(*w, {.lr = 1e-3});
+        dist::GradientSync sync(pg, *w, {.scale = 0.5});
+        ppo_update(m, *w, *opt, e, {.ppo_epochs = 2, .num_mini_batches = 1, .micro_batch_size = 1, .temperature = 1.0,
                                    .lr = 1e-3, .seed = static_cast<uint64_t>(7 + r)},
                    at::kCPU, &sync, pg.get());
         std::vector<at::Tensor> flat;
-        for (auto& p : w.parameters()) flat.push_back(p.detach().reshape({-1}));
+        for (auto& p : w->parameters()) flat.push_back(p.detach().reshape({-1}));
         params_after[static_cast<size_t>(r)] = at::cat(flat);
       } catch (const std::exception& e) {
         errors[static_cast<size_t>(r)] = e.what();

@@ -18,22 +18,13 @@ using namespace fw;
 #define REQUIRE_CUDA()                                                   \
   if (!at::globalContext().hasCUDA()) GTEST_SKIP() << "no CUDA device: gpu test skipped"
 
-model::LlamaForScore score_model(uint64_t seed) {
-  at::manual_seed(seed);
-  model::LlamaConfig c = fw::testing::tiny_config();
-  c.architecture = "LlamaForSequenceClassification";
-  model::LlamaForScore m(c);
-  model::init_weights(*m, 0.2);
-  return m;
-}
-
 const std::vector<std::vector<int64_t>> kPrompts = {{5, 9, 2, 44, 7}, {13, 1}, {8, 8, 30}, {17, 4}};
 
 TEST(CudaPpo, ScoringMatchesCpu) {
   REQUIRE_CUDA();
   at::globalContext().setAllowTF32CuBLAS(false);
   auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 21);
-  auto vm = score_model(22);
+  auto vm = fw::testing::tiny_score_model(22);
   const auto b = rollout::make_response_batch(kPrompts, {{3, 4}, {20, 21, 22}, {6}, {7, 7, 7, 7}}, 0);
   at::NoGradGuard g;
   const at::Tensor lp = rollout::response_logprobs(lm, b, 0.7).logprobs, v = rollout::response_values(vm, b);
@@ -45,20 +36,13 @@ TEST(CudaPpo, ScoringMatchesCpu) {
   EXPECT_LT((rollout::sequence_scores(vm, b).cpu() - s).abs().max().item<double>(), 1e-4);
 }
 
-struct Wrapper : torch::nn::Module {
-  explicit Wrapper(trainer::PpoModels& m) {
-    register_module("policy", m.policy);
-    register_module("value", m.value);
-  }
-};
-
 TEST(CudaPpo, AWholeStepRunsUnderBf16Autocast) {
   REQUIRE_CUDA();
   trainer::PpoModels m;
   m.policy = fw::testing::tiny_lm(fw::testing::tiny_config(), 23);
   m.reference = fw::testing::tiny_lm(fw::testing::tiny_config(), 23);
-  m.reward = score_model(24);
-  m.value = score_model(25);
+  m.reward = fw::testing::tiny_score_model(24);
+  m.value = fw::testing::tiny_score_model(25);
   m.policy->to(at::kCUDA);
   m.value->to(at::kCUDA);
   m.reference->to(at::kCUDA, at::kBFloat16);
@@ -72,10 +56,10 @@ TEST(CudaPpo, AWholeStepRunsUnderBf16Autocast) {
   o.dtype = "bfloat16";
   const trainer::Experience e = trainer::make_experience(m, kPrompts, 5, 0.05, o, at::kCUDA);
   ASSERT_TRUE(trainer::experience_is_finite(e));
-  Wrapper w(m);
-  auto opt = trainer::make_adamw(w, {.lr = 1e-3});
+  trainer::PolicyAndValue w(m);
+  auto opt = trainer::make_adamw(*w, {.lr = 1e-3});
   const trainer::PpoUpdateStats s = trainer::ppo_update(
-      m, w, *opt, e, {.ppo_epochs = 2, .num_mini_batches = 2, .micro_batch_size = 2, .lr = 1e-3, .seed = 1,
+      m, *w, *opt, e, {.ppo_epochs = 2, .num_mini_batches = 2, .micro_batch_size = 2, .lr = 1e-3, .seed = 1,
                       .dtype = "bfloat16"},
       at::kCUDA);
   EXPECT_EQ(s.updates, 4);

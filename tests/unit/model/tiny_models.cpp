@@ -25,4 +25,14 @@ model::LlamaForCausalLM tiny_lm(const model::LlamaConfig& c, uint64_t seed) {
   return lm;
 }
 
+model::LlamaForScore tiny_score_model(uint64_t seed) {
+  at::manual_seed(seed);
+  model::LlamaConfig c = tiny_config();
+  c.architecture = "LlamaForSequenceClassification";
+  model::LlamaForScore m(c);
+  model::init_weights(*m, 0.2);
+  m->eval();
+  return m;
+}
+
 }  // namespace fw::testing

@@ -17,16 +17,6 @@ const std::vector<std::vector<int64_t>> kPrompts = {{5, 9, 2, 44, 7}, {13, 1}, {
 const std::vector<std::vector<int64_t>> kResponses = {{3, 4}, {20, 21, 22, 23, 24}, {6}};
 constexpr int64_t kPad = 0;
 
-model::LlamaForScore tiny_score_model(uint64_t seed) {
-  at::manual_seed(seed);
-  model::LlamaConfig c = fw::testing::tiny_config();
-  c.architecture = "LlamaForSequenceClassification";
-  model::LlamaForScore m(c);
-  model::init_weights(*m, 0.2);
-  m->eval();
-  return m;
-}
-
 std::vector<int64_t> joined(size_t i) {
   std::vector<int64_t> seq = kPrompts[i];
   seq.insert(seq.end(), kResponses[i].begin(), kResponses[i].end());
@@ -52,7 +42,7 @@ TEST(ResponseBatch, LayoutIsRightPaddedPromptThenResponse) {
 
 TEST(ResponseScoring, EqualsAFullForwardOfEachRowAlone) {
   auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 4);
-  auto vm = tiny_score_model(5);
+  auto vm = fw::testing::tiny_score_model(5);
   const double temperature = 0.7;
   const rollout::ResponseBatch b = rollout::make_response_batch(kPrompts, kResponses, kPad);
   at::NoGradGuard no_grad;

@@ -20,21 +20,12 @@ using namespace fw::trainer;
 const std::vector<std::vector<int64_t>> kPrompts = {{5, 9, 2, 44, 7}, {13, 1}, {8, 8, 30}, {17, 4}};
 constexpr int64_t kEos = 2;
 
-model::LlamaForScore tiny_score_model(uint64_t seed) {
-  at::manual_seed(seed);
-  model::LlamaConfig c = fw::testing::tiny_config();
-  c.architecture = "LlamaForSequenceClassification";
-  model::LlamaForScore m(c);
-  model::init_weights(*m, 0.2);
-  return m;
-}
-
 PpoModels tiny_models() {
   PpoModels m;
   m.policy = fw::testing::tiny_lm(fw::testing::tiny_config(), 1);
   m.reference = fw::testing::tiny_lm(fw::testing::tiny_config(), 1);  // = the policy
-  m.reward = tiny_score_model(2);
-  m.value = tiny_score_model(3);
+  m.reward = fw::testing::tiny_score_model(2);
+  m.value = fw::testing::tiny_score_model(3);
   for (auto& p : m.reference->parameters()) p.set_requires_grad(false);
   for (auto& p : m.reward->parameters()) p.set_requires_grad(false);
   return m;
@@ -48,13 +39,6 @@ ExperienceOptions experience_options() {
   o.missing_eos_penalty = 0.5;
   return o;
 }
-
-struct Wrapper : torch::nn::Module {
-  explicit Wrapper(PpoModels& m) {
-    register_module("policy", m.policy);
-    register_module("value", m.value);
-  }
-};
 
 TEST(PpoExperience, ScoresRewardsAndAdvantagesFollowTheFormulas) {
   PpoModels m = tiny_models();
@@ -117,9 +101,9 @@ TEST(PpoExperience, TheSeedDecidesTheRollouts) {
 TEST(PpoUpdate, AtLearningRateZeroTheRatioIsExactlyOne) {
   PpoModels m = tiny_models();
   const Experience e = make_experience(m, kPrompts, 7, 0.1, experience_options(), at::kCPU);
-  Wrapper w(m);
-  auto opt = make_adamw(w, {.lr = 0.0});
-  const PpoUpdateStats s = ppo_update(m, w, *opt, e,
+  PolicyAndValue w(m);
+  auto opt = make_adamw(*w, {.lr = 0.0});
+  const PpoUpdateStats s = ppo_update(m, *w, *opt, e,
                                       {.ppo_epochs = 2, .num_mini_batches = 2, .micro_batch_size = 1,
                                        .temperature = 1.0, .lr = 0.0, .seed = 3},
                                       at::kCPU);
@@ -145,9 +129,9 @@ TEST(PpoUpdate, MovesLogprobsTowardsTheAdvantagesAndIsSeeded) {
   auto run = [](uint64_t seed) {
     PpoModels m = tiny_models();
     const Experience e = make_experience(m, kPrompts, 7, 0.1, experience_options(), at::kCPU);
-    Wrapper w(m);
-    auto opt = make_adamw(w, {.lr = 3e-3});
-    ppo_update(m, w, *opt, e,
+    PolicyAndValue w(m);
+    auto opt = make_adamw(*w, {.lr = 3e-3});
+    ppo_update(m, *w, *opt, e,
                {.ppo_epochs = 2, .num_mini_batches = 2, .micro_batch_size = 1, .temperature = 1.0, .lr = 3e-3,
                 .seed = seed},
                at::kCPU);
