@@ -83,8 +83,10 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   const data::Tokenizer& tok = start.tok;
   const int64_t pad_id = std::max(0, tok.pad_or_eos_id());
 
-  // 3. Prompts, and the plan of which prompts each step takes (length-grouped, seeded;
-  // ppo.batch_size per rank, each rank its own share).
+  // 3. Prompts, and the plan of which prompts each step takes: i.i.d. batches (seeded), no
+  // grouping by length across batches — similar lengths would mean similar tasks, and a
+  // batch of one kind of prompt makes a poor baseline for the advantages. ppo.batch_size
+  // per rank, each rank its own share.
   const data::PromptDataset prompts = data::load_prompt_dataset(
       r.data.train, tok,
       {.chat_template = start.chat_template, .max_prompt_len = r.data.max_prompt_len,
@@ -94,7 +96,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
   for (const auto& p : prompts.examples) lengths.push_back(static_cast<int64_t>(p.prompt_ids.size()));
   StepStream stream(lengths,
                     {.max_seq_len = r.data.max_prompt_len, .micro_batch_size = r.ppo.batch_size, .packing = false,
-                     .shuffle = true, .seed = static_cast<uint64_t>(r.run.seed)},
+                     .shuffle = true, .seed = static_cast<uint64_t>(r.run.seed), .group_window = 1},
                     1, pg.rank(), pg.world_size());
   const int64_t total_steps = r.train.max_steps > 0 ? r.train.max_steps : r.train.epochs * stream.steps_per_epoch();
 
