@@ -122,6 +122,33 @@ TEST(Llama, HfParameterNames) {
   EXPECT_EQ(named.find("model.layers.0.self_attn.o_proj.bias"), nullptr);
 }
 
+TEST(LlamaForScore, ScoreLastReadsEachRightPaddedRowAtItsLastRealToken) {
+  // As the reward-model recipe calls it: chosen and rejected rows of different lengths,
+  // right-padded into one [2B,T] batch. Each row's score must equal the score of that row
+  // forwarded alone, read at its own last token (never a pad position).
+  auto rm = fw::testing::tiny_score_model(3);
+  const auto& c = rm->config();
+  at::NoGradGuard g;
+  const std::vector<int64_t> lengths = {7, 4, 9, 5};  // chosen 0, chosen 1, rejected 0, rejected 1
+  const int64_t T = 9, pad = 0;
+  at::Tensor ids = at::full({4, T}, pad, at::kLong);
+  std::vector<at::Tensor> rows;
+  for (int64_t r = 0; r < 4; ++r) {
+    rows.push_back(at::randint(1, c.vocab_size, {1, lengths[static_cast<size_t>(r)]}, at::kLong));
+    ids[r].narrow(0, 0, lengths[static_cast<size_t>(r)]).copy_(rows.back()[0]);
+  }
+  at::Tensor scores = rm->score_last(ids, at::tensor(lengths, at::kLong));
+  ASSERT_EQ(scores.sizes(), (std::vector<int64_t>{4}));
+  for (int64_t r = 0; r < 4; ++r) {
+    const double alone = rm->forward(rows[static_cast<size_t>(r)]).select(-1, 0)[0][-1].item<double>();
+    EXPECT_NEAR(scores[r].item<double>(), alone, 1e-5) << "row " << r;
+    // The pad positions score differently, so reading one of them would be caught.
+    if (lengths[static_cast<size_t>(r)] < T) {
+      EXPECT_GT(std::abs(rm->forward(ids).select(-1, 0)[r][T - 1].item<double>() - alone), 1e-4) << "row " << r;
+    }
+  }
+}
+
 TEST(Llama, Bf16ForwardTracksFloat32) {
   auto c = fw::testing::tiny_config();
   auto lm = fw::testing::tiny_lm(c, 2);
