@@ -33,7 +33,7 @@ import bench_common as bc  # noqa: E402
 
 SHAPES = {  # model -> (micro-batch per rank m, steps)
     "tiny": (4, 40),
-    "100m": (1, 8),
+    "100m": (2, 8),
 }
 
 
