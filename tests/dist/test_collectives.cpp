@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "dist/data_parallel.h"
@@ -109,8 +110,12 @@ void check_sync(const std::string& name, int world, int micros, int64_t bucket_b
     if (r != idle_rank) with_data.push_back(r);
   const std::vector<at::Tensor> want = reference_grads(world, micros, with_data);
   std::atomic<int64_t> buckets{0};
+  // Made here, one after the other: the seeded init draws from torch's global generator,
+  // which the rank threads must not share.
+  std::vector<std::unique_ptr<Mlp>> models;
+  for (int r = 0; r < world; ++r) models.push_back(std::make_unique<Mlp>(r == 0 ? 7 : 99));  // rank 0's must win
   run_ranks(name, world, [&](ProcessGroup& pg) {
-    Mlp m(pg.rank() == 0 ? 7 : 99);  // rank 0's weights must win
+    Mlp& m = *models[static_cast<size_t>(pg.rank())];
     auto group = std::shared_ptr<ProcessGroup>(&pg, [](ProcessGroup*) {});
     broadcast_parameters(pg, m);
     GradientSync sync(group, m, {.bucket_bytes = bucket_bytes});
@@ -140,8 +145,10 @@ TEST(GradientSync, ARankWithoutDataContributesZero) { check_sync("sync_idle", 3,
 
 TEST(GradientSync, ScaleGivesTheMean) {
   const std::vector<at::Tensor> sum = reference_grads(2, 1, {0, 1});
+  std::vector<std::unique_ptr<Mlp>> models;
+  for (int r = 0; r < 2; ++r) models.push_back(std::make_unique<Mlp>(7));
   run_ranks("sync_mean", 2, [&](ProcessGroup& pg) {
-    Mlp m(7);
+    Mlp& m = *models[static_cast<size_t>(pg.rank())];
     auto group = std::shared_ptr<ProcessGroup>(&pg, [](ProcessGroup*) {});
     GradientSync sync(group, m, {.scale = 0.5});
     m.forward(batch(pg.rank(), 0)).pow(2).sum().backward();
