@@ -45,4 +45,32 @@ struct PreferenceBatch {
 PreferenceBatch collate_preference(const std::vector<PreferenceExample>& examples, const MicroBatch& batch,
                                    int64_t pad_id);
 
+// One row per pair, the prompt shared by both completions: what a DPO forward needs,
+// with the prompt computed once instead of twice and no row padded to the other half's
+// length. A row of a pair with prompt p_0..p_{P-1} is
+//
+//   p_0 .. p_{P-2} | p_{P-1} c_0 .. c_{n-1} | p_{P-1} r_0 .. r_{m-1} | padding
+//   segment 0        segment 1                 segment 2                 segment -1
+//   positions 0..P-2 P-1 .. P-1+n              P-1 .. P-1+m              (continuing)
+//
+// (the last prompt token is repeated, so that both first completion tokens have a
+// position that predicts them). With model::ForwardOptions{.segment_ids, .position_ids,
+// .shared_prefix = true}, segments 1 and 2 each see segment 0 and themselves, so every
+// position computes exactly what it would in its own row of collate_preference.
+struct PreferencePairRows {
+  at::Tensor input_ids;       // [B,T] int64
+  at::Tensor position_ids;    // [B,T] int64
+  at::Tensor segment_ids;     // [B,T] int64: 0 shared prompt, 1 chosen, 2 rejected, -1 padding
+  at::Tensor labels;          // [B,T] int64: the next token where it is a completion token, else -100
+  at::Tensor sequence_index;  // [B,T] int64: b for a labelled chosen position, B + b for a
+                              // rejected one, -1 elsewhere (the layout of collate_preference)
+  at::Tensor margin;          // [B] float32
+  int64_t num_tokens = 0;     // real tokens of the 2B sequences (prompt counted twice), as
+                              // collate_preference counts them
+  int64_t num_positions = 0;  // non-padding positions actually computed
+  int64_t num_completion = 0;
+};
+PreferencePairRows collate_preference_pairs(const std::vector<PreferenceExample>& examples, const MicroBatch& batch,
+                                            int64_t pad_id);
+
 }  // namespace fw::data

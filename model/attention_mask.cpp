@@ -30,9 +30,11 @@ at::Tensor causal_padding_mask(const at::Tensor& key_valid, int64_t offset, int6
   return allowed.unsqueeze(1);
 }
 
-at::Tensor document_causal_mask(const at::Tensor& segment_ids, int64_t window) {
+at::Tensor document_causal_mask(const at::Tensor& segment_ids, int64_t window, bool shared_prefix) {
   const int64_t T = segment_ids.size(1);
   at::Tensor same_doc = segment_ids.unsqueeze(2) == segment_ids.unsqueeze(1);  // [B,T,T]
+  if (shared_prefix)  // query in a segment > 0, key in segment 0
+    same_doc = same_doc.logical_or((segment_ids.unsqueeze(2) > 0).logical_and(segment_ids.unsqueeze(1) == 0));
   at::Tensor allowed = same_doc.logical_and(causal_pattern(0, T, T, window, segment_ids.device()).unsqueeze(0));
   return allowed.unsqueeze(1);
 }

@@ -13,7 +13,8 @@ namespace fw::model {
 at::Tensor causal_padding_mask(const at::Tensor& key_valid, int64_t offset, int64_t T, int64_t window);
 
 // segment_ids [B,T] (packed rows: one id per document) -> [B,1,T,T]: causal within a
-// document, nothing across documents; window as above.
-at::Tensor document_causal_mask(const at::Tensor& segment_ids, int64_t window);
+// document, nothing across documents; window as above (on slot distance). shared_prefix:
+// the tokens of segment 0 are also visible (causally) to every token of a segment > 0.
+at::Tensor document_causal_mask(const at::Tensor& segment_ids, int64_t window, bool shared_prefix = false);
 
 }  // namespace fw::model

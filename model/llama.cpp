@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/init.h>
 
+#include "core/error.h"
 #include "model/attention_mask.h"
 #include "model/rope.h"
 
@@ -53,7 +54,10 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& input_ids, const ForwardOpt
   at::Tensor full_mask, window_mask;
   bool is_causal = false;
   if (opts.segment_ids.defined()) {
-    full_mask = document_causal_mask(opts.segment_ids, 0);
+    if (opts.shared_prefix && any_window)
+      throw_invalid("a shared-prefix row longer than the sliding window (" + std::to_string(window) +
+                    " tokens): the window would be measured on slots, not positions");
+    full_mask = document_causal_mask(opts.segment_ids, 0, opts.shared_prefix);
     if (any_window) window_mask = document_causal_mask(opts.segment_ids, window);
   } else {
     at::Tensor token_valid = opts.attention_mask.defined() ? opts.attention_mask.to(at::kBool) : at::Tensor();

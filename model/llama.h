@@ -28,6 +28,9 @@ struct ForwardOptions {
   at::Tensor attention_mask;  // [B,T] 1 = real token, 0 = padding (HF's meaning); default all 1
   at::Tensor segment_ids;     // [B,T] packed documents: attention stays within a segment
                               // (give position_ids restarting per document); no cache
+  bool shared_prefix = false; // with segment_ids: segment 0 is a prefix every later segment
+                              // of its row also sees (data::collate_preference_pairs); not
+                              // with sliding-window layers
   KVCache* cache = nullptr;   // incremental decoding: append the T tokens to the cache
 };
 

@@ -2,7 +2,8 @@
 //   1. runtime and run folder; 2. tokenizer; 3. preference data
 //   4. policy (resumed, HF folder or scratch), frozen reference, optimizer, schedule
 //   5. reference log-probs: precomputed and cached, or computed on the fly
-//   6. the loop: chosen and rejected of each pair in one concatenated forward ->
+//   6. the loop: chosen and rejected of each pair in one forward (one row per pair with
+//      the prompt computed once, or two padded rows: trainer/dpo_batch.h) ->
 //      summed completion log-probs -> DPO loss (sum over pairs / pairs in the step) ->
 //      clip -> AdamW -> TRL's metrics; checkpoints and exact resume as SFT
 //   7. final checkpoint, exported model, held-out reward accuracy
@@ -21,7 +22,7 @@
 #include "losses/dpo.h"
 #include "losses/logprobs.h"
 #include "model/checkpoint.h"
-#include "trainer/labelled_logits.h"
+#include "trainer/dpo_batch.h"
 #include "trainer/metrics_log.h"
 #include "trainer/model_setup.h"
 #include "trainer/optim.h"
@@ -42,15 +43,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Summed completion log-probs of a preference batch: [2B] (chosen rows, then rejected).
-at::Tensor pair_logps(model::LlamaForCausalLM& lm, const data::PreferenceBatch& b, at::Device device,
-                      const std::string& dtype) {
-  return labelled_sequence_logps(labelled_logits(lm, b.input_ids, b.labels, {}, device, dtype));
-}
-
 // Reference log-probs of every example, in order: [N,2].
 at::Tensor all_pair_logps(model::LlamaForCausalLM& ref, const data::PreferenceDataset& ds, int64_t batch_size,
-                          int64_t pad_id, at::Device device, const std::string& dtype) {
+                          int64_t pad_id, at::Device device, const std::string& dtype, bool shared_prompt) {
   at::NoGradGuard no_grad;
   const int64_t n = static_cast<int64_t>(ds.examples.size());
   // Batches of similar lengths (longest first) waste less compute on padding.
@@ -65,7 +60,8 @@ at::Tensor all_pair_logps(model::LlamaForCausalLM& ref, const data::PreferenceDa
   for (int64_t start = 0; start < n; start += batch_size) {
     data::MicroBatch mb;
     for (int64_t k = start; k < std::min(n, start + batch_size); ++k) mb.push_back({order[static_cast<size_t>(k)]});
-    at::Tensor lp = pair_logps(ref, data::collate_preference(ds.examples, mb, pad_id), device, dtype).to(at::kCPU, at::kFloat);
+    at::Tensor lp =
+        pair_logps(ref, collate_dpo(ds.examples, mb, pad_id, shared_prompt), device, dtype).logps.to(at::kCPU, at::kFloat);
     const int64_t B = static_cast<int64_t>(mb.size());
     const at::Tensor rows = at::tensor(std::vector<int64_t>(order.begin() + start, order.begin() + start + B), at::kLong);
     out.index_copy_(0, rows, at::stack({lp.narrow(0, 0, B), lp.narrow(0, B, B)}, 1));
@@ -117,6 +113,15 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   ScheduleOptions schedule{schedule_from_name(r.schedule.kind), r.optim.lr, r.schedule.warmup_steps, total_steps,
                            r.schedule.min_lr_ratio};
   losses::DpoLossOptions loss_opts{losses::dpo_loss_type_from_name(r.dpo.loss_type), r.dpo.beta, r.dpo.label_smoothing};
+  // The shared-prompt layout measures a sliding window on slots, not positions: only when
+  // no window can bite.
+  const model::LlamaConfig& mc = lm->config();
+  const bool window_bites = mc.sliding_window > 0 && !mc.sliding_window_layers.empty() &&
+                            mc.sliding_window < 2 * r.data.max_seq_len;
+  const bool shared_prompt = r.dpo.shared_prompt && !window_bites;
+  if (r.dpo.shared_prompt && window_bites)
+    log::info("dpo.shared_prompt: off for this model (sliding window of " + std::to_string(mc.sliding_window) +
+              " tokens); two padded rows per pair");
 
   // 5. Reference log-probs: a cached table, or a frozen model kept in memory. Before the
   // first update of a fresh run the policy *is* the default reference, so the one-off
@@ -133,7 +138,8 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   };
   if (r.dpo.precompute_ref_logps) {
     const std::string settings = data::template_name(chat_template) + "|" + std::to_string(r.data.max_seq_len) + "|" +
-                                 r.data.truncation + "|" + std::to_string(r.data.max_examples);
+                                 r.data.truncation + "|" + std::to_string(r.data.max_examples) +
+                                 (shared_prompt ? "|shared_prompt" : "");
     const std::string key = ref_logps_key(reference_dir, r.data.train, tok.serialized_model(), settings);
     // Rank 0 computes and caches the table; the other ranks then read the cache.
     auto precompute = [&] {
@@ -142,7 +148,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
                                 log::info_all_ranks("precomputing reference log-probs for " +
                                                     std::to_string(train.examples.size()) + " pairs");
                                 auto m = policy_is_reference ? lm : load_ref();
-                                return all_pair_logps(m, train, r.train.micro_batch_size, pad_id, device, r.run.dtype);
+                                return all_pair_logps(m, train, r.train.micro_batch_size, pad_id, device, r.run.dtype, shared_prompt);
                               });
     };
     if (pg.rank() == 0) ref_table = precompute();
@@ -172,13 +178,14 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   auto evaluate = [&]() -> std::optional<double> {
     if (!eval || pg.rank() != 0) return std::nullopt;  // rank 0 evaluates
     lm->eval();
-    at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype);
+    at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype, shared_prompt);
     if (!eval_ref_table.defined()) {  // the reference never changes: score it once
       if (policy_is_reference && st.step == 0) {
         eval_ref_table = pol;
       } else {
         model::LlamaForCausalLM reference = load_ref();
-        eval_ref_table = all_pair_logps(reference, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype);
+        eval_ref_table = all_pair_logps(reference, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype,
+                                        shared_prompt);
         if (r.dpo.precompute_ref_logps) ref = nullptr;
       }
     }
@@ -217,7 +224,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
       if (mb.empty()) continue;
       grad_sync.set_sync(i == last_batch);
       auto t0 = Clock::now();
-      data::PreferenceBatch b = data::collate_preference(train.examples, mb, pad_id);
+      const DpoBatch b = collate_dpo(train.examples, mb, pad_id, shared_prompt);
       step_tokens += b.num_tokens;
       const int64_t B = static_cast<int64_t>(mb.size());
       t_data += seconds_since(t0);
@@ -230,12 +237,13 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
         ref_lp = at::cat({rows.select(1, 0), rows.select(1, 1)}).to(device);
       } else {
         at::NoGradGuard no_grad;
-        ref_lp = pair_logps(ref, b, device, r.run.dtype);
+        ref_lp = pair_logps(ref, b, device, r.run.dtype).logps;
       }
       t_reference += seconds_since(t0);
       t0 = Clock::now();
-      at::Tensor lp = pair_logps(lm, b, device, r.run.dtype);  // [2B]
-      const at::Tensor lengths = losses::scored_lengths(b.labels).to(device);  // IPO averages per token
+      const PairLogps policy = pair_logps(lm, b, device, r.run.dtype);
+      const at::Tensor& lp = policy.logps;                  // [2B]
+      const at::Tensor& lengths = policy.lengths;           // IPO averages per token
       losses::DpoLossOutput out = losses::dpo_loss(lp.narrow(0, 0, B), lp.narrow(0, B, B), ref_lp.narrow(0, 0, B),
                                                    ref_lp.narrow(0, B, B), loss_opts, lengths.narrow(0, 0, B),
                                                    lengths.narrow(0, B, B));

@@ -32,6 +32,7 @@ struct DpoSection {
   double label_smoothing = 0.0;       // robust (and sigmoid's conservative DPO)
   std::string reference_path;         // frozen reference; empty = the starting policy
   bool precompute_ref_logps = false;  // one pass before training, cached beside the data
+  bool shared_prompt = true;          // one row per pair, the prompt computed once (trainer/dpo_batch.h)
   template <class V>
   void visit(V& v) {
     v.field("loss_type", loss_type).one_of({"sigmoid", "ipo", "hinge", "robust"});
@@ -39,6 +40,8 @@ struct DpoSection {
     v.field("label_smoothing", label_smoothing).range(0.0, 0.49);
     v.field("reference_path", reference_path, "frozen reference model; empty = the starting policy");
     v.field("precompute_ref_logps", precompute_ref_logps, "compute reference log-probs once and cache them");
+    v.field("shared_prompt", shared_prompt,
+            "one row per pair with the prompt computed once; false = two padded rows per pair (TRL's layout)");
   }
 };
 
