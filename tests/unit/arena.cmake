@@ -1,0 +1,5 @@
+# arena/ tests. One executable per concept, so each builds alone.
+fw_add_test(test_arena_records
+  SOURCES unit/arena/test_battle_record.cpp
+  LIBS fw_arena
+  LABELS unit)
