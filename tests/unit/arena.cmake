@@ -3,3 +3,8 @@ fw_add_test(test_arena_records
   SOURCES unit/arena/test_battle_record.cpp
   LIBS fw_arena
   LABELS unit)
+
+fw_add_test(test_arena_judges
+  SOURCES unit/arena/test_judge_parse.cpp
+  LIBS fw_arena
+  LABELS unit)
