@@ -24,6 +24,11 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 find_package(Threads REQUIRED)
+# HTTP: libcurl for the OpenAI-compatible client (rollout/openai_client), cpp-httplib for
+# `flywheel serve` (arena/openai_server) and the client's tests. Debian builds httplib as a
+# library with OpenSSL/zlib/brotli on; its pkg-config flags must travel with the header.
+find_package(CURL REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # Torch's compile flags (ABI define etc.) travel with this interface target.
 # libtorch.so from the PyPI wheel exports its own (newer) copy of std::filesystem; if it

@@ -3,3 +3,7 @@ fw_add_test(test_rollout TORCH
           unit/model/tiny_models.cpp
   LIBS fw_rollout fw_model
   LABELS unit)
+fw_add_test(test_openai_client
+  SOURCES unit/rollout/test_openai_client.cpp
+  LIBS fw_rollout_http PkgConfig::HTTPLIB
+  LABELS unit)
