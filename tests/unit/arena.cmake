@@ -8,3 +8,8 @@ fw_add_test(test_arena_judges
   SOURCES unit/arena/test_judge_parse.cpp
   LIBS fw_arena
   LABELS unit)
+
+fw_add_test(test_arena_response_cache
+  SOURCES unit/arena/test_response_cache.cpp
+  LIBS fw_arena
+  LABELS unit)
