@@ -5,11 +5,39 @@ fw_add_test(test_arena_records
   LABELS unit)
 
 fw_add_test(test_arena_judges
-  SOURCES unit/arena/test_judge_parse.cpp
+  SOURCES unit/arena/test_judge_parse.cpp unit/arena/test_verdict.cpp unit/arena/test_battle_runner.cpp
   LIBS fw_arena
   LABELS unit)
 
 fw_add_test(test_arena_response_cache
   SOURCES unit/arena/test_response_cache.cpp
+  LIBS fw_arena
+  LABELS unit)
+
+# Bradley–Terry Elo: the MLE, the bootstrap, online Elo / pairwise views, recovery.
+fw_add_test(test_arena_elo
+  SOURCES unit/arena/test_elo_bradley_terry.cpp unit/arena/test_elo_bootstrap.cpp unit/arena/test_elo_views.cpp
+          unit/arena/test_elo_recovery.cpp
+  LIBS fw_arena
+  LABELS unit)
+
+# The WizardArena test-set builder: embeddings, k-means, selection, decontamination.
+fw_add_test(test_arena_tfidf
+  SOURCES unit/arena/test_text_embedding.cpp
+  LIBS fw_arena
+  LABELS unit)
+
+fw_add_test(test_arena_kmeans
+  SOURCES unit/arena/test_kmeans.cpp
+  LIBS fw_arena
+  LABELS unit)
+
+fw_add_test(test_arena_testset
+  SOURCES unit/arena/test_testset.cpp
+  LIBS fw_arena
+  LABELS unit)
+
+fw_add_test(test_arena_decontaminate
+  SOURCES unit/arena/test_decontaminate.cpp
   LIBS fw_arena
   LABELS unit)
