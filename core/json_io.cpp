@@ -1,6 +1,7 @@
 #include "core/json_io.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -25,6 +26,26 @@ void offset_to_line_col(const std::string& text, size_t offset, long& line, long
 }
 
 }  // namespace
+
+size_t repair_jsonl_tail(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return 0;
+  const std::string text = read_text_file(path);
+  size_t end = text.size();
+  while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == ' ' || text[end - 1] == '\r')) --end;
+  if (end == 0) return 0;
+  const size_t start = text.rfind('\n', end - 1) == std::string::npos ? 0 : text.rfind('\n', end - 1) + 1;
+  if (!nlohmann::json::accept(std::string_view(text).substr(start, end - start))) {
+    std::filesystem::resize_file(path, start);
+    return text.size() - start;
+  }
+  if (text.back() != '\n') {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << '\n';
+    if (!out) throw_runtime("cannot append to file", {.file = path});
+  }
+  return 0;
+}
 
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

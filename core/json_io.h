@@ -17,6 +17,12 @@ nlohmann::json read_json_file(const std::string& path);
 void for_each_jsonl(const std::string& path,
                     const std::function<void(const nlohmann::json&, long line)>& fn);
 
+// Makes an append-only JSONL file safe to append to after a crash: a last line that is
+// not valid JSON (cut short mid-write) is cut from the file, and a complete last record
+// missing its newline gets one. Returns the number of bytes dropped (0 if none). A
+// missing file is fine (0). Bad lines elsewhere are left for the reader to report.
+size_t repair_jsonl_tail(const std::string& path);
+
 // Reads the whole file as bytes; throws fw::Error (Runtime) naming the file on failure.
 std::string read_text_file(const std::string& path);
 
