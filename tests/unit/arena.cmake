@@ -41,3 +41,9 @@ fw_add_test(test_arena_decontaminate
   SOURCES unit/arena/test_decontaminate.cpp
   LIBS fw_arena
   LABELS unit)
+
+# Leaderboards (files, reading references) and consistency metrics.
+fw_add_test(test_arena_leaderboard
+  SOURCES unit/arena/test_leaderboard.cpp unit/arena/test_consistency.cpp
+  LIBS fw_arena
+  LABELS unit)

@@ -1,0 +1,247 @@
+#include "arena/bradley_terry.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <tuple>
+
+#include "core/error.h"
+
+namespace fw::arena {
+
+const char* tie_mode_name(TieMode m) { return m == TieMode::Drop ? "drop" : "half"; }
+
+TieMode tie_mode_from_name(const std::string& name) {
+  if (name == "half") return TieMode::Half;
+  if (name == "drop") return TieMode::Drop;
+  throw_invalid("unknown tie mode \"" + name + "\"", {.key = "ties", .hint = "half | drop"});
+}
+
+int BattleTable::index_of(const std::string& model) const {
+  auto it = std::lower_bound(models.begin(), models.end(), model);
+  return it != models.end() && *it == model ? static_cast<int>(it - models.begin()) : -1;
+}
+
+BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties) {
+  BattleTable t;
+  // Model ids first (sorted names), then the rows keyed by (a, b, outcome).
+  std::map<std::string, int> ids;
+  for (const Battle& b : battles) {
+    ids.emplace(b.model_a, 0);
+    ids.emplace(b.model_b, 0);
+  }
+  int next = 0;
+  for (auto& [name, id] : ids) {
+    id = next++;
+    t.models.push_back(name);
+  }
+  std::map<std::tuple<int, int, int>, double> rows;
+  for (const Battle& b : battles) {
+    int a = ids[b.model_a], c = ids[b.model_b];
+    Outcome o = b.winner == Winner::ModelA ? Outcome::AWins : b.winner == Winner::ModelB ? Outcome::BWins : Outcome::Tie;
+    if (o == Outcome::Tie && ties == TieMode::Drop) {
+      ++t.ties_dropped;
+      continue;
+    }
+    if (a > c) {  // canonical orientation: the lower id first, the outcome seen from it
+      std::swap(a, c);
+      if (o != Outcome::Tie) o = o == Outcome::AWins ? Outcome::BWins : Outcome::AWins;
+    }
+    rows[{a, c, static_cast<int>(o)}] += 1;
+    ++t.battles;
+  }
+  t.rows.reserve(rows.size());
+  for (const auto& [key, count] : rows)
+    t.rows.push_back({std::get<0>(key), std::get<1>(key), static_cast<Outcome>(std::get<2>(key)), count});
+  return t;
+}
+
+std::vector<double> pair_wins(const BattleTable& table, const std::vector<double>* counts) {
+  const size_t p = table.models.size();
+  std::vector<double> w(p * p, 0.0);
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    const OutcomeRow& row = table.rows[r];
+    const double c = counts ? (*counts)[r] : row.count;
+    if (c == 0) continue;
+    const size_t a = static_cast<size_t>(row.a), b = static_cast<size_t>(row.b);
+    switch (row.outcome) {
+      case Outcome::AWins: w[a * p + b] += c; break;
+      case Outcome::BWins: w[b * p + a] += c; break;
+      case Outcome::Tie:
+        w[a * p + b] += 0.5 * c;
+        w[b * p + a] += 0.5 * c;
+        break;
+    }
+  }
+  return w;
+}
+
+namespace {
+
+// log(sigmoid(x)), stable for large |x|.
+double log_sigmoid(double x) { return x < 0 ? x - std::log1p(std::exp(x)) : -std::log1p(std::exp(-x)); }
+
+// In-place Cholesky of the m x m SPD matrix `a` (lower triangle), then solves a x = b.
+// Returns false if `a` is not positive definite.
+bool cholesky_solve(std::vector<double>& a, std::vector<double>& b, int m) {
+  for (int j = 0; j < m; ++j) {
+    double* aj = &a[static_cast<size_t>(j) * m];
+    double d = aj[j];
+    for (int k = 0; k < j; ++k) d -= aj[k] * aj[k];
+    if (!(d > 0)) return false;
+    d = std::sqrt(d);
+    aj[j] = d;
+    for (int i = j + 1; i < m; ++i) {
+      double* ai = &a[static_cast<size_t>(i) * m];
+      double s = ai[j];
+      for (int k = 0; k < j; ++k) s -= ai[k] * aj[k];
+      ai[j] = s / d;
+    }
+  }
+  for (int i = 0; i < m; ++i) {  // L y = b
+    const double* ai = &a[static_cast<size_t>(i) * m];
+    double s = b[i];
+    for (int k = 0; k < i; ++k) s -= ai[k] * b[k];
+    b[i] = s / ai[i];
+  }
+  for (int i = m - 1; i >= 0; --i) {  // L^T x = y
+    double s = b[i];
+    for (int k = i + 1; k < m; ++k) s -= a[static_cast<size_t>(k) * m + i] * b[k];
+    b[i] = s / a[static_cast<size_t>(i) * m + i];
+  }
+  return true;
+}
+
+}  // namespace
+
+BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const BradleyTerryOptions& opts,
+                                  const std::vector<double>* warm) {
+  if (p < 0 || wins.size() != static_cast<size_t>(p) * p) throw_invalid("pair_wins matrix does not match the models");
+  if (!(opts.scale > 0) || !(opts.base > 1)) throw_invalid("Elo scale must be > 0 and base > 1");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double elo_per_unit = opts.scale / std::log(opts.base);  // Elo per natural log-odds
+  BradleyTerryFit fit;
+  fit.elo.assign(p, nan);
+
+  // Only models with battles take part; they are m of the p, listed in `idx`.
+  std::vector<int> idx;
+  for (int i = 0; i < p; ++i) {
+    double n = 0;
+    for (int j = 0; j < p; ++j) n += wins[static_cast<size_t>(i) * p + j] + wins[static_cast<size_t>(j) * p + i];
+    if (n > 0) idx.push_back(i);
+  }
+  const int m = static_cast<int>(idx.size());
+  if (m == 0) {
+    fit.converged = true;
+    return fit;
+  }
+  // Compressed pair statistics: for i < j, W[i][j] (i's wins) and N = W[i][j] + W[j][i].
+  std::vector<double> W(static_cast<size_t>(m) * m), N(static_cast<size_t>(m) * m);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) W[static_cast<size_t>(i) * m + j] = wins[static_cast<size_t>(idx[i]) * p + idx[j]];
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) N[static_cast<size_t>(i) * m + j] = W[static_cast<size_t>(i) * m + j] + W[static_cast<size_t>(j) * m + i];
+
+  std::vector<double> theta(m, 0.0);  // strengths, natural log-odds units, mean 0
+  if (warm) {
+    double mean = 0;
+    int k = 0;
+    for (int i = 0; i < m; ++i) {
+      const double e = (*warm)[idx[i]];
+      theta[i] = std::isfinite(e) ? (e - opts.init) / elo_per_unit : 0.0;
+      mean += theta[i];
+      ++k;
+    }
+    for (double& t : theta) t -= mean / k;
+  }
+  auto objective = [&](const std::vector<double>& th) {
+    double f = 0;
+    for (int i = 0; i < m; ++i) {
+      f -= 0.5 * opts.l2 * th[i] * th[i];
+      for (int j = i + 1; j < m; ++j) {
+        const size_t ij = static_cast<size_t>(i) * m + j;
+        if (N[ij] == 0) continue;
+        const double d = th[i] - th[j];
+        const double wij = W[ij], wji = N[ij] - wij;
+        if (wij > 0) f += wij * log_sigmoid(d);
+        if (wji > 0) f += wji * log_sigmoid(-d);
+      }
+    }
+    return f;
+  };
+
+  std::vector<double> g(m), H(static_cast<size_t>(m) * m), trial(m);
+  double f = objective(theta);
+  for (int it = 0; it < opts.max_iter; ++it) {
+    std::fill(g.begin(), g.end(), 0.0);
+    std::fill(H.begin(), H.end(), 0.0);
+    for (int i = 0; i < m; ++i) {
+      for (int j = i + 1; j < m; ++j) {
+        const size_t ij = static_cast<size_t>(i) * m + j;
+        const double n = N[ij];
+        if (n == 0) continue;
+        const double s = 1.0 / (1.0 + std::exp(-(theta[i] - theta[j])));
+        const double r = W[ij] - n * s;  // d loglik / d theta_i from this pair
+        g[i] += r;
+        g[j] -= r;
+        const double h = n * s * (1.0 - s);
+        H[static_cast<size_t>(i) * m + i] += h;
+        H[static_cast<size_t>(j) * m + j] += h;
+        H[ij] -= h;
+        H[static_cast<size_t>(j) * m + i] -= h;
+      }
+    }
+    double trace = 0;
+    for (int i = 0; i < m; ++i) {
+      g[i] -= opts.l2 * theta[i];
+      H[static_cast<size_t>(i) * m + i] += opts.l2;
+      trace += H[static_cast<size_t>(i) * m + i];
+    }
+    // The likelihood does not move along the all-ones direction (a common shift), so the
+    // Laplacian is singular there; g is orthogonal to it (theta has mean 0), and adding
+    // c 11^T leaves the solution unchanged while making the system well conditioned.
+    const double c = trace / (static_cast<double>(m) * m) + 1e-12;
+    for (double& h : H) h += c;
+    std::vector<double> step = g;
+    if (!cholesky_solve(H, step, m)) break;  // disconnected with l2 = 0: nothing better to do
+    // Backtracking: the full Newton step unless it lowers the likelihood.
+    double t = 1.0, f_new = f;
+    for (int k = 0; k < 40; ++k) {
+      for (int i = 0; i < m; ++i) trial[i] = theta[i] + t * step[i];
+      f_new = objective(trial);
+      if (f_new >= f - 1e-12 * std::abs(f)) break;
+      t *= 0.5;
+    }
+    double mean = 0, largest = 0;
+    for (int i = 0; i < m; ++i) {
+      largest = std::max(largest, std::abs(trial[i] - theta[i]));
+      mean += trial[i];
+    }
+    mean /= m;
+    for (int i = 0; i < m; ++i) theta[i] = trial[i] - mean;
+    f = f_new;
+    fit.iterations = it + 1;
+    if (largest * elo_per_unit < opts.tol) {
+      fit.converged = true;
+      break;
+    }
+  }
+  for (int i = 0; i < m; ++i) fit.elo[idx[i]] = opts.init + elo_per_unit * theta[i];
+  return fit;
+}
+
+void apply_anchor(std::vector<double>& elo, const Anchor& anchor) {
+  if (anchor.index < 0 || anchor.index >= static_cast<int>(elo.size())) return;
+  const double shift = anchor.rating - elo[anchor.index];
+  if (!std::isfinite(shift)) return;
+  for (double& e : elo) e += shift;
+}
+
+BradleyTerryFit fit_battles(const BattleTable& table, const BradleyTerryOptions& opts, const Anchor& anchor) {
+  BradleyTerryFit fit = fit_bradley_terry(static_cast<int>(table.models.size()), pair_wins(table), opts);
+  apply_anchor(fit.elo, anchor);
+  return fit;
+}
+
+}  // namespace fw::arena
