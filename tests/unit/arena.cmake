@@ -47,3 +47,20 @@ fw_add_test(test_arena_leaderboard
   SOURCES unit/arena/test_leaderboard.cpp unit/arena/test_consistency.cpp
   LIBS fw_arena
   LABELS unit)
+
+fw_add_test(test_arena_local_chat TORCH
+  SOURCES unit/arena/test_local_chat.cpp integration/tiny_checkpoint.cpp
+  LIBS fw_arena_local
+  LABELS unit)
+
+# `flywheel serve` end to end (a subprocess on a free port, our client against it).
+fw_add_test(test_serve TORCH
+  SOURCES integration/test_serve.cpp integration/tiny_checkpoint.cpp
+  LIBS fw_arena_local fw_rollout_http PkgConfig::HTTPLIB
+  LABELS integration)
+add_dependencies(test_serve flywheel)
+
+fw_add_test(test_arena_model_embedding TORCH
+  SOURCES unit/arena/test_model_embedding.cpp unit/model/tiny_models.cpp integration/tiny_checkpoint.cpp
+  LIBS fw_arena_local fw_model fw_data
+  LABELS unit)
