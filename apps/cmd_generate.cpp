@@ -17,6 +17,7 @@
 #include "core/json_io.h"
 #include "core/log.h"
 #include "data/chat_template.h"
+#include "data/generation_prompt.h"
 #include "data/tokenizer.h"
 #include "model/checkpoint.h"
 #include "rollout/generate.h"
@@ -62,30 +63,8 @@ std::vector<Prompt> read_prompts(const GenerateFlags& f) {
   return out;
 }
 
-// "auto": the template the model folder declares; raw text when it declares none.
-std::optional<data::TemplateKind> resolve_template(const GenerateFlags& f) {
-  if (f.template_name == "none") return std::nullopt;
-  if (f.template_name != "auto") return data::template_from_name(f.template_name);
-  const fs::path dir(f.model_dir);
-  bool declared = fs::exists(dir / "chat_template.jinja");
-  if (!declared && fs::exists(dir / "tokenizer_config.json"))
-    declared = read_json_file((dir / "tokenizer_config.json").string()).contains("chat_template");
-  if (!declared) return std::nullopt;
-  return data::detect_template(f.model_dir, data::TemplateKind::Plain);
-}
-
 std::vector<int64_t> encode_prompt(const Prompt& p, const data::Tokenizer& tok, std::optional<data::TemplateKind> tmpl) {
-  std::vector<int32_t> ids;
-  if (tmpl) {
-    std::vector<data::Message> messages = p.messages;
-    if (messages.empty()) messages.push_back({"user", p.text});
-    ids = data::encode_chat(tok, *tmpl, messages, /*add_generation_prompt=*/true).ids;
-  } else {
-    if (!p.messages.empty())
-      throw_invalid("prompt '" + p.id + "' is a message list but no chat template is in use",
-                    {.key = "--template", .hint = "pass --template plain|chatml|llama2"});
-    ids = tok.encode(p.text, /*add_bos=*/tok.bos_id() >= 0);
-  }
+  const std::vector<int32_t> ids = data::encode_generation_prompt(tok, tmpl, p.messages, p.text, p.id);
   return std::vector<int64_t>(ids.begin(), ids.end());
 }
 
@@ -94,7 +73,8 @@ void run_generate(const GenerateFlags& f) {
     throw_invalid("give exactly one of --prompt and --prompts", {.key = "--prompt"});
   f.device.apply_threads();
   const at::Device device = f.device.resolve_device();
-  auto tmpl = resolve_template(f);
+  // "auto": the template the model folder declares; raw text when it declares none.
+  auto tmpl = data::resolve_template(f.model_dir, f.template_name);
   data::Tokenizer tok = data::Tokenizer::load(f.model_dir);
   std::vector<Prompt> prompts = read_prompts(f);
   model::LlamaForCausalLM lm = model::load_causal_lm(f.model_dir, {.dtype = f.device.resolve_dtype(), .device = device});

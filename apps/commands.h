@@ -20,5 +20,6 @@ Run add_rm_command(CLI::App& app);
 Run add_ppo_command(CLI::App& app);
 Run add_score_command(CLI::App& app);
 Run add_synth_command(CLI::App& app);
+Run add_serve_command(CLI::App& app);
 
 }  // namespace fw::apps

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add("score", "Score conversations or preference pairs with a reward model", fw::apps::add_score_command);
   add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
   add("synth", "Generate the synthetic verifiable task domain (prompts, SFT data, held-out split)", fw::apps::add_synth_command);
+  add("serve", "Serve a model folder over an OpenAI-compatible HTTP API (batched)", fw::apps::add_serve_command);
 
   try {
     app.parse(argc, argv);

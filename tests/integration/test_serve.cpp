@@ -1,0 +1,249 @@
+// `flywheel serve` as a subprocess on a free port, driven by our OpenAI client: concurrent
+// requests are batched, greedy responses equal LocalChatModel::chat_batch in-process,
+// /v1/models lists the name, bad requests get a 400, the key is required when asked for,
+// and with --fail-every 3 every third request is a 500 that the client's retries absorb
+// with no request lost; /v1/stats counts match what the client saw. SIGTERM exits 0.
+#include <gtest/gtest.h>
+
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "arena/local_chat.h"
+#include "rollout/openai_client.h"
+#include "tests/integration/tiny_checkpoint.h"
+#include "tests/support/test_tmp.h"
+
+namespace {
+using fw::rollout::ChatRequest;
+using fw::rollout::ChatResult;
+using fw::rollout::EndpointOptions;
+using fw::rollout::OpenAIClient;
+
+std::string model_dir() { return fw::testing::tmp_dir() + "/serve_tiny"; }
+
+std::string flywheel_bin() {
+  const char* b = std::getenv("FLYWHEEL_BIN");
+  return b ? b : FW_BINARY_DIR "/bin/flywheel";
+}
+
+// `flywheel serve ARGS` with its stdout on a pipe; waits for the "serving" line.
+class ServeProcess {
+ public:
+  ServeProcess(const std::vector<std::string>& args, const std::string& log) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], 1);
+      FILE* err = std::fopen(log.c_str(), "w");
+      if (err) dup2(fileno(err), 2);
+      close(fds[0]);
+      std::vector<std::string> all = {flywheel_bin(), "serve"};
+      all.insert(all.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& a : all) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    out_ = fdopen(fds[0], "r");
+    char line[512];
+    const std::regex serving(R"(serving (\S+) on (http://\S+/v1))");
+    while (std::fgets(line, sizeof(line), out_)) {
+      std::smatch m;
+      const std::string s(line);
+      if (std::regex_search(s, m, serving)) {
+        name_ = m[1];
+        url_ = m[2];
+        break;
+      }
+    }
+    if (url_.empty()) throw std::runtime_error("flywheel serve did not start; see " + log);
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) terminate();
+    if (out_) std::fclose(out_);
+  }
+  int terminate() {  // SIGTERM, then the exit code (-1 if it did not exit normally)
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+  nlohmann::json get(const std::string& path) const {
+    const auto hp = url_.substr(7, url_.size() - 7 - 3);  // host:port
+    httplib::Client c("http://" + hp);
+    auto r = c.Get(path.c_str());
+    if (!r) throw std::runtime_error("GET " + path + " failed");
+    return nlohmann::json::parse(r->body);
+  }
+  httplib::Result post(const std::string& path, const std::string& body, const httplib::Headers& h = {}) const {
+    httplib::Client c("http://" + url_.substr(7, url_.size() - 7 - 3));
+    return c.Post(path.c_str(), h, body, "application/json");
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  std::string url_, name_;
+};
+
+std::vector<ChatRequest> requests(int n) {
+  std::vector<ChatRequest> reqs;
+  for (int i = 0; i < n; ++i) {
+    ChatRequest r;
+    r.messages = {{"user", "what is " + std::to_string(i) + " plus " + std::to_string(2 * i + 1) + "?"}};
+    r.params.max_tokens = 8;
+    reqs.push_back(r);
+  }
+  return reqs;
+}
+
+EndpointOptions endpoint(const ServeProcess& s) {
+  EndpointOptions o;
+  o.base_url = s.url();
+  o.model = s.name();
+  o.timeout_s = 30;
+  o.backoff_initial_s = 0.001;
+  o.backoff_max_s = 0.005;
+  return o;
+}
+
+class Serve : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { fw::testing::make_tiny_checkpoint(model_dir()); }
+};
+
+TEST_F(Serve, BatchesConcurrentRequestsAndMatchesInProcessGreedy) {
+  ServeProcess s({"--model", model_dir(), "--name", "tiny-served", "--port", "0", "--max-batch", "8",
+                  "--batch-window-ms", "50", "--threads", "1"},
+                 fw::testing::tmp_dir() + "/serve_a.log");
+  EXPECT_EQ(s.name(), "tiny-served");
+  EndpointOptions o = endpoint(s);
+  o.max_concurrency = 8;
+  OpenAIClient client(o);
+  EXPECT_EQ(client.list_models(), std::vector<std::string>{"tiny-served"});
+
+  const auto reqs = requests(12);
+  std::vector<std::optional<ChatResult>> got(reqs.size());
+  client.chat_many(reqs, [&](size_t i, const ChatResult* r, const fw::Error* e) {
+    ASSERT_EQ(e, nullptr) << e->what();
+    got[i] = *r;
+  });
+  const nlohmann::json stats = s.get("/v1/stats");
+  EXPECT_EQ(stats["requests"], 12);
+  EXPECT_EQ(stats["completed"], 12);
+  EXPECT_GT(stats["max_batch_seen"].get<int>(), 1) << stats.dump();
+  EXPECT_LT(stats["batches"].get<int>(), 12) << stats.dump();
+
+  fw::arena::LocalChatModel local = fw::arena::LocalChatModel::load(model_dir(), {.max_batch = 8});
+  const auto want = local.chat_batch(reqs);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    ASSERT_TRUE(got[i]) << i;
+    EXPECT_EQ(got[i]->content, want[i].content) << i;
+    EXPECT_EQ(got[i]->finish_reason, want[i].finish_reason) << i;
+    EXPECT_EQ(got[i]->prompt_tokens, want[i].prompt_tokens) << i;
+    EXPECT_EQ(got[i]->completion_tokens, want[i].completion_tokens) << i;
+  }
+
+  // OpenAI's response shape, and clear 400s/404s.
+  auto ok = s.post("/v1/chat/completions",
+                   R"({"model": "tiny-served", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "temperature": 0})");
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  const auto body = nlohmann::json::parse(ok->body);
+  EXPECT_EQ(body["object"], "chat.completion");
+  EXPECT_EQ(body["model"], "tiny-served");
+  EXPECT_TRUE(body["id"].is_string());
+  EXPECT_TRUE(body["created"].is_number_integer());
+  EXPECT_EQ(body["choices"][0]["message"]["role"], "assistant");
+  EXPECT_EQ(body["usage"]["total_tokens"].get<int>(),
+            body["usage"]["prompt_tokens"].get<int>() + body["usage"]["completion_tokens"].get<int>());
+  struct Bad {
+    std::string body;
+    int status;
+    std::string says;
+  };
+  const std::vector<Bad> bad = {
+      {R"({"messages": [{"role": "user", "content": "hi"}], "stream": true})", 400, "stream"},
+      {R"({"messages": [{"role": "wizard", "content": "hi"}]})", 400, "role"},
+      {R"({"messages": "hi"})", 400, "messages"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "n": 2})", 400, "n = 1"},
+      {"not json", 400, "JSON"},
+      {R"({"model": "other", "messages": [{"role": "user", "content": "hi"}]})", 404, "tiny-served"},
+  };
+  for (const auto& b : bad) {
+    auto r = s.post("/v1/chat/completions", b.body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, b.status) << b.body << " -> " << r->body;
+    EXPECT_NE(r->body.find(b.says), std::string::npos) << r->body;
+  }
+  // The client does not retry a 400 and names the URL.
+  ChatRequest streamless = reqs[0];
+  streamless.messages = {{"user", "hi"}, {"user", "again"}, {"robot", "?"}};
+  try {
+    client.chat(streamless.messages, streamless.params);
+    ADD_FAILURE() << "expected a 400";
+  } catch (const fw::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(s.url()), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(s.get("/health")["status"], "ok");
+  EXPECT_EQ(s.terminate(), 0);
+}
+
+TEST_F(Serve, InjectedFailuresAreRetriedAndNoneLost) {
+  ::setenv("FW_TEST_SERVE_KEY", "sk-serve-test-key", 1);
+  ServeProcess s({"--model", model_dir(), "--port", "0", "--max-batch", "4", "--fail-every", "3",
+                  "--api-key-env", "FW_TEST_SERVE_KEY", "--threads", "1"},
+                 fw::testing::tmp_dir() + "/serve_b.log");
+  EXPECT_EQ(s.name(), "serve_tiny");  // the folder's name by default
+
+  // Without the key: 401, and the request counts as received, not generated.
+  auto denied = s.post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 401);
+
+  EndpointOptions o = endpoint(s);
+  o.api_key_env = "FW_TEST_SERVE_KEY";
+  o.max_concurrency = 4;
+  OpenAIClient client(o);
+  const auto reqs = requests(10);
+  std::vector<int> done(reqs.size(), 0);
+  int retries = 0;
+  client.chat_many(reqs, [&](size_t i, const ChatResult* r, const fw::Error* e) {
+    ++done[i];
+    ASSERT_EQ(e, nullptr) << e->what();
+    retries += r->attempts - 1;
+  });
+  for (size_t i = 0; i < done.size(); ++i) EXPECT_EQ(done[i], 1) << i;
+
+  httplib::Client raw("http://" + s.url().substr(7, s.url().size() - 10));
+  auto st = raw.Get("/v1/stats", {{"Authorization", "Bearer sk-serve-test-key"}});
+  ASSERT_TRUE(st);
+  ASSERT_EQ(st->status, 200);
+  const auto stats = nlohmann::json::parse(st->body);
+  const int received = stats["requests"];
+  EXPECT_EQ(stats["completed"], 10) << stats.dump();
+  EXPECT_EQ(stats["failed_injected"], received / 3) << stats.dump();
+  EXPECT_EQ(stats["failed_injected"], retries) << stats.dump();
+  EXPECT_EQ(received, 1 + 10 + retries) << stats.dump();  // the 401, the requests, the retries
+  EXPECT_GT(retries, 0);
+  EXPECT_EQ(s.terminate(), 0);
+  ::unsetenv("FW_TEST_SERVE_KEY");
+}
+
+}  // namespace

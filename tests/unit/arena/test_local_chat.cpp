@@ -1,0 +1,125 @@
+// LocalChatModel on a tiny random checkpoint: batching does not change greedy results,
+// stop strings cut the content (the stop text is not returned), max_tokens and
+// finish_reason, token counts that match the template's encoding, and clear errors for
+// requests the model cannot take.
+#include <gtest/gtest.h>
+
+#include "arena/local_chat.h"
+#include "core/error.h"
+#include "data/chat_template.h"
+#include "data/tokenizer.h"
+#include "tests/integration/tiny_checkpoint.h"
+#include "tests/support/test_tmp.h"
+
+namespace {
+using fw::arena::LocalChatModel;
+using fw::rollout::ChatRequest;
+
+std::string model_dir() { return fw::testing::tmp_dir() + "/local_chat_tiny"; }
+
+class LocalChat : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    fw::testing::make_tiny_checkpoint(model_dir());
+    model_ = new LocalChatModel(LocalChatModel::load(model_dir(), {.max_batch = 3}));
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    model_ = nullptr;
+  }
+  static ChatRequest req(const std::string& text, int64_t max_tokens = 8) {
+    ChatRequest r;
+    r.messages = {{"user", text}};
+    r.params.max_tokens = max_tokens;
+    return r;
+  }
+  static LocalChatModel* model_;
+};
+LocalChatModel* LocalChat::model_ = nullptr;
+
+TEST_F(LocalChat, NameAndTemplate) {
+  EXPECT_EQ(model_->name(), "local_chat_tiny");
+  EXPECT_EQ(model_->template_name(), "plain");  // the folder declares none
+}
+
+TEST_F(LocalChat, BatchingDoesNotChangeGreedyResults) {
+  std::vector<ChatRequest> reqs;
+  for (int i = 0; i < 7; ++i) reqs.push_back(req("what is " + std::to_string(i * 3) + " plus " + std::to_string(i) + "?", 6 + i % 2));
+  reqs[2].params.temperature = 0;  // all greedy; two budgets -> two groups, slices of 3
+  const auto together = model_->chat_batch(reqs);
+  ASSERT_EQ(together.size(), reqs.size());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const auto alone = model_->chat_batch({reqs[i]});
+    EXPECT_EQ(together[i].content, alone[0].content) << i;
+    EXPECT_EQ(together[i].completion_tokens, alone[0].completion_tokens) << i;
+    EXPECT_EQ(together[i].finish_reason, alone[0].finish_reason) << i;
+    EXPECT_LE(together[i].completion_tokens, reqs[i].params.max_tokens);
+  }
+}
+
+TEST_F(LocalChat, CountsTokensAsTheTemplateEncodes) {
+  const auto tok = fw::data::Tokenizer::load(model_dir());
+  const ChatRequest r = req("what is 5 plus 2?", 5);
+  const auto ids = fw::data::encode_chat(tok, fw::data::TemplateKind::Plain, r.messages, true).ids;
+  const auto out = model_->chat_batch({r});
+  EXPECT_EQ(out[0].prompt_tokens, static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(model_->check(r), static_cast<int64_t>(ids.size()));
+  if (out[0].finish_reason == "length") {
+    EXPECT_EQ(out[0].completion_tokens, 5);
+  }
+}
+
+TEST_F(LocalChat, StopStringCutsTheContent) {
+  ChatRequest r = req("what is 1 plus 1?", 24);
+  const auto free_run = model_->chat_batch({r})[0];
+  ASSERT_GE(free_run.content.size(), 3u) << "the tiny model produced too little text to test with";
+  // Stop at a piece of the free-running text: the content ends right before it.
+  const std::string stop = free_run.content.substr(free_run.content.size() / 2, 2);
+  r.params.stop = {stop};
+  const auto stopped = model_->chat_batch({r})[0];
+  EXPECT_EQ(stopped.finish_reason, "stop");
+  EXPECT_EQ(stopped.content, free_run.content.substr(0, free_run.content.find(stop)));
+  EXPECT_LE(stopped.completion_tokens, free_run.completion_tokens);
+}
+
+TEST_F(LocalChat, ZeroMaxTokensGivesNothing) {
+  const auto out = model_->chat_batch({req("hello", 0)})[0];
+  EXPECT_EQ(out.content, "");
+  EXPECT_EQ(out.completion_tokens, 0);
+  EXPECT_EQ(out.finish_reason, "length");
+}
+
+TEST_F(LocalChat, SeededSamplingIsReproducible) {
+  ChatRequest r = req("what is 9 plus 4?", 10);
+  r.params.temperature = 1.0;
+  r.params.seed = 42;
+  EXPECT_EQ(model_->chat_batch({r})[0].content, model_->chat_batch({r})[0].content);
+}
+
+TEST_F(LocalChat, BadRequestsAreInputErrors) {
+  std::string huge;
+  for (int i = 0; i < 300; ++i) huge += "what is " + std::to_string(i) + " ";
+  struct Case {
+    ChatRequest r;
+    std::string key;
+  };
+  std::vector<Case> cases;
+  cases.push_back({req(huge), "messages"});
+  cases.push_back({req("x"), "temperature"});
+  cases.back().r.params.temperature = -1;
+  cases.push_back({req("x"), "stop"});
+  cases.back().r.params.stop = {""};
+  cases.push_back({req("x"), "messages[1]"});
+  cases.back().r.messages.push_back({"robot", "hi"});
+  for (const auto& c : cases) {
+    try {
+      model_->chat_batch({c.r});
+      ADD_FAILURE() << "expected an error for " << c.key;
+    } catch (const fw::Error& e) {
+      EXPECT_EQ(e.kind(), fw::ErrorKind::InvalidInput) << e.what();
+      EXPECT_EQ(e.context().key.rfind(c.key, 0), 0u) << e.what();
+    }
+  }
+}
+
+}  // namespace
