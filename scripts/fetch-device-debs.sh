@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PKGS=(cmake cmake-data libjsoncpp25 librhash0 libuv1 libarchive13 ninja-build
       libsentencepiece-dev libsentencepiece0 libprotobuf-lite32
       libyaml-cpp-dev libyaml-cpp0.7 nlohmann-json3-dev libgtest-dev libgmock-dev libcli11-dev
-      libgloo-dev)  # gloo headers only: c10d's ProcessGroupGloo.hpp includes them
+      libgloo-dev  # gloo headers only: c10d's ProcessGroupGloo.hpp includes them
+      libcurl4-openssl-dev libcurl4 libcpp-httplib-dev libcpp-httplib0.11 libbrotli-dev)  # HTTP client and server
 mkdir -p .device-debs
 cd .device-debs
 apt-get download "${PKGS[@]}"
