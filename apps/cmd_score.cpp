@@ -19,7 +19,7 @@
 #include "core/log.h"
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
-#include "model/checkpoint.h"
+#include "rollout/conversation_scorer.h"
 
 namespace fw::apps {
 namespace {
@@ -37,52 +37,12 @@ std::vector<data::Message> as_messages(const nlohmann::json& j, const char* key,
   return data::parse_messages(j[key]);
 }
 
-struct Scorer {
-  model::LlamaForScore rm;
-  data::Tokenizer tok;
-  data::TemplateKind tmpl;
-  at::Device device;
-  int batch_size;
-
-  // Scores every conversation in order, batched.
-  std::vector<double> score(const std::vector<std::vector<data::Message>>& convs) {
-    std::vector<double> out;
-    at::NoGradGuard no_grad;
-    const int64_t pad = std::max(0, tok.pad_or_eos_id());
-    for (size_t start = 0; start < convs.size(); start += static_cast<size_t>(batch_size)) {
-      const size_t end = std::min(convs.size(), start + static_cast<size_t>(batch_size));
-      std::vector<std::vector<int32_t>> ids;
-      int64_t T = 1;
-      for (size_t i = start; i < end; ++i) {
-        ids.push_back(data::encode_chat(tok, tmpl, convs[i]).ids);
-        T = std::max<int64_t>(T, static_cast<int64_t>(ids.back().size()));
-      }
-      const int64_t B = static_cast<int64_t>(ids.size());
-      at::Tensor input = at::full({B, T}, pad, at::kLong);
-      std::vector<int64_t> lengths;
-      for (int64_t b = 0; b < B; ++b) {
-        std::vector<int64_t> row(ids[b].begin(), ids[b].end());
-        input[b].narrow(0, 0, static_cast<int64_t>(row.size())).copy_(at::tensor(row, at::kLong));
-        lengths.push_back(static_cast<int64_t>(row.size()));
-      }
-      at::Tensor s = rm->score_last(input.to(device), at::tensor(lengths, at::kLong)).to(at::kCPU, at::kDouble);
-      for (int64_t b = 0; b < B; ++b) out.push_back(s[b].item<double>());
-    }
-    return out;
-  }
-};
-
 void run_score(const ScoreFlags& f) {
   f.device.apply_threads();
   const at::Device device = f.device.resolve_device();
-  auto rm = model::load_score_model(f.model_dir, {.dtype = f.device.resolve_dtype(), .device = device});
-  if (!rm->config().is_sequence_classifier())
-    throw_invalid("not a reward model (config.json architecture is " + rm->config().architecture + ")",
-                  {.file = f.model_dir, .hint = "train one with `flywheel rm`"});
-  rm->eval();
-  data::TemplateKind tmpl = f.template_name == "auto" ? data::detect_template(f.model_dir, data::TemplateKind::Plain)
-                                                      : data::template_from_name(f.template_name);
-  Scorer scorer{rm, data::Tokenizer::load(f.model_dir), tmpl, device, f.batch_size};
+  auto scorer = rollout::ConversationScorer::load(
+      f.model_dir, {.device = device, .dtype = f.device.resolve_dtype(), .template_name = f.template_name,
+                    .batch_size = f.batch_size});
 
   std::vector<std::string> ids;
   std::vector<std::vector<data::Message>> convs;

@@ -20,6 +20,10 @@ Run add_rm_command(CLI::App& app);
 Run add_ppo_command(CLI::App& app);
 Run add_score_command(CLI::App& app);
 Run add_synth_command(CLI::App& app);
+Run add_elo_command(CLI::App& app);
+Run add_consistency_command(CLI::App& app);
 Run add_serve_command(CLI::App& app);
+Run add_battle_command(CLI::App& app);
+Run add_testset_command(CLI::App& app);
 
 }  // namespace fw::apps

@@ -29,7 +29,11 @@ int main(int argc, char** argv) {
   add("score", "Score conversations or preference pairs with a reward model", fw::apps::add_score_command);
   add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
   add("synth", "Generate the synthetic verifiable task domain (prompts, SFT data, held-out split)", fw::apps::add_synth_command);
+  add("battle", "Battles between models on prompts, judged twice per pair with positions swapped (resumable)", fw::apps::add_battle_command);
+  add("elo", "Bradley-Terry Elo with bootstrap CIs from battle files; writes leaderboard.json/.md/.html", fw::apps::add_elo_command);
+  add("consistency", "Compare a leaderboard with a reference: Spearman, Kendall, agreement, separability", fw::apps::add_consistency_command);
   add("serve", "Serve a model folder over an OpenAI-compatible HTTP API (batched)", fw::apps::add_serve_command);
+  add("testset", "WizardArena offline test sets (Diverse/Hard/Mix) from a clustered prompt pool; decontaminates training data", fw::apps::add_testset_command);
 
   try {
     app.parse(argc, argv);

@@ -106,6 +106,35 @@ struct Failures {
   }
 };
 
+// The judge, the verdict rule and each competitor's identity are recorded in
+// arena.json; a rerun with any of them changed would mix two arenas in one battle file.
+void check_same_arena(const std::string& dir, const nlohmann::json& judge, const VerdictOptions& verdict,
+                      const std::vector<Competitor*>& competitors, const std::vector<nlohmann::json>& identity) {
+  const std::string path = dir + "/arena.json";
+  nlohmann::json now = {{"judge", judge},
+                        {"verdict", {{"mode", verdict.mode == VerdictMode::Sum ? "sum" : "agree"},
+                                     {"tie_margin", verdict.tie_margin}}},
+                        {"competitors", nlohmann::json::object()}};
+  const char* hint = "use a new output_dir, or delete the folder's battle files to replay";
+  if (fs::exists(path)) {
+    const nlohmann::json before = read_json_file(path);
+    if (before.value("judge", nlohmann::json()) != now["judge"])
+      throw_invalid("the judge differs from the one that played the battles in " + dir, {.file = path, .key = "judge", .hint = hint});
+    if (before.value("verdict", nlohmann::json()) != now["verdict"])
+      throw_invalid("the verdict rule differs from the one used for the battles in " + dir, {.file = path, .key = "verdict", .hint = hint});
+    now["competitors"] = before.value("competitors", nlohmann::json::object());
+  }
+  for (size_t i = 0; i < competitors.size(); ++i) {
+    const std::string& name = competitors[i]->name();
+    if (now["competitors"].contains(name) && now["competitors"][name] != identity[i])
+      throw_invalid("competitor \"" + name + "\" is not the model that played the battles in " + dir +
+                        " (its model, weights or sampling changed)",
+                    {.file = path, .key = "competitors", .hint = hint});
+    now["competitors"][name] = identity[i];
+  }
+  write_file_atomic(path, now.dump(2) + "\n");
+}
+
 }  // namespace
 
 BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, const std::vector<Competitor*>& competitors,
@@ -119,6 +148,8 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
 
   fs::create_directories(opts.out_dir);
   const std::string dir = opts.out_dir;
+  std::vector<nlohmann::json> identity;
+  for (const Competitor* c : competitors) identity.push_back(c->identity());
   ResponseCache responses(dir + "/responses.jsonl");
   ResponseCache judgments(dir + "/judgments.jsonl");
   std::set<std::string> done;
@@ -129,9 +160,8 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
 
   BattleRunSummary s;
   s.battles_planned = static_cast<int64_t>(pairs.size() * prompts.size());
-  std::vector<nlohmann::json> identity;
-  for (const Competitor* c : competitors) identity.push_back(c->identity());
   const nlohmann::json judge_identity = judge.identity();
+  check_same_arena(dir, judge_identity, opts.verdict, competitors, identity);
   Failures failures;
   const auto t0 = std::chrono::steady_clock::now();
 

@@ -8,6 +8,9 @@
 //   battles.jsonl      one record per battle with a verdict, appended as battles finish
 //   unparseable.jsonl  battles with an unparseable game (kept, left out of Elo)
 //   summary.json       counts, per-judge position inconsistency, failures
+//   arena.json         the judge, the verdict rule and each competitor's identity: a rerun
+//                      with a different judge, rule or model under the same name is an
+//                      error, never a silent mix of two arenas in one battle file
 // A rerun (or a resumed crash) reads the caches and the battle files: no request is made
 // twice and no battle is written twice. Battles are played in chunks of prompts, in a fixed
 // order, so the battle file of a resumed run lists the battles in the same order as an
