@@ -64,3 +64,10 @@ fw_add_test(test_arena_model_embedding TORCH
   SOURCES unit/arena/test_model_embedding.cpp unit/model/tiny_models.cpp integration/tiny_checkpoint.cpp
   LIBS fw_arena_local fw_model fw_data
   LABELS unit)
+
+# `flywheel elo` / `flywheel consistency` end to end (runs the binary).
+fw_add_test(test_elo_cli
+  SOURCES unit/arena/test_elo_cli.cpp
+  LIBS fw_arena
+  LABELS integration)
+add_dependencies(test_elo_cli flywheel)
