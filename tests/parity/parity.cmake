@@ -18,3 +18,11 @@ fw_add_test(test_trl_losses TORCH
   SOURCES parity/test_trl_losses.cpp
   LIBS fw_losses
   LABELS parity)
+
+# Parity with FastChat's Elo (scikit-learn's LogisticRegression as compute_mle_elo sets it
+# up, and compute_online_elo): the test writes a fixed battle set and runs
+# tests/parity/elo_reference.py on it.
+fw_add_test(test_elo_parity
+  SOURCES parity/test_elo_parity.cpp
+  LIBS fw_arena
+  LABELS parity)
