@@ -92,6 +92,29 @@ struct OpenAIServer::Impl {
   std::condition_variable qcv;
   std::deque<std::shared_ptr<Pending>> queue;
   bool worker_stop = false;
+  int64_t arriving = 0;  // chat requests received but not yet queued or rejected
+
+  // Counts a request as arriving until it is queued or answered without generating.
+  struct Arrival {
+    Impl& m;
+    bool left = false;
+    explicit Arrival(Impl& impl) : m(impl) {
+      std::lock_guard<std::mutex> lock(m.qmutex);
+      ++m.arriving;
+    }
+    void leave_locked() {  // with qmutex held
+      if (!left) --m.arriving;
+      left = true;
+    }
+    ~Arrival() {
+      if (left) return;
+      {
+        std::lock_guard<std::mutex> lock(m.qmutex);
+        leave_locked();
+      }
+      m.qcv.notify_all();
+    }
+  };
 
   std::atomic<int64_t> requests{0}, completed{0}, failed_injected{0}, failed{0}, rejected{0}, batches{0},
       max_batch_seen{0}, next_id{0};
@@ -107,6 +130,7 @@ struct OpenAIServer::Impl {
 
   void handle_chat(const httplib::Request& hreq, httplib::Response& res) {
     const int64_t n = ++requests;
+    Arrival arrival(*this);
     if (!authorised(hreq, res)) {
       ++rejected;
       return;
@@ -154,6 +178,7 @@ struct OpenAIServer::Impl {
         return;
       }
       queue.push_back(pending);
+      arrival.leave_locked();
     }
     qcv.notify_one();
     rollout::ChatResult r;
@@ -188,11 +213,12 @@ struct OpenAIServer::Impl {
         std::unique_lock<std::mutex> lock(qmutex);
         qcv.wait(lock, [&] { return worker_stop || !queue.empty(); });
         if (queue.empty()) return;  // stopping, nothing left
-        // A short window for the batch to fill (requests that arrived while the model was
-        // busy are already here).
+        // A short window for the batch to fill while requests are still being read and
+        // validated (those that arrived while the model was busy are already queued; with
+        // none on the way there is nothing to wait for).
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.batch_window_s);
         qcv.wait_until(lock, deadline, [&] {
-          return worker_stop || static_cast<int64_t>(queue.size()) >= opts.max_batch;
+          return worker_stop || arriving == 0 || static_cast<int64_t>(queue.size()) >= opts.max_batch;
         });
         while (!queue.empty() && static_cast<int64_t>(batch.size()) < opts.max_batch) {
           batch.push_back(queue.front());
@@ -239,6 +265,8 @@ int OpenAIServer::start() {
   if (m.started) return m.bound_port;
   const int threads = m.opts.http_threads;
   m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // Small responses: without TCP_NODELAY, Nagle plus the client's delayed ACK adds ~40 ms.
+  m.http.set_tcp_nodelay(true);
   m.http.Post("/v1/chat/completions",
               [&m](const httplib::Request& req, httplib::Response& res) { m.handle_chat(req, res); });
   m.http.Get("/v1/models", [&m](const httplib::Request& req, httplib::Response& res) {

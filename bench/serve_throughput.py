@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Serving throughput: `flywheel serve` under concurrent OpenAI chat requests.
+
+  serve_throughput.py [--binary build/bin/flywheel] [--threads 2] [--concurrency 1,4,16,64]
+                      [--max-tokens 32] [--max-batch 32] [--requests N] [--model DIR]
+                      [--max-load 0.7] [--max-wait 300] [--out results.json]
+
+One server process per configuration, clients in this process (one thread per
+concurrent client, each with its own keep-alive connection, stdlib http.client), every
+request a different one-turn prompt, greedy, `max_tokens` new tokens (the random model
+rarely ends early; the table counts the tokens the server reports in `usage`).
+
+  batched    `flywheel serve --max-batch B`: concurrent requests are generated together
+             (the worker takes up to B queued requests per rollout::generate call)
+  unbatched  the same server with `--max-batch 1`: one request per generate call, the
+             control that shows what batching buys
+
+For each concurrency c the driver sends a few warm-up requests, then R requests
+(default max(24, 4c)) through c client threads, and reports requests/s and generated
+tokens/s over the wall time of those R requests, the median and 95th-percentile latency,
+and the mean batch size the server ran (from /v1/stats: requests / batches).
+
+Model: the `tiny` benchmark model of bench_common (hidden 128, 4 layers, 4 heads / 2 KV
+heads, vocab 512; transformers' seeded random init) with a tokenizer trained by flywheel
+on `flywheel synth` conversations; fp32 on the CPU, `--threads` torch threads in the
+server. Or any model folder with --model.
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import (build_model, cpu_name, default_model_cache, load1, log, set_log_tag,  # noqa: E402
+                          synth_data, train_tokenizer, wait_for_quiet)
+
+SYNTH_N, SYNTH_SEED, TOKENIZER_VOCAB = 2000, 7, 512
+
+
+def prepare_model(args):
+    """The tiny benchmark model as a flywheel model folder (weights + tokenizer.model)."""
+    work = args.work_dir
+    os.makedirs(work, exist_ok=True)
+    data_dir = os.path.join(work, "synth")
+    synth_data(args.binary, data_dir, SYNTH_N, SYNTH_SEED, extra=("--max-difficulty", "1"))
+    tok = train_tokenizer(args.binary, work, os.path.join(data_dir, "sft.jsonl"), TOKENIZER_VOCAB)
+    src = build_model(args.cache, work, "tiny", TOKENIZER_VOCAB, args.threads)
+    dst = os.path.join(work, "serve-tiny")
+    os.makedirs(dst, exist_ok=True)
+    for name in ("config.json", "model.safetensors", "generation_config.json"):
+        if os.path.exists(os.path.join(src, name)):
+            shutil.copyfile(os.path.join(src, name), os.path.join(dst, name))
+    shutil.copyfile(tok, os.path.join(dst, "tokenizer.model"))
+    prompts = []
+    with open(os.path.join(data_dir, "sft.jsonl")) as f:
+        for line in f:
+            rec = json.loads(line)
+            msgs = rec.get("messages")
+            if msgs and msgs[0]["role"] == "user":
+                prompts.append(msgs[0]["content"])
+    return dst, prompts
+
+
+class Server:
+    def __init__(self, binary, model, max_batch, threads, log_path):
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--model", model, "--port", "0", "--name", "tiny", "--max-batch", str(max_batch),
+             "--threads", str(threads)],
+            stdout=subprocess.PIPE, stderr=self.log, text=True,
+            env=dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)))
+        line = self.proc.stdout.readline()
+        if "serving" not in line:
+            raise SystemExit(f"flywheel serve did not start (see {log_path})")
+        url = line.split(" on ")[1].strip()  # http://HOST:PORT/v1
+        self.host, self.port = url[len("http://"):-len("/v1")].rsplit(":", 1)
+        self.port = int(self.port)
+
+    def get(self, path):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        c.request("GET", path)
+        return json.loads(c.getresponse().read())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+        self.log.close()
+
+
+def run_level(server, prompts, concurrency, n_requests, max_tokens, offset):
+    local = threading.local()
+
+    def one(i):
+        if not hasattr(local, "conn"):
+            local.conn = http.client.HTTPConnection(server.host, server.port, timeout=300)
+        body = json.dumps({"model": "tiny", "messages": [{"role": "user", "content": prompts[(offset + i) % len(prompts)]}],
+                           "temperature": 0, "max_tokens": max_tokens})
+        t0 = time.perf_counter()
+        local.conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+        resp = local.conn.getresponse()
+        data = json.loads(resp.read())
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}: {data}")
+        return time.perf_counter() - t0, data["usage"]["completion_tokens"]
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(min(concurrency, 8))))  # warm-up: connections, allocator, caches
+        before = server.get("/v1/stats")
+        t0 = time.perf_counter()
+        results = list(pool.map(one, range(n_requests)))
+        wall = time.perf_counter() - t0
+        after = server.get("/v1/stats")
+    lat = sorted(r[0] for r in results)
+    tokens = sum(r[1] for r in results)
+    batches = after["batches"] - before["batches"]
+    return dict(concurrency=concurrency, requests=n_requests, wall_s=wall, requests_per_s=n_requests / wall,
+                tokens=tokens, tokens_per_s=tokens / wall, p50_s=statistics.median(lat),
+                p95_s=lat[min(len(lat) - 1, int(0.95 * len(lat)))],
+                mean_batch=(after["completed"] - before["completed"]) / max(batches, 1),
+                max_batch_seen=after["max_batch_seen"])
+
+
+def main():
+    set_log_tag("serve")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", default="build/bin/flywheel")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--concurrency", default="1,4,16,64")
+    ap.add_argument("--max-tokens", type=int, default=32)
+    ap.add_argument("--max-batch", type=int, default=32)
+    ap.add_argument("--requests", type=int, default=0, help="requests per level (default max(24, 4c))")
+    ap.add_argument("--model", default="", help="a model folder (default: the tiny benchmark model)")
+    ap.add_argument("--sides", default="batched,unbatched")
+    ap.add_argument("--cache", default=default_model_cache())
+    ap.add_argument("--work-dir", default=os.path.join(os.environ.get("FLYWHEEL_CACHE", os.path.expanduser("~/.cache/flywheel")), "bench-serve"))
+    ap.add_argument("--max-load", type=float, default=0.7)
+    ap.add_argument("--max-wait", type=float, default=300)
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+    args.binary = os.path.abspath(args.binary)
+
+    if args.model:
+        model = args.model
+        prompts = [f"What is {i} plus {i * 7 % 13}?" for i in range(500)]
+    else:
+        model, prompts = prepare_model(args)
+    levels = [int(c) for c in args.concurrency.split(",")]
+    load_before, waited = wait_for_quiet(args.max_load, args.max_wait)
+    rows = []
+    for side in args.sides.split(","):
+        max_batch = args.max_batch if side == "batched" else 1
+        server = Server(args.binary, model, max_batch, args.threads, os.path.join(args.work_dir, f"serve-{side}.log"))
+        try:
+            offset = 0
+            for c in levels:
+                n = args.requests or max(24, 4 * c)
+                r = run_level(server, prompts, c, n, args.max_tokens, offset)
+                offset += n
+                r.update(side=side, max_batch=max_batch)
+                log(f"{side} c={c}: {r['requests_per_s']:.1f} req/s, {r['tokens_per_s']:.0f} tok/s, "
+                    f"p50 {r['p50_s'] * 1000:.0f} ms, mean batch {r['mean_batch']:.1f}")
+                rows.append(r)
+        finally:
+            server.stop()
+
+    print(f"flywheel serve, tiny model, greedy, max_tokens {args.max_tokens}, {args.threads} thread(s), "
+          f"{cpu_name()}, load average {load_before:.2f} before, {load1():.2f} after\n")
+    print("| server | concurrency | requests/s | generated tokens/s | p50 latency | p95 latency | mean batch |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        name = f"batched (--max-batch {r['max_batch']})" if r["side"] == "batched" else "unbatched (--max-batch 1)"
+        print(f"| {name} | {r['concurrency']} | {r['requests_per_s']:.1f} | {r['tokens_per_s']:,.0f} | "
+              f"{r['p50_s'] * 1000:.0f} ms | {r['p95_s'] * 1000:.0f} ms | {r['mean_batch']:.1f} |")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(dict(rows=rows, threads=args.threads, max_tokens=args.max_tokens, cpu=cpu_name(),
+                           load_before=load_before, waited_s=waited, model=model), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
