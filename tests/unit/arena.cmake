@@ -71,3 +71,15 @@ fw_add_test(test_elo_cli
   LIBS fw_arena
   LABELS integration)
 add_dependencies(test_elo_cli flywheel)
+
+fw_add_test(test_arena_difficulty_judge
+  SOURCES unit/arena/test_difficulty_judge.cpp
+  LIBS fw_arena PkgConfig::HTTPLIB
+  LABELS unit)
+
+# `flywheel testset` end to end on a small synthetic pool.
+fw_add_test(test_arena_testset_cli TORCH
+  SOURCES integration/test_cli_testset.cpp integration/cli_run.cpp
+  LIBS fw_model
+  LABELS integration)
+add_dependencies(test_arena_testset_cli flywheel)
