@@ -25,3 +25,11 @@ fw_add_test(test_ppo_cli TORCH
   LABELS integration
   TIMEOUT 600)
 add_dependencies(test_ppo_cli flywheel)
+
+fw_add_test(test_battle_http TORCH
+  SOURCES integration/test_battle_http.cpp integration/serve_process.cpp integration/cli_run.cpp
+          integration/tiny_checkpoint.cpp
+  LIBS fw_model fw_data fw_synth PkgConfig::HTTPLIB
+  LABELS integration
+  TIMEOUT 300)
+add_dependencies(test_battle_http flywheel)
