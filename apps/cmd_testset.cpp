@@ -71,7 +71,7 @@ Embedder make_embedder(const TestsetRecipe& r, const std::vector<arena::PoolItem
   if (s.dtype != "auto") o.dtype = model::dtype_from_name(s.dtype);
   if (!fs::is_directory(s.model)) throw_invalid("model folder not found: " + s.model, {.key = "embedding.model"});
   e.model = std::make_unique<arena::ModelEmbedder>(s.model, o);
-  e.fn = e.model->as_embed_fn();
+  e.fn = arena::cached_embed_fn(e.model->as_embed_fn());  // repeated prompts run once
   return e;
 }
 

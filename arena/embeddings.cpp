@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <thread>
 
 namespace fw::arena {
@@ -36,6 +38,47 @@ std::string prompt_text(const std::vector<data::Message>& messages) {
     out += messages[i].content;
   }
   return out;
+}
+
+EmbedFn cached_embed_fn(EmbedFn inner) {
+  struct Cache {
+    std::unordered_map<std::string, std::vector<float>> rows;
+    int64_t dim = -1;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [inner = std::move(inner), cache](const std::vector<std::vector<data::Message>>& prompts) {
+    auto key = [](const std::vector<data::Message>& m) {
+      std::string k;
+      for (const auto& msg : m) {
+        k += msg.role;
+        k += '\0';
+        k += msg.content;
+        k += '\0';
+      }
+      return k;
+    };
+    std::vector<std::string> keys;
+    keys.reserve(prompts.size());
+    std::vector<std::vector<data::Message>> todo;
+    std::unordered_map<std::string, size_t> queued;
+    for (const auto& p : prompts) {
+      keys.push_back(key(p));
+      if (!cache->rows.count(keys.back()) && queued.emplace(keys.back(), todo.size()).second) todo.push_back(p);
+    }
+    if (!todo.empty()) {
+      const Embeddings fresh = inner(todo);
+      cache->dim = fresh.dim;
+      for (const auto& [k, i] : queued)
+        cache->rows.emplace(k, std::vector<float>(fresh.row(static_cast<int64_t>(i)),
+                                                  fresh.row(static_cast<int64_t>(i)) + fresh.dim));
+    }
+    Embeddings out(static_cast<int64_t>(prompts.size()), std::max<int64_t>(cache->dim, 0));
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const auto& row = cache->rows.at(keys[i]);
+      std::copy(row.begin(), row.end(), out.row(static_cast<int64_t>(i)));
+    }
+    return out;
+  };
 }
 
 int resolve_threads(int threads) {

@@ -40,6 +40,12 @@ std::string prompt_text(const std::vector<data::Message>& messages);
 // An embedder: prompts (message lists) -> one L2-normalised row each.
 using EmbedFn = std::function<Embeddings(const std::vector<std::vector<data::Message>>&)>;
 
+// An EmbedFn that embeds each distinct prompt (its roles and contents) once, across all
+// calls, and answers repeats from memory: a pool that repeats prompts, and training files
+// that hold the pool's prompts again, cost one embedding per distinct prompt. The inner
+// embedder must be a function of the prompt alone (both embedders here are).
+EmbedFn cached_embed_fn(EmbedFn inner);
+
 // threads <= 0: std::thread::hardware_concurrency().
 int resolve_threads(int threads);
 

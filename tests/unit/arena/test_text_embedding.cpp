@@ -97,6 +97,27 @@ TEST(Tfidf, PromptTextJoinsEveryTurn) {
   EXPECT_EQ(std::vector<float>(out.row(0), out.row(0) + out.dim), direct);
 }
 
+TEST(CachedEmbedFn, EmbedsEachDistinctPromptOnce) {
+  TfidfEmbedder e({.dim = 128});
+  e.fit({"a b", "c d", "e"});
+  int64_t rows_embedded = 0;
+  const EmbedFn inner = e.as_embed_fn();
+  const EmbedFn cached = cached_embed_fn([&](const std::vector<std::vector<fw::data::Message>>& p) {
+    rows_embedded += static_cast<int64_t>(p.size());
+    return inner(p);
+  });
+  using M = std::vector<fw::data::Message>;
+  const M x = {{"user", "a b"}}, y = {{"user", "c d"}}, y_as_system = {{"system", "c d"}};
+  const Embeddings first = cached({x, y, x, x});
+  EXPECT_EQ(rows_embedded, 2);
+  const Embeddings second = cached({y, y_as_system, x});  // the role is part of the prompt
+  EXPECT_EQ(rows_embedded, 3);
+  const Embeddings direct = inner({x, y, x, x});
+  EXPECT_EQ(first.values, direct.values);
+  EXPECT_EQ(std::vector<float>(second.row(0), second.row(0) + 128), std::vector<float>(direct.row(1), direct.row(1) + 128));
+  EXPECT_EQ(cached({}).rows, 0);
+}
+
 TEST(Tfidf, BadOptionsAndUseBeforeFitAreErrors) {
   EXPECT_THROW(TfidfEmbedder({.dim = 0}), fw::Error);
   EXPECT_THROW(TfidfEmbedder({.word_ngram_max = 0, .char_ngram_max = 0}), fw::Error);
