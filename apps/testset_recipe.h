@@ -120,7 +120,7 @@ struct TestsetRecipe {
   void visit(V& v) {
     v.field("pool", pool, "prompt JSONL files (the instruction pool)").required().non_empty();
     v.field("out", out, "output folder: offline_{diverse,hard,mix}.jsonl, stats.json, decontaminated/").required().non_empty();
-    v.field("seed", seed, "k-means++ and the per-cluster draws");
+    v.field("seed", seed, "k-means++, the per-cluster draws, the TF-IDF hashing");
     v.field("threads", threads, "CPU threads; 0 = all").min(0);
     v.field("clusters", clusters, "K of k-means").min(1);
     v.field("diverse_per_cluster", diverse_per_cluster, "Offline-Diverse: n random prompts per cluster").min(0);
