@@ -83,3 +83,9 @@ fw_add_test(test_arena_testset_cli TORCH
   LIBS fw_model
   LABELS integration)
 add_dependencies(test_arena_testset_cli flywheel)
+
+# Slice builders: battles -> SFT / DPO / RM / PPO data, the pool split; read back by data/.
+fw_add_test(test_arena_slices
+  SOURCES unit/arena/test_slices.cpp unit/data/tokenizer_fixture.cpp
+  LIBS fw_arena
+  LABELS unit)
