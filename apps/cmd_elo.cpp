@@ -1,10 +1,11 @@
 // flywheel elo --battles FILE... --out DIR [--bootstrap 100] [--anchor MODEL=ELO]
 //              [--ties half|drop] [--seed 0] [--threads 0] [--no-categories]
-// Bradley–Terry Elo with bootstrap CIs from battle files (our JSONL or FastChat's JSON
-// arrays; several files are read in the order given), as LMSYS computes it (arena/
-// bradley_terry.h). Writes DIR/leaderboard.{json,md,html} and, when the battles carry
-// categories, DIR/categories/<category>/leaderboard.{json,md}; prints the table. The time
-// of each phase goes to the log ("elo timing: ...").
+// Bradley–Terry Elo with bootstrap CIs from battle files, as LMSYS computes it
+// (arena/bradley_terry.h). The files are our JSONL (read on --threads threads,
+// arena/elo_input.h) or FastChat's JSON arrays, read in the order given. Writes
+// DIR/leaderboard.{json,md,html} and, when the battles carry categories,
+// DIR/categories/<category>/leaderboard.{json,md}; prints the table. The time of each
+// phase goes to the log ("elo timing: ...").
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -13,6 +14,7 @@
 
 #include "apps/commands.h"
 #include "arena/battle_record.h"
+#include "arena/elo_input.h"
 #include "arena/elo_run.h"
 #include "arena/leaderboard.h"
 #include "core/error.h"
@@ -65,7 +67,7 @@ void run_elo(const EloFlags& f) {
   std::vector<arena::Battle> battles;
   nlohmann::ordered_json sources = nlohmann::ordered_json::array();
   for (const auto& path : f.battles) {
-    std::vector<arena::Battle> part = arena::read_battles(path);
+    std::vector<arena::Battle> part = arena::read_battles_for_elo(path, f.threads);
     sources.push_back({{"file", path}, {"battles", part.size()}});
     if (battles.empty()) battles = std::move(part);
     else battles.insert(battles.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
@@ -105,7 +107,7 @@ Run add_elo_command(CLI::App& app) {
   app.add_option("--anchor", f->anchor, "MODEL=ELO: shift the ratings so MODEL has this Elo");
   app.add_option("--ties", f->ties, "half: a tie is half a win for each side (FastChat) | drop")->capture_default_str();
   app.add_option("--seed", f->seed, "bootstrap seed (same seed, same CIs, for any --threads)")->capture_default_str();
-  app.add_option("--threads", f->threads, "bootstrap threads (0 = all cores)")->capture_default_str();
+  app.add_option("--threads", f->threads, "threads for reading and the bootstrap (0 = all cores)")->capture_default_str();
   app.add_flag("--no-categories", f->no_categories, "skip the per-category leaderboards");
   return [f] { run_elo(*f); };
 }

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
-#include <tuple>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -25,35 +25,64 @@ int BattleTable::index_of(const std::string& model) const {
 
 BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties) {
   BattleTable t;
-  // Model ids first (sorted names), then the rows keyed by (a, b, outcome).
-  std::map<std::string, int> ids;
+  // One pass: provisional model ids in order of appearance, one packed (a, b, outcome)
+  // code per battle; then the ids are renumbered by sorted name and the codes counted.
+  std::unordered_map<std::string_view, uint32_t> ids;
+  std::vector<std::string_view> names;
+  auto id = [&](const std::string& m) {
+    auto [it, added] = ids.emplace(m, static_cast<uint32_t>(names.size()));
+    if (added) names.push_back(m);
+    return it->second;
+  };
+  std::vector<uint64_t> codes;  // a << 34 | b << 2 | outcome (provisional ids)
+  codes.reserve(battles.size());
   for (const Battle& b : battles) {
-    ids.emplace(b.model_a, 0);
-    ids.emplace(b.model_b, 0);
-  }
-  int next = 0;
-  for (auto& [name, id] : ids) {
-    id = next++;
-    t.models.push_back(name);
-  }
-  std::map<std::tuple<int, int, int>, double> rows;
-  for (const Battle& b : battles) {
-    int a = ids[b.model_a], c = ids[b.model_b];
-    Outcome o = b.winner == Winner::ModelA ? Outcome::AWins : b.winner == Winner::ModelB ? Outcome::BWins : Outcome::Tie;
+    const uint64_t a = id(b.model_a), c = id(b.model_b);
+    const Outcome o =
+        b.winner == Winner::ModelA ? Outcome::AWins : b.winner == Winner::ModelB ? Outcome::BWins : Outcome::Tie;
     if (o == Outcome::Tie && ties == TieMode::Drop) {
       ++t.ties_dropped;
       continue;
     }
+    codes.push_back(a << 34 | c << 2 | static_cast<uint64_t>(o));
+  }
+  std::vector<uint32_t> order(names.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) { return names[x] < names[y]; });
+  std::vector<uint32_t> final_id(names.size());
+  for (uint32_t k = 0; k < order.size(); ++k) {
+    final_id[order[k]] = k;
+    t.models.emplace_back(names[order[k]]);
+  }
+  const uint64_t p = t.models.size();
+  // Count per key (a p + b) 3 + outcome with a < b: a dense array while p is small, else a map.
+  const bool dense = p * p * 3 <= (uint64_t{1} << 24);
+  std::vector<int64_t> dense_counts(dense ? p * p * 3 : 0, 0);
+  std::unordered_map<uint64_t, int64_t> sparse_counts;
+  for (const uint64_t code : codes) {
+    uint64_t a = final_id[code >> 34], c = final_id[(code >> 2) & 0xffffffffu];
+    auto o = static_cast<Outcome>(code & 3);
     if (a > c) {  // canonical orientation: the lower id first, the outcome seen from it
       std::swap(a, c);
       if (o != Outcome::Tie) o = o == Outcome::AWins ? Outcome::BWins : Outcome::AWins;
     }
-    rows[{a, c, static_cast<int>(o)}] += 1;
-    ++t.battles;
+    const uint64_t key = (a * p + c) * 3 + static_cast<uint64_t>(o);
+    if (dense) ++dense_counts[key];
+    else ++sparse_counts[key];
   }
-  t.rows.reserve(rows.size());
-  for (const auto& [key, count] : rows)
-    t.rows.push_back({std::get<0>(key), std::get<1>(key), static_cast<Outcome>(std::get<2>(key)), count});
+  t.battles = static_cast<int64_t>(codes.size());
+  std::vector<std::pair<uint64_t, int64_t>> keyed;
+  if (dense) {
+    for (uint64_t k = 0; k < dense_counts.size(); ++k)
+      if (dense_counts[k]) keyed.emplace_back(k, dense_counts[k]);
+  } else {
+    keyed.assign(sparse_counts.begin(), sparse_counts.end());
+    std::sort(keyed.begin(), keyed.end());
+  }
+  t.rows.reserve(keyed.size());
+  for (const auto& [key, n] : keyed)
+    t.rows.push_back({static_cast<int32_t>(key / 3 / p), static_cast<int32_t>(key / 3 % p),
+                      static_cast<Outcome>(key % 3), static_cast<double>(n)});
   return t;
 }
 

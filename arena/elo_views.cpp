@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -10,16 +11,21 @@ namespace fw::arena {
 std::vector<double> online_elo(const std::vector<Battle>& battles, const std::vector<std::string>& models,
                                const OnlineEloOptions& opts, TieMode ties) {
   std::vector<double> rating(models.size(), opts.init);
-  BattleTable lookup;
-  lookup.models = models;
+  std::unordered_map<std::string, int> index;
+  for (size_t i = 0; i < models.size(); ++i) index.emplace(models[i], static_cast<int>(i));
+  auto id = [&](const std::string& m) {
+    auto it = index.find(m);
+    if (it == index.end()) throw_invalid("online_elo: battle names a model outside the table: \"" + m + "\"");
+    return it->second;
+  };
   for (const Battle& b : battles) {
-    const int a = lookup.index_of(b.model_a), c = lookup.index_of(b.model_b);
-    if (a < 0 || c < 0) throw_invalid("online_elo: battle names a model outside the table");
     double sa = 0.5;
     if (b.winner == Winner::ModelA) sa = 1;
     else if (b.winner == Winner::ModelB) sa = 0;
     else if (ties == TieMode::Drop) continue;
+    const int a = id(b.model_a), c = id(b.model_b);
     const double ra = rating[a], rb = rating[c];
+    // FastChat's arithmetic, term for term (so the results agree to the last bit).
     const double ea = 1 / (1 + std::pow(opts.base, (rb - ra) / opts.scale));
     const double eb = 1 / (1 + std::pow(opts.base, (ra - rb) / opts.scale));
     rating[a] += opts.k * (sa - ea);

@@ -17,7 +17,7 @@ fw_add_test(test_arena_response_cache
 # Bradley–Terry Elo: the MLE, the bootstrap, online Elo / pairwise views, recovery.
 fw_add_test(test_arena_elo
   SOURCES unit/arena/test_elo_bradley_terry.cpp unit/arena/test_elo_bootstrap.cpp unit/arena/test_elo_views.cpp
-          unit/arena/test_elo_recovery.cpp
+          unit/arena/test_elo_recovery.cpp unit/arena/test_elo_input.cpp
   LIBS fw_arena
   LABELS unit)
 
