@@ -328,7 +328,7 @@ std::string read_all(const std::string& path) {
 }  // namespace
 
 std::vector<Battle> read_battles_for_elo(const std::string& path, int threads) {
-  const std::string text = read_all(path);
+  std::string text = read_all(path);
   const size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '[') return read_battles(path);
 
@@ -371,10 +371,13 @@ std::vector<Battle> read_battles_for_elo(const std::string& path, int threads) {
     if (c.error) std::rethrow_exception(c.error);  // the first bad line of the file
     total += c.battles.size();
   }
+  std::string().swap(text);  // the bytes are no longer needed; peak memory stays lower
   std::vector<Battle> out;
   out.reserve(total);
-  for (Chunk& c : chunks)
+  for (Chunk& c : chunks) {
     for (Battle& b : c.battles) out.push_back(std::move(b));
+    std::vector<Battle>().swap(c.battles);
+  }
   return out;
 }
 

@@ -72,3 +72,11 @@ for a in "$@"; do [ "$a" = "--quick" ] && dp_args+=(--quick); done
 echo "[bench] dp_scaling (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 "$py" "$here/dp_scaling.py" --binary "$flywheel" --out "$out/dp_scaling.json" "${dp_args[@]}" | tee "$out/dp_scaling.md"
 echo "[bench] wrote $out/dp_scaling.md and .json" >&2
+
+# --- elo_vs_python: `flywheel elo` (BT + 100 bootstrap rounds, 1.6 M battles) vs scikit-learn
+elo_args=()
+for a in "$@"; do [ "$a" = "--quick" ] && elo_args+=(--quick); done
+echo "[bench] elo_vs_python (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+"$py" "$here/elo_vs_python.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
+  --out "$out/elo_vs_python.json" "${elo_args[@]}" | tee "$out/elo_vs_python.md"
+echo "[bench] wrote $out/elo_vs_python.md and .json" >&2
