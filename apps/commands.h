@@ -24,6 +24,7 @@ Run add_elo_command(CLI::App& app);
 Run add_consistency_command(CLI::App& app);
 Run add_serve_command(CLI::App& app);
 Run add_battle_command(CLI::App& app);
+Run add_run_command(CLI::App& app);
 Run add_testset_command(CLI::App& app);
 
 }  // namespace fw::apps

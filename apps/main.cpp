@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add("score", "Score conversations or preference pairs with a reward model", fw::apps::add_score_command);
   add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
   add("synth", "Generate the synthetic verifiable task domain (prompts, SFT data, held-out split)", fw::apps::add_synth_command);
+  add("run", "The Arena Learning flywheel: iterations of battles -> data -> SFT/DPO/RM+PPO -> Elo (resumable)", fw::apps::add_run_command);
   add("battle", "Battles between models on prompts, judged twice per pair with positions swapped (resumable)", fw::apps::add_battle_command);
   add("elo", "Bradley-Terry Elo with bootstrap CIs from battle files; writes leaderboard.json/.md/.html", fw::apps::add_elo_command);
   add("consistency", "Compare a leaderboard with a reference: Spearman, Kendall, agreement, separability", fw::apps::add_consistency_command);

@@ -71,8 +71,11 @@ std::vector<std::unique_ptr<Competitor>> ArenaSetup::competitors(const std::vect
         out.push_back(std::make_unique<RemoteCompetitor>(c.name, endpoint(c.base_url, c.model, c.api_key_env),
                                                          chat_params(c.sampling)));
       } else {
-        out.push_back(std::make_unique<LocalCompetitor>(c.name, c.model, local_model(c.model, c.chat_template, c.max_batch),
-                                                        chat_params(c.sampling)));
+        if (!std::filesystem::exists(std::filesystem::path(c.model) / "config.json"))
+          throw_invalid("no model folder (config.json) at " + c.model, {.file = c.model, .key = "model"});
+        out.push_back(std::make_unique<LocalCompetitor>(
+            c.name, c.model, c.chat_template,
+            [this, c] { return local_model(c.model, c.chat_template, c.max_batch); }, chat_params(c.sampling)));
       }
     } catch (const Error& e) {
       ErrorContext ctx = e.context();

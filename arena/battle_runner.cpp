@@ -155,6 +155,15 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
   std::set<std::string> done;
   read_done(dir + "/battles.jsonl", done);
   read_done(dir + "/unparseable.jsonl", done);
+  // answers.jsonl: the response each model gave to each question id. The response cache
+  // is keyed by content (equal prompts under different ids share one entry), so the
+  // per-id view the slice builders need is written here.
+  std::set<std::string> answered;
+  if (const size_t dropped = repair_jsonl_tail(dir + "/answers.jsonl"))
+    log::warn(dir + "/answers.jsonl: dropped a torn last record (" + std::to_string(dropped) + " bytes)");
+  if (fs::exists(dir + "/answers.jsonl"))
+    for_each_jsonl(dir + "/answers.jsonl", [&](const nlohmann::json& r, long) { answered.insert(r.value("key", "")); });
+  JsonlWriter answers_out(dir + "/answers.jsonl", /*append=*/true);
   JsonlWriter battles_out(dir + "/battles.jsonl", /*append=*/true);
   JsonlWriter unparseable_out(dir + "/unparseable.jsonl", /*append=*/true);
 
@@ -210,6 +219,15 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
         reply[{c, ask_prompt[i]}] = r->content;
         ++s.responses_requested;
       });
+    }
+
+    for (const auto& [cp, content] : reply) {
+      const std::string key = prompts[cp.second].id + '\x1f' + competitors[cp.first]->name();
+      if (!answered.insert(key).second) continue;
+      answers_out.write(nlohmann::json{{"key", key},
+                                       {"value", {{"question_id", prompts[cp.second].id},
+                                                  {"model", competitors[cp.first]->name()},
+                                                  {"content", content}}}});
     }
 
     // 2. Two games per battle: (a, b) shown in that order, then swapped.

@@ -4,6 +4,8 @@
 // Everything paid for is on disk as soon as it completes, in the run folder:
 //   responses.jsonl    response cache: key = sha256(competitor identity, messages);
 //                      value {question_id, model, content, finish_reason, simulated}
+//   answers.jsonl      {"key", "value": {question_id, model, content}}: each model's answer
+//                      to each question id (the cache shares one entry among equal prompts)
 //   judgments.jsonl    judgment cache: key = sha256(judge identity, messages, first, second)
 //   battles.jsonl      one record per battle with a verdict, appended as battles finish
 //   unparseable.jsonl  battles with an unparseable game (kept, left out of Elo)

@@ -18,17 +18,18 @@ std::string weights_stamp(const std::string& model_dir) {
   return bytes ? std::to_string(bytes) + ":" + std::to_string(newest) : "";
 }
 
-LocalCompetitor::LocalCompetitor(std::string name, std::string model_path, std::shared_ptr<LocalChatModel> model,
+LocalCompetitor::LocalCompetitor(std::string name, std::string model_path, std::string chat_template, Loader load,
                                  rollout::ChatParams params)
     : name_(std::move(name)),
       model_path_(std::move(model_path)),
+      chat_template_(std::move(chat_template)),
       weights_stamp_(weights_stamp(model_path_)),
-      model_(std::move(model)),
+      load_(std::move(load)),
       params_(std::move(params)) {}
 
 nlohmann::json LocalCompetitor::identity() const {
   return {{"kind", "local"}, {"model", fs::absolute(model_path_).lexically_normal().string()},
-          {"weights", weights_stamp_}, {"template", model_->template_name()},
+          {"weights", weights_stamp_}, {"template", chat_template_},
           {"request", rollout::chat_request_json(name_, {}, params_)}};
 }
 
@@ -57,6 +58,7 @@ void LocalCompetitor::respond(const std::vector<const data::PromptRecord*>& prom
   std::vector<rollout::ChatRequest> requests;
   requests.reserve(prompts.size());
   for (const data::PromptRecord* p : prompts) requests.push_back({p->messages, params_});
+  if (!model_) model_ = load_();
   chat_in_slices(*model_, requests, on_done);
 }
 

@@ -18,15 +18,18 @@ class LocalCompetitor : public Competitor {
  public:
   // `model_path` (the checkpoint folder) goes into the identity, so a retrained checkpoint
   // in another folder is not served from the cache. A folder retrained in place is
-  // told apart by its weights' size and modification time.
-  LocalCompetitor(std::string name, std::string model_path, std::shared_ptr<LocalChatModel> model,
+  // told apart by its weights' size and modification time. The model is loaded by `load`
+  // on the first respond(), so a competitor whose answers are all cached costs nothing.
+  using Loader = std::function<std::shared_ptr<LocalChatModel>()>;
+  LocalCompetitor(std::string name, std::string model_path, std::string chat_template, Loader load,
                   rollout::ChatParams params);
   const std::string& name() const override { return name_; }
   nlohmann::json identity() const override;
   void respond(const std::vector<const data::PromptRecord*>& prompts, const ReplyFn& on_done) override;
 
  private:
-  std::string name_, model_path_, weights_stamp_;
+  std::string name_, model_path_, chat_template_, weights_stamp_;
+  Loader load_;
   std::shared_ptr<LocalChatModel> model_;
   rollout::ChatParams params_;
 };

@@ -37,8 +37,9 @@
 
 namespace fw::arena {
 
-// (question_id, model) -> response text, from a battle run's responses.jsonl (records
-// {"key", "value": {"question_id", "model", "content", ...}}); later records win.
+// (question_id, model) -> response text, from a battle run's answers.jsonl (records
+// {"key", "value": {"question_id", "model", "content", ...}}; arena/battle_runner.h);
+// later records win.
 using ResponseTable = std::map<std::pair<std::string, std::string>, std::string>;
 ResponseTable read_response_table(const std::string& responses_jsonl);
 

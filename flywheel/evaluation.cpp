@@ -1,0 +1,30 @@
+#include "flywheel/evaluation.h"
+
+#include <filesystem>
+
+#include "arena/elo_run.h"
+#include "core/log.h"
+
+namespace fw::flywheel {
+
+EvalResult evaluate(arena::ArenaSetup& setup, arena::Judge& judge, const std::vector<data::PromptRecord>& test,
+                    const EvalRequest& req) {
+  auto owned = setup.competitors(req.models);
+  std::vector<arena::Competitor*> models;
+  for (auto& m : owned) models.push_back(m.get());
+  arena::BattleRunOptions o = req.battle;
+  o.out_dir = req.battle_dir;
+  o.pairs = arena::PairMode::AllPairs;
+  EvalResult r;
+  r.battles = arena::run_battles(test, models, judge, o);
+
+  arena::EloOptions elo;
+  elo.bootstrap.rounds = static_cast<int>(req.bootstrap);
+  elo.bootstrap.seed = req.seed;
+  r.leaderboard = arena::compute_leaderboard(arena::read_battles(req.battle_dir + "/battles.jsonl"), elo);
+  std::filesystem::create_directories(req.out_dir);
+  arena::write_leaderboard_files(r.leaderboard, req.out_dir);
+  return r;
+}
+
+}  // namespace fw::flywheel

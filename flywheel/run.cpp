@@ -1,0 +1,386 @@
+#include "flywheel/run.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "arena/arena_setup.h"
+#include "arena/decontaminate.h"
+#include "arena/slices.h"
+#include "core/atomic_file.h"
+#include "core/hash.h"
+#include "core/json_io.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "data/synth/tasks.h"
+#include "flywheel/evaluation.h"
+#include "flywheel/manifest.h"
+#include "flywheel/report.h"
+#include "flywheel/trainer_stages.h"
+
+namespace fs = std::filesystem;
+
+namespace fw::flywheel {
+namespace {
+
+struct Snapshot {
+  std::string name, path;
+  std::string sha;  // the inputs hash of the stage that made it (identifies the weights)
+  int iteration = 0;
+  std::string stage;
+};
+
+nlohmann::json snapshot_json(const Snapshot& s) {
+  return {{"name", s.name}, {"path", s.path}, {"sha", s.sha}, {"iteration", s.iteration}, {"stage", s.stage}};
+}
+Snapshot snapshot_from(const nlohmann::json& j) {
+  return {j.at("name"), j.at("path"), j.at("sha"), j.at("iteration"), j.at("stage")};
+}
+
+std::string files_sha(const std::vector<std::string>& files) {
+  std::string all;
+  for (const auto& f : files) all += f + ":" + sha256_file(f) + "\n";
+  return sha256_hex(all);
+}
+
+double per_iteration(const std::vector<double>& v, int64_t iteration) {
+  return v[static_cast<size_t>(std::min<int64_t>(iteration - 1, static_cast<int64_t>(v.size()) - 1))];
+}
+
+class Driver {
+ public:
+  Driver(const FlywheelRecipe& r, const std::string& yaml)
+      : r_(r), out_(r.output_dir), manifest_((fs::create_directories(r.output_dir), r.output_dir + "/manifest.json")),
+        setup_(r.client, r.compute) {
+    write_file_atomic(out_ + "/config.yaml", yaml);
+  }
+
+  FlywheelResult run() {
+    judge_ = setup_.judge(r_.judge);
+    split();
+    Snapshot current = start();
+    if (interrupted_) return {"", true};
+    evaluate_all(0);
+    for (int64_t i = 1; i <= r_.iterations; ++i) {
+      const Snapshot begin = current;
+      for (size_t k = 0; k < r_.stages.size(); ++k) {
+        current = stage(i, k, current);
+        if (interrupted_) return {"", true};
+      }
+      current = evaluate_all(i, begin);
+    }
+    const std::string html = write_report(out_, manifest_.json(), r_);
+    log::info("flywheel: done; report " + html);
+    return {html, false};
+  }
+
+ private:
+  // ---- split: the test set, the decontaminated pool, D0 and the slices ----
+  void split() {
+    std::vector<data::PromptRecord> test = data::read_prompt_records(r_.eval.prompts);
+    if (r_.eval.max_prompts > 0 && static_cast<int64_t>(test.size()) > r_.eval.max_prompts)
+      test.resize(static_cast<size_t>(r_.eval.max_prompts));
+    test_ = test;
+    const int64_t slices = r_.iterations * static_cast<int64_t>(r_.stages.size());
+    const std::string inputs = sha256_hex(files_sha(r_.pool.files) + files_sha(r_.eval.prompts) +
+                                          nlohmann::json({r_.pool.d0_size, r_.pool.slice_size, slices, r_.seed,
+                                                          r_.pool.decontaminate, r_.eval.max_prompts}).dump());
+    const std::string dir = out_ + "/data";
+    if (!manifest_.begin("split", inputs)) {
+      std::vector<data::PromptRecord> pool = data::read_prompt_records(r_.pool.files);
+      arena::ContaminationCounts counts;
+      if (r_.pool.decontaminate) {
+        std::vector<std::string> pool_text, test_text;
+        for (const auto& p : pool) pool_text.push_back(arena::prompt_text(p.messages));
+        for (const auto& t : test) test_text.push_back(arena::prompt_text(t.messages));
+        arena::DecontaminateOptions o;
+        o.neighbours = 0;  // exact and near duplicates; no embedding model needed
+        const auto report = arena::find_contamination(pool_text, {}, test_text, {}, o);
+        std::vector<data::PromptRecord> kept;
+        for (size_t i = 0; i < pool.size(); ++i)
+          if (report.hits[i].reason == arena::Contamination::None) kept.push_back(pool[i]);
+        counts = report.counts;
+        pool = std::move(kept);
+      }
+      const arena::PoolSplit s = arena::split_pool(pool, target_is_trained() ? r_.pool.d0_size : 0, r_.pool.slice_size,
+                                                   slices, static_cast<uint64_t>(r_.seed));
+      fs::create_directories(dir);
+      arena::write_prompt_records(dir + "/D0.jsonl", s.d0);
+      for (size_t k = 0; k < s.slices.size(); ++k)
+        arena::write_prompt_records(dir + "/D" + std::to_string(k + 1) + ".jsonl", s.slices[k]);
+      manifest_.finish("split", {{"pool", pool.size()},
+                                 {"test", test.size()},
+                                 {"decontaminated", {{"exact_duplicate", counts.exact_duplicate},
+                                                     {"near_duplicate", counts.near_duplicate}}},
+                                 {"d0", s.d0.size()},
+                                 {"slices", s.slices.size()},
+                                 {"slice_size", r_.pool.slice_size}});
+      log::info("flywheel: split the pool into D0 (" + std::to_string(s.d0.size()) + ") and " +
+                std::to_string(s.slices.size()) + " slices of " + std::to_string(r_.pool.slice_size) + "; " +
+                std::to_string(counts.removed()) + " pool prompts removed as duplicates of test prompts");
+    }
+  }
+
+  bool target_is_trained() const { return r_.target.start.empty(); }
+  std::string slice_file(int64_t k) const { return out_ + "/data/D" + std::to_string(k) + ".jsonl"; }
+
+  // ---- i0: the starting target ----
+  Snapshot start() {
+    if (!target_is_trained()) {
+      Snapshot s{r_.target.name + "-I0", r_.target.start, sha256_hex("start:" + fs::absolute(r_.target.start).string()), 0, "start"};
+      snapshots_.push_back(s);
+      return s;
+    }
+    const std::string dir = out_ + "/i0/sft";
+    const std::string data = dir + "/data/sft.jsonl";
+    StageCommon c{dir + "/train", "", {data}, r_.seed, r_.deterministic};
+    auto p = prepare_sft(r_.target.sft0, "target.sft0", c);
+    const std::string inputs = sha256_hex("i0.sft\n" + p.yaml + files_sha({slice_file(0)}));
+    Snapshot s{r_.target.name + "-I0", dir + "/train/final", inputs, 0, "sft"};
+    if (manifest_.begin("i0.sft", inputs)) {
+      snapshots_.push_back(s);
+      return s;
+    }
+    // D0's SFT data: each prompt with its reference answer in the canonical form.
+    std::vector<arena::SftExample> examples;
+    for (const auto& rec : data::read_prompt_records({slice_file(0)})) {
+      if (!rec.has_reference)
+        throw_invalid("SFT-I0 is trained on D0's reference answers, and prompt " + rec.id + " has none",
+                      {.file = r_.pool.files.front(), .key = "target.start",
+                       .hint = "give target.start a checkpoint for a pool without references"});
+      auto m = rec.messages;
+      m.push_back({"assistant", synth::format_answer(rec.reference)});
+      examples.push_back({rec.id, m, "reference", 0});
+    }
+    fs::create_directories(dir + "/data");
+    arena::write_sft_examples(data, examples);
+    log::info("flywheel: i0.sft — training " + s.name + " on D0 (" + std::to_string(examples.size()) + " examples)");
+    const auto res = trainer::run_sft(p.recipe, p.yaml);
+    if (res.interrupted) return interrupt(s);
+    manifest_.finish("i0.sft", {{"snapshot", snapshot_json(s)}, {"examples", examples.size()}, {"steps", res.steps}});
+    snapshots_.push_back(s);
+    return s;
+  }
+
+  Snapshot interrupt(Snapshot s) {
+    interrupted_ = true;
+    log::warn("flywheel: interrupted; rerun the same command to resume");
+    return s;
+  }
+
+  arena::CompetitorSection as_competitor(const Snapshot& s) const {
+    arena::CompetitorSection c;
+    c.name = s.name;
+    c.kind = "local";
+    c.model = s.path;
+    c.max_batch = r_.target.max_batch;
+    c.sampling = r_.target.sampling;
+    return c;
+  }
+
+  arena::BattleRunOptions battle_options() const {
+    arena::BattleRunOptions o;
+    o.verdict = {arena::verdict_mode_from_name(r_.verdict), r_.tie_margin};
+    o.chunk_prompts = r_.chunk_prompts;
+    o.record_time = !r_.deterministic;
+    return o;
+  }
+
+  // ---- one stage of an iteration: battle on the slice -> data -> train ----
+  Snapshot stage(int64_t i, size_t k, const Snapshot& target) {
+    const std::string kind = r_.stages[k];
+    const std::string id = "i" + std::to_string(i) + "." + kind;
+    const int64_t slice = (i - 1) * static_cast<int64_t>(r_.stages.size()) + static_cast<int64_t>(k) + 1;
+    const std::string dir = out_ + "/i" + std::to_string(i) + "/" + kind;
+    const std::string name = r_.target.name + "-I" + std::to_string(i) + "-" + (kind == "rm_ppo" ? "ppo" : kind);
+    StageCommon c{dir + "/train", target.path, {}, r_.seed + i * 100 + static_cast<int64_t>(k), r_.deterministic};
+
+    // Inputs: the trainer recipes as they will run, the slice, the target, the arena.
+    std::string recipes;
+    if (kind == "sft") {
+      c.train_files = {dir + "/data/sft.jsonl"};
+      recipes = prepare_sft(r_.sft, "sft", c).yaml;
+    } else if (kind == "dpo") {
+      c.train_files = {dir + "/data/dpo.jsonl"};
+      recipes = prepare_dpo(r_.dpo, c).yaml;
+    } else {
+      StageCommon rm = c;
+      rm.output_dir = dir + "/rm";
+      rm.train_files = {dir + "/data/rm.jsonl"};
+      c.train_files = {dir + "/data/ppo_prompts.jsonl"};
+      recipes = prepare_rm(r_.rm, rm).yaml + prepare_ppo(r_.ppo, c, dir + "/rm/final").yaml;
+    }
+    nlohmann::json arena_id = {{"judge", judge_->identity()}, {"verdict", r_.verdict}, {"tie_margin", r_.tie_margin},
+                               {"sft_margin", per_iteration(r_.sft_margin, i)}, {"dpo_margin", per_iteration(r_.dpo_margin, i)},
+                               {"selection", r_.sft_selection}, {"sampling", as_competitor(target).sampling.max_tokens}};
+    for (const auto& comp : r_.competitors) arena_id["competitors"].push_back(comp.name + ":" + comp.kind + ":" + comp.model);
+    const std::string inputs = sha256_hex(id + "\n" + recipes + files_sha({slice_file(slice)}) + target.sha + arena_id.dump());
+    Snapshot out{name, dir + "/train/final", inputs, static_cast<int>(i), kind};
+    if (manifest_.begin(id, inputs)) {
+      if (manifest_.outputs(id).contains("skipped")) return target;
+      snapshots_.push_back(out);
+      return out;
+    }
+
+    // 1. Battles: the target against each competitor on the slice.
+    const std::vector<data::PromptRecord> prompts = data::read_prompt_records({slice_file(slice)});
+    log::info("flywheel: " + id + " — " + target.name + " battles " + std::to_string(r_.competitors.size()) +
+              " competitors on D" + std::to_string(slice) + " (" + std::to_string(prompts.size()) + " prompts)");
+    std::vector<arena::CompetitorSection> sections = {as_competitor(target)};
+    sections.insert(sections.end(), r_.competitors.begin(), r_.competitors.end());
+    auto owned = setup_.competitors(sections);
+    std::vector<arena::Competitor*> models;
+    for (auto& m : owned) models.push_back(m.get());
+    arena::BattleRunOptions bo = battle_options();
+    bo.out_dir = dir + "/battle";
+    bo.pairs = arena::PairMode::TargetVsEach;
+    bo.target = target.name;
+    const auto battle_summary = arena::run_battles(prompts, models, *judge_, bo);
+
+    // 2. The stage's data.
+    std::map<std::string, data::PromptRecord> by_id;
+    for (const auto& p : prompts) by_id[p.id] = p;
+    const auto battles = arena::read_battles(bo.out_dir + "/battles.jsonl");
+    const auto responses = arena::read_response_table(bo.out_dir + "/answers.jsonl");
+    fs::create_directories(dir + "/data");
+    nlohmann::json data_stats;
+    if (kind == "sft") {
+      arena::SliceStats st;
+      auto ex = arena::build_sft_data(battles, by_id, responses, target.name, per_iteration(r_.sft_margin, i), &st);
+      if (r_.sft_selection == "random") ex = random_sft(prompts, responses, ex.size(), i);
+      arena::write_sft_examples(dir + "/data/sft.jsonl", ex);
+      data_stats = {{"sft", st.to_json()}, {"examples", ex.size()}};
+      if (ex.empty()) return skip(id, target, data_stats, battle_summary, "no SFT examples (the target lost no battle by the margin)");
+    } else if (kind == "dpo") {
+      arena::SliceStats st;
+      const auto recs = arena::build_dpo_data(battles, by_id, responses, per_iteration(r_.dpo_margin, i), &st);
+      arena::write_preference_records(dir + "/data/dpo.jsonl", recs);
+      data_stats = {{"dpo", st.to_json()}, {"examples", recs.size()}};
+      if (recs.empty()) return skip(id, target, data_stats, battle_summary, "no DPO pairs");
+    } else {
+      arena::SliceStats st;
+      const auto recs = arena::build_rm_data(battles, by_id, responses, &st);
+      arena::write_preference_records(dir + "/data/rm.jsonl", recs);
+      arena::write_prompt_records(dir + "/data/ppo_prompts.jsonl", prompts);
+      data_stats = {{"rm", st.to_json()}, {"examples", recs.size()}, {"ppo_prompts", prompts.size()}};
+      if (recs.empty()) return skip(id, target, data_stats, battle_summary, "no reward-model pairs");
+    }
+    log::info("flywheel: " + id + " — " + std::to_string(data_stats["examples"].get<int64_t>()) + " training examples");
+
+    // 3. Train.
+    bool interrupted = false;
+    if (kind == "sft") {
+      auto p = prepare_sft(r_.sft, "sft", c);
+      interrupted = trainer::run_sft(p.recipe, p.yaml).interrupted;
+    } else if (kind == "dpo") {
+      auto p = prepare_dpo(r_.dpo, c);
+      interrupted = trainer::run_dpo(p.recipe, p.yaml).interrupted;
+    } else {
+      StageCommon rm = c;
+      rm.output_dir = dir + "/rm";
+      rm.train_files = {dir + "/data/rm.jsonl"};
+      auto prm = prepare_rm(r_.rm, rm);
+      interrupted = trainer::run_rm(prm.recipe, prm.yaml).interrupted;
+      if (!interrupted) {
+        auto pp = prepare_ppo(r_.ppo, c, dir + "/rm/final");
+        interrupted = trainer::run_ppo(pp.recipe, pp.yaml).interrupted;
+      }
+    }
+    if (interrupted) return interrupt(out);
+    manifest_.finish(id, {{"snapshot", snapshot_json(out)}, {"slice", slice}, {"data", data_stats},
+                          {"battles", battle_summary.to_json()}});
+    snapshots_.push_back(out);
+    return out;
+  }
+
+  // A stage with no data keeps the target as it is (recorded, so the report says so).
+  Snapshot skip(const std::string& id, const Snapshot& target, const nlohmann::json& data_stats,
+                const arena::BattleRunSummary& battles, const std::string& why) {
+    log::warn("flywheel: " + id + " — " + why + "; the target goes on unchanged");
+    manifest_.finish(id, {{"skipped", why}, {"data", data_stats}, {"battles", battles.to_json()}});
+    return target;
+  }
+
+  // The ablation's SFT data: `n` random prompts of the slice, each with a random
+  // competitor's response (no judge involved).
+  std::vector<arena::SftExample> random_sft(const std::vector<data::PromptRecord>& prompts,
+                                            const arena::ResponseTable& responses, size_t n, int64_t i) const {
+    Rng rng(static_cast<uint64_t>(r_.seed) * 7919 + static_cast<uint64_t>(i));
+    std::vector<size_t> order(prompts.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    for (size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(k) - 1))]);
+    std::vector<arena::SftExample> out;
+    for (size_t k = 0; k < order.size() && out.size() < n; ++k) {
+      const auto& p = prompts[order[k]];
+      const auto& c = r_.competitors[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(r_.competitors.size()) - 1))];
+      auto it = responses.find({p.id, c.name});
+      if (it == responses.end()) continue;
+      auto m = p.messages;
+      m.push_back({"assistant", it->second});
+      out.push_back({p.id, m, c.name, 0});
+    }
+    return out;
+  }
+
+  // ---- evaluation on the offline test set ----
+  Snapshot evaluate_all(int64_t i, std::optional<Snapshot> iteration_start = std::nullopt) {
+    const std::string id = "i" + std::to_string(i) + ".eval";
+    std::string shas;
+    for (const auto& s : snapshots_) shas += s.name + ":" + s.sha + "\n";
+    const std::string inputs = sha256_hex(id + "\n" + shas + files_sha(r_.eval.prompts) + judge_->identity().dump());
+    Snapshot best = snapshots_.back();
+    if (manifest_.begin(id, inputs)) {
+      best = snapshot_from(manifest_.outputs(id).at("best"));
+      return best;
+    }
+    EvalRequest req;
+    req.models = r_.competitors;
+    for (const auto& s : snapshots_) req.models.push_back(as_competitor(s));
+    req.battle_dir = out_ + "/eval/battle";
+    req.out_dir = out_ + "/i" + std::to_string(i) + "/eval";
+    req.battle = battle_options();
+    req.bootstrap = r_.eval.bootstrap;
+    req.seed = static_cast<uint64_t>(r_.seed);
+    log::info("flywheel: " + id + " — " + std::to_string(req.models.size()) + " models on the offline test set (" +
+              std::to_string(test_.size()) + " prompts)");
+    const EvalResult res = evaluate(setup_, *judge_, test_, req);
+    // The best of this iteration's snapshots (its starting model included) goes on.
+    std::map<std::string, double> elo;
+    for (const auto& e : res.leaderboard.entries) elo[e.model] = e.elo;
+    if (iteration_start) {
+      best = *iteration_start;
+      for (const auto& s : snapshots_)
+        if (s.iteration == i && elo[s.name] > elo[best.name]) best = s;
+    }
+    auto board = nlohmann::json::array();
+    for (const auto& e : res.leaderboard.entries)
+      board.push_back({{"model", e.model}, {"elo", e.elo}, {"ci_low", e.ci_low}, {"ci_high", e.ci_high},
+                       {"battles", e.battles}, {"win_rate", e.win_rate}});
+    auto snaps = nlohmann::json::array();
+    for (const auto& s : snapshots_) snaps.push_back(snapshot_json(s));
+    manifest_.finish(id, {{"best", snapshot_json(best)}, {"leaderboard", board}, {"snapshots", snaps},
+                          {"leaderboard_dir", req.out_dir}, {"battles", res.battles.to_json()}});
+    std::string line;
+    for (const auto& e : res.leaderboard.entries) line += "  " + e.model + " " + std::to_string(static_cast<int>(e.elo));
+    log::info("flywheel: " + id + " — Elo:" + line + "; next: " + best.name);
+    write_report(out_, manifest_.json(), r_);
+    return best;
+  }
+
+  const FlywheelRecipe& r_;
+  std::string out_;
+  Manifest manifest_;
+  arena::ArenaSetup setup_;
+  std::unique_ptr<arena::Judge> judge_;
+  std::vector<data::PromptRecord> test_;
+  std::vector<Snapshot> snapshots_;
+  bool interrupted_ = false;
+};
+
+}  // namespace
+
+FlywheelResult run_flywheel(const FlywheelRecipe& recipe, const std::string& resolved_yaml) {
+  return Driver(recipe, resolved_yaml).run();
+}
+
+}  // namespace fw::flywheel

@@ -1,0 +1,33 @@
+// `flywheel run RECIPE.yaml`: the Arena Learning loop (DESIGN.md §1), end to end.
+//
+//   split    pool -> (decontaminated against the test set) -> D0, D1..Dn   (seeded)
+//   i0.sft   SFT-I0 on D0 (the pool's reference answers), unless target.start is given
+//   i0.eval  every model (competitors + snapshots) battles on the offline test set -> Elo
+//   for each iteration i, for each stage k of `stages`, on a fresh slice:
+//     i<i>.<k>   battle the current target against each competitor on the slice ->
+//                build the stage's data (arena/slices.h) -> train (sft | dpo | rm then
+//                ppo) -> the new snapshot <target>-I<i>-<k> becomes the current target
+//     i<i>.eval  the offline evaluation again; the iteration's best snapshot (by Elo,
+//                its starting model included) starts the next iteration
+//   report   report.html / report.md / summary.json
+//
+// Every stage is recorded in manifest.json (flywheel/manifest.h). A crash or Ctrl-C
+// loses nothing finished: the rerun skips done stages and resumes the running one, whose
+// parts resume themselves (battle caches, trainer checkpoints with resume: auto, data
+// rebuilt deterministically).
+#pragma once
+
+#include <string>
+
+#include "flywheel/flywheel_recipe.h"
+
+namespace fw::flywheel {
+
+struct FlywheelResult {
+  std::string report_html;
+  bool interrupted = false;  // a trainer stopped on SIGINT/SIGTERM (after checkpointing)
+};
+
+FlywheelResult run_flywheel(const FlywheelRecipe& recipe, const std::string& resolved_yaml);
+
+}  // namespace fw::flywheel

@@ -1,0 +1,71 @@
+#include "flywheel/trainer_stages.h"
+
+#include "config/recipe.h"
+#include "core/error.h"
+
+namespace fw::flywheel {
+namespace {
+
+template <class R>
+R load(const TrainerStageSection& s, const std::string& what) {
+  if (s.recipe.empty())
+    throw_invalid(what + ".recipe is not set, and the flywheel needs it", {.key = what + ".recipe",
+                  .hint = "name a trainer recipe, e.g. configs/" + what + "/tiny.yaml"});
+  return config::load_recipe<R>(s.recipe, s.overrides);
+}
+
+template <class R>
+void set_common(R& r, const StageCommon& c) {
+  r.run.output_dir = c.output_dir;
+  r.run.seed = c.seed;
+  r.run.deterministic = c.deterministic;
+  r.model.path = c.model_path;
+  r.data.train = c.train_files;
+  if (!c.model_path.empty()) {
+    r.tokenizer = {};  // the model folder's own tokenizer
+    r.model.chat_template = "auto";
+  }
+}
+
+template <class R>
+Prepared<R> done(R r) {
+  std::string yaml = config::dump_yaml(r);
+  return {std::move(r), std::move(yaml)};
+}
+
+}  // namespace
+
+Prepared<trainer::SftRecipe> prepare_sft(const TrainerStageSection& s, const std::string& what, const StageCommon& c) {
+  auto r = load<trainer::SftRecipe>(s, what);
+  set_common(r, c);
+  r.data.eval.clear();
+  r.eval.prompts.clear();
+  return done(std::move(r));
+}
+
+Prepared<trainer::DpoRecipe> prepare_dpo(const TrainerStageSection& s, const StageCommon& c) {
+  auto r = load<trainer::DpoRecipe>(s, "dpo");
+  set_common(r, c);
+  r.data.eval.clear();
+  r.dpo.reference_path.clear();  // the stage's starting policy is its reference
+  return done(std::move(r));
+}
+
+Prepared<trainer::RmRecipe> prepare_rm(const TrainerStageSection& s, const StageCommon& c) {
+  auto r = load<trainer::RmRecipe>(s, "rm");
+  set_common(r, c);
+  r.data.eval.clear();
+  return done(std::move(r));
+}
+
+Prepared<trainer::PpoRecipe> prepare_ppo(const TrainerStageSection& s, const StageCommon& c, const std::string& reward_model) {
+  auto r = load<trainer::PpoRecipe>(s, "ppo");
+  set_common(r, c);
+  r.ppo.reward_model_path = reward_model;
+  r.ppo.value_model_path.clear();
+  r.ppo.reference_path.clear();
+  r.eval.prompts.clear();
+  return done(std::move(r));
+}
+
+}  // namespace fw::flywheel
