@@ -131,6 +131,9 @@ BootstrapResult bootstrap_elo(const BattleTable& table, const BradleyTerryOption
         multinomial(rng, n, weights, counts);
         BradleyTerryFit fit = fit_bradley_terry(static_cast<int>(p), pair_wins(table, &counts), bt, &warm);
         apply_anchor(fit.elo, anchor);
+        // A round without the anchor model has no common reference point: leave it out.
+        if (anchor.index >= 0 && !std::isfinite(fit.elo[anchor.index]))
+          std::fill(fit.elo.begin(), fit.elo.end(), std::numeric_limits<double>::quiet_NaN());
         std::copy(fit.elo.begin(), fit.elo.end(), res.elo.begin() + static_cast<std::ptrdiff_t>(r * p));
       }
     } catch (...) {

@@ -7,8 +7,8 @@
 //
 // Reproducible: round r uses its own stream Rng::for_index(seed, r), and rounds run on
 // `threads` std::threads that only write their own rows of the result, so the result is
-// the same for every thread count. A model with no battles in a round is NaN there; the
-// quantiles skip NaNs (as pandas does).
+// the same for every thread count. A model with no battles in a round is NaN there (the
+// whole round when it is the anchor model); the quantiles skip NaNs (as pandas does).
 #pragma once
 
 #include <cstdint>

@@ -128,4 +128,31 @@ TEST(EloBootstrap, AnchorHoldsInEveryRound) {
   EXPECT_DOUBLE_EQ(boot.ci_high[anchor.index], 1100);
 }
 
+TEST(EloBootstrap, RoundsWithoutTheAnchorModelAreLeftOut) {
+  // "rare" plays 1 of 200 battles: about 1 - (1 - 1/200)^200 = 63 % of rounds contain it,
+  // the others have no reference point and must be all NaN, not unanchored numbers.
+  std::vector<Battle> battles = simulate_battles({"a", "b"}, {1050, 950}, {.battles = 199, .seed = 5});
+  Battle r;
+  r.model_a = "rare";
+  r.model_b = "a";
+  r.winner = Winner::Tie;
+  battles.push_back(r);
+  const BattleTable t = tabulate_battles(battles, TieMode::Half);
+  const Anchor anchor{t.index_of("rare"), 1100};
+  const auto fit = fit_battles(t, {}, anchor);
+  const auto boot = bootstrap_elo(t, {}, anchor, {.rounds = 50, .seed = 2, .threads = 1}, fit.elo);
+  int absent = 0;
+  for (int r2 = 0; r2 < boot.rounds; ++r2) {
+    if (std::isnan(boot.at(r2, anchor.index))) {
+      ++absent;
+      EXPECT_TRUE(std::isnan(boot.at(r2, t.index_of("a"))));
+      EXPECT_TRUE(std::isnan(boot.at(r2, t.index_of("b"))));
+    } else {
+      EXPECT_DOUBLE_EQ(boot.at(r2, anchor.index), 1100);
+    }
+  }
+  EXPECT_GT(absent, 5);
+  EXPECT_LT(absent, 45);
+}
+
 }  // namespace
