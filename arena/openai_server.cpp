@@ -121,6 +121,19 @@ struct OpenAIServer::Impl {
 
   Impl(LocalChatModel& m, ServerOptions o) : model(m), opts(std::move(o)) {}
 
+  void stop_locked() {  // with `lifecycle` held
+    if (!started || stopped) return;
+    stopped = true;
+    http.stop();  // stops accepting; listen returns once the handlers in flight are done
+    if (listen_thread.joinable()) listen_thread.join();
+    {
+      std::lock_guard<std::mutex> q(qmutex);
+      worker_stop = true;
+    }
+    qcv.notify_all();
+    if (worker.joinable()) worker.join();
+  }
+
   bool authorised(const httplib::Request& req, httplib::Response& res) {
     if (key.empty()) return true;
     if (req.get_header_value("Authorization") == "Bearer " + key) return true;
@@ -307,24 +320,21 @@ int OpenAIServer::start() {
   }
   m.worker = std::thread([&m] { m.work(); });
   m.listen_thread = std::thread([&m] { m.http.listen_after_bind(); });
-  while (!m.http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  m.started = true;
+  m.started = true;  // from here stop() joins the threads, also when start() throws below
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!m.http.is_running()) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      m.stop_locked();
+      throw_runtime("the HTTP server on " + m.opts.host + ":" + std::to_string(m.bound_port) + " did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return m.bound_port;
 }
 
 void OpenAIServer::stop() {
-  Impl& m = *impl_;
-  std::lock_guard<std::mutex> lock(m.lifecycle);
-  if (!m.started || m.stopped) return;
-  m.stopped = true;
-  m.http.stop();  // stops accepting; listen returns once the handlers in flight are done
-  if (m.listen_thread.joinable()) m.listen_thread.join();
-  {
-    std::lock_guard<std::mutex> q(m.qmutex);
-    m.worker_stop = true;
-  }
-  m.qcv.notify_all();
-  if (m.worker.joinable()) m.worker.join();
+  std::lock_guard<std::mutex> lock(impl_->lifecycle);
+  impl_->stop_locked();
 }
 
 int OpenAIServer::port() const { return impl_->bound_port; }
