@@ -1,6 +1,8 @@
 #include "flywheel/run.h"
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -41,6 +43,16 @@ std::string files_sha(const std::vector<std::string>& files) {
   std::string all;
   for (const auto& f : files) all += f + ":" + sha256_file(f) + "\n";
   return sha256_hex(all);
+}
+
+// A test hook: FLYWHEEL_TEST_CRASH_AT=<stage>:<point> makes the process SIGKILL itself at
+// that point, so the tests can crash every stage at moments too short to hit from outside.
+void crash_point(const std::string& stage, const char* point) {
+  const char* at = std::getenv("FLYWHEEL_TEST_CRASH_AT");
+  if (at && stage + ":" + point == at) {
+    log::warn("flywheel: FLYWHEEL_TEST_CRASH_AT=" + std::string(at) + ": killing this process (test hook)");
+    std::raise(SIGKILL);
+  }
 }
 
 double per_iteration(const std::vector<double>& v, int64_t iteration) {
@@ -108,6 +120,7 @@ class Driver {
       arena::write_prompt_records(dir + "/D0.jsonl", s.d0);
       for (size_t k = 0; k < s.slices.size(); ++k)
         arena::write_prompt_records(dir + "/D" + std::to_string(k + 1) + ".jsonl", s.slices[k]);
+      crash_point("split", "data");
       manifest_.finish("split", {{"pool", pool.size()},
                                  {"test", test.size()},
                                  {"decontaminated", {{"exact_duplicate", counts.exact_duplicate},
@@ -154,6 +167,7 @@ class Driver {
     }
     fs::create_directories(dir + "/data");
     arena::write_sft_examples(data, examples);
+    crash_point("i0.sft", "data");
     log::info("flywheel: i0.sft — training " + s.name + " on D0 (" + std::to_string(examples.size()) + " examples)");
     const auto res = trainer::run_sft(p.recipe, p.yaml);
     if (res.interrupted) return interrupt(s);
@@ -236,6 +250,7 @@ class Driver {
     bo.pairs = arena::PairMode::TargetVsEach;
     bo.target = target.name;
     const auto battle_summary = arena::run_battles(prompts, models, *judge_, bo);
+    crash_point(id, "battles");
 
     // 2. The stage's data.
     std::map<std::string, data::PromptRecord> by_id;
@@ -266,6 +281,7 @@ class Driver {
       if (recs.empty()) return skip(id, target, data_stats, battle_summary, "no reward-model pairs");
     }
     log::info("flywheel: " + id + " — " + std::to_string(data_stats["examples"].get<int64_t>()) + " training examples");
+    crash_point(id, "data");
 
     // 3. Train.
     bool interrupted = false;
@@ -281,6 +297,7 @@ class Driver {
       rm.train_files = {dir + "/data/rm.jsonl"};
       auto prm = prepare_rm(r_.rm, rm);
       interrupted = trainer::run_rm(prm.recipe, prm.yaml).interrupted;
+      crash_point(id, "rm");
       if (!interrupted) {
         auto pp = prepare_ppo(r_.ppo, c, dir + "/rm/final");
         interrupted = trainer::run_ppo(pp.recipe, pp.yaml).interrupted;
@@ -344,6 +361,7 @@ class Driver {
     log::info("flywheel: " + id + " — " + std::to_string(req.models.size()) + " models on the offline test set (" +
               std::to_string(test_.size()) + " prompts)");
     const EvalResult res = evaluate(setup_, *judge_, test_, req);
+    crash_point(id, "leaderboard");
     // The best of this iteration's snapshots (its starting model included) goes on.
     std::map<std::string, double> elo;
     for (const auto& e : res.leaderboard.entries) elo[e.model] = e.elo;

@@ -33,3 +33,10 @@ fw_add_test(test_battle_http TORCH
   LABELS integration
   TIMEOUT 300)
 add_dependencies(test_battle_http flywheel)
+
+fw_add_test(test_flywheel_run TORCH
+  SOURCES integration/test_flywheel_run.cpp integration/cli_run.cpp
+  LIBS fw_model fw_synth
+  LABELS integration
+  TIMEOUT 900)
+add_dependencies(test_flywheel_run flywheel)

@@ -1,0 +1,161 @@
+// A micro flywheel (tiny model from scratch, a small synthetic pool, four simulated
+// competitors, the rule judge, one iteration of SFT -> DPO -> RM+PPO) in deterministic
+// mode: an uninterrupted run, and a run SIGKILLed in each stage in turn and resumed each
+// time, give the same battles, the same data, the same weights and the same Elo. A
+// finished stage is never redone, and a changed recipe of a finished stage is refused.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/json_io.h"
+#include "data/synth/task_io.h"
+#include "data/synth/tasks.h"
+#include "tests/integration/cli_run.h"
+#include "tests/support/test_tmp.h"
+
+namespace {
+namespace fs = std::filesystem;
+
+std::string recipe(const std::string& out, const std::string& data) {
+  const std::string cfg = FW_SOURCE_DIR "/configs";
+  return "output_dir: " + out + "\nseed: 3\ndeterministic: true\n" +
+         "target:\n  name: micro\n  sft0:\n    recipe: " + cfg + "/sft/tiny.yaml\n" +
+         "    overrides: [train.max_steps=12, checkpoint.every_steps=4, model.from_scratch.hidden_size=64,"
+         " model.from_scratch.intermediate_size=160, model.from_scratch.num_hidden_layers=2,"
+         " schedule.warmup_steps=2, data.max_seq_len=128, threads=1]\n" +
+         "  sampling: {max_tokens: 12}\n" +
+         "competitors:\n"
+         "  - {name: sim-a, kind: simulated, accuracy: 0.9, seed: 1}\n"
+         "  - {name: sim-b, kind: simulated, accuracy: 0.5, by_category: {arithmetic: 0.9}, seed: 2}\n"
+         "  - {name: sim-c, kind: simulated, accuracy: 0.2, seed: 3}\n"
+         "judge: {kind: rule}\n"
+         "pool: {files: [" + data + "/pool.jsonl], d0_size: 120, slice_size: 40}\n" +
+         "eval: {prompts: [" + data + "/test.jsonl], bootstrap: 20}\n" +
+         "iterations: 1\nchunk_prompts: 16\n" +
+         "sft: {recipe: " + cfg + "/sft/tiny.yaml, overrides: [train.max_steps=8, checkpoint.every_steps=3, threads=1]}\n" +
+         "dpo: {recipe: " + cfg + "/dpo/tiny.yaml, overrides: [train.max_steps=6, train.micro_batch_size=8, checkpoint.every_steps=2, threads=1]}\n" +
+         "rm: {recipe: " + cfg + "/rm/tiny.yaml, overrides: [train.max_steps=6, train.micro_batch_size=8, checkpoint.every_steps=2, threads=1]}\n" +
+         "ppo: {recipe: " + cfg + "/ppo/tiny.yaml, overrides: [train.max_steps=3, ppo.batch_size=8, ppo.max_new_tokens=8,"
+         " ppo.ppo_epochs=1, train.micro_batch_size=8, checkpoint.every_steps=1, threads=1]}\n";
+}
+
+// Starts `flywheel ARGS`, SIGKILLs it once `ready()` holds, or (with `crash_at`) lets the
+// driver's FLYWHEEL_TEST_CRASH_AT hook kill it at that point. True when it died of SIGKILL.
+bool kill_when(const std::vector<std::string>& args, const std::function<bool()>& ready, const std::string& log,
+               const std::string& crash_at = "") {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!crash_at.empty()) setenv("FLYWHEEL_TEST_CRASH_AT", crash_at.c_str(), 1);
+    FILE* f = std::fopen(log.c_str(), "w");
+    dup2(fileno(f), 1);
+    dup2(fileno(f), 2);
+    const std::string bin = fw::testing::flywheel_bin();
+    std::vector<char*> argv = {const_cast<char*>(bin.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (!ready() && std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+bool exists(const std::string& p) { return fs::exists(p); }
+
+// The manifest says `stage` is running.
+std::string g_data;  // the pool and the test set, made once
+
+class FlywheelRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_data = fw::testing::tmp_dir() + "/flywheel_data";
+    fs::create_directories(g_data);
+    auto tasks = fw::synth::generate_tasks({.n = 520, .seed = 5, .max_difficulty = 1});
+    const auto split = fw::synth::split_heldout(tasks, 0.1, 5, fw::synth::SplitBy::Problem);
+    fw::synth::write_prompt_jsonl(g_data + "/pool.jsonl", split.train);
+    fw::synth::write_prompt_jsonl(g_data + "/test.jsonl", {split.heldout.begin(), split.heldout.begin() + 40});
+  }
+};
+
+std::string write_recipe(const std::string& name, const std::string& out) {
+  const std::string path = fw::testing::tmp_dir() + "/" + name + ".yaml";
+  std::ofstream(path) << recipe(out, g_data);
+  return path;
+}
+
+// The stage outputs compared between runs.
+const char* kCompared[] = {"data/D0.jsonl", "data/D1.jsonl", "i0/sft/data/sft.jsonl", "i1/sft/battle/battles.jsonl",
+                           "i1/sft/data/sft.jsonl", "i1/dpo/data/dpo.jsonl", "i1/rm_ppo/data/rm.jsonl",
+                           "eval/battle/battles.jsonl"};
+const char* kModels[] = {"i0/sft/train/final", "i1/sft/train/final", "i1/dpo/train/final", "i1/rm_ppo/rm/final",
+                         "i1/rm_ppo/train/final"};
+
+TEST_F(FlywheelRun, KilledInEachStageAndResumedEqualsAnUninterruptedRun) {
+  const std::string ref = fw::testing::tmp_dir() + "/ref", out = fw::testing::tmp_dir() + "/killed";
+  const std::string ref_recipe = write_recipe("ref", ref), recipe = write_recipe("killed", out);
+  ASSERT_EQ(fw::testing::run_flywheel("run " + ref_recipe, ref + ".log"), 0) << fw::testing::read_text(ref + ".log");
+  const auto ref_summary = fw::read_json_file(ref + "/summary.json");
+  ASSERT_TRUE(exists(ref + "/report.html"));
+  ASSERT_EQ(ref_summary["snapshots"].size(), 4u);  // I0 and one per stage
+
+  // Kill points in every stage, in order: mid-training by a checkpoint file appearing, the
+  // short moments between the parts of a stage through the driver's crash hook.
+  const auto never = [] { return false; };
+  struct Kill { const char* what; std::function<bool()> ready; const char* crash_at; };
+  const std::vector<Kill> kills = {
+      {"split", never, "split:data"},
+      {"i0.sft data", never, "i0.sft:data"},
+      {"i0.sft train", [&] { return exists(out + "/i0/sft/train/checkpoint-00000004"); }, ""},
+      {"i0.eval", never, "i0.eval:leaderboard"},
+      {"i1.sft battles", never, "i1.sft:battles"},
+      {"i1.sft data", never, "i1.sft:data"},
+      {"i1.sft train", [&] { return exists(out + "/i1/sft/train/checkpoint-00000003"); }, ""},
+      {"i1.dpo battles", never, "i1.dpo:battles"},
+      {"i1.dpo train", [&] { return exists(out + "/i1/dpo/train/checkpoint-00000002"); }, ""},
+      {"i1.rm_ppo rm", [&] { return exists(out + "/i1/rm_ppo/rm/checkpoint-00000002"); }, ""},
+      {"i1.rm_ppo after rm", never, "i1.rm_ppo:rm"},
+      {"i1.rm_ppo ppo", [&] { return exists(out + "/i1/rm_ppo/train/checkpoint-00000001"); }, ""},
+      {"i1.eval", never, "i1.eval:leaderboard"},
+  };
+  for (size_t k = 0; k < kills.size(); ++k)
+    EXPECT_TRUE(kill_when({"run", recipe}, kills[k].ready, out + ".kill" + std::to_string(k) + ".log", kills[k].crash_at))
+        << "not killed at " << kills[k].what;
+  ASSERT_EQ(fw::testing::run_flywheel("run " + recipe, out + ".log"), 0) << fw::testing::read_text(out + ".log");
+
+  for (const char* f : kCompared)
+    EXPECT_EQ(fw::read_text_file(out + "/" + f), fw::read_text_file(ref + "/" + f)) << f;
+  for (const char* m : kModels)
+    EXPECT_EQ(fw::testing::max_weight_diff(fw::testing::folder_weights(out + "/" + m), fw::testing::folder_weights(ref + "/" + m)), 0.0)
+        << m;
+  const auto summary = fw::read_json_file(out + "/summary.json");
+  EXPECT_EQ(summary["final_leaderboard"], ref_summary["final_leaderboard"]);
+
+  // Finished: a rerun does nothing (no stage reruns: the log names none).
+  ASSERT_EQ(fw::testing::run_flywheel("run " + recipe, out + ".again.log"), 0);
+  EXPECT_EQ(fw::testing::read_text(out + ".again.log").find("training"), std::string::npos)
+      << fw::testing::read_text(out + ".again.log");
+  EXPECT_EQ(fw::read_text_file(out + "/eval/battle/battles.jsonl"), fw::read_text_file(ref + "/eval/battle/battles.jsonl"));
+
+  // A finished stage's recipe changed: refused, naming the stage.
+  ASSERT_EQ(fw::testing::run_flywheel("run " + recipe + " sft.overrides=[train.max_steps=9]", out + ".changed.log"), 2);
+  EXPECT_NE(fw::testing::read_text(out + ".changed.log").find("stage i1.sft is finished"), std::string::npos)
+      << fw::testing::read_text(out + ".changed.log");
+}
+
+}  // namespace
