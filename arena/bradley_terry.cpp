@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -23,54 +24,79 @@ int BattleTable::index_of(const std::string& model) const {
   return it != models.end() && *it == model ? static_cast<int>(it - models.begin()) : -1;
 }
 
-BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties) {
+BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties, int threads) {
   BattleTable t;
-  // One pass: provisional model ids in order of appearance, one packed (a, b, outcome)
-  // code per battle; then the ids are renumbered by sorted name and the codes counted.
-  std::unordered_map<std::string_view, uint32_t> ids;
-  std::vector<std::string_view> names;
-  auto id = [&](const std::string& m) {
-    auto [it, added] = ids.emplace(m, static_cast<uint32_t>(names.size()));
-    if (added) names.push_back(m);
-    return it->second;
+  // Each thread takes a contiguous share of the battles: provisional model ids in order of
+  // appearance, one packed (a, b, outcome) code per battle. Then the names are merged and
+  // sorted, every provisional id mapped to its final one, and the codes counted; the
+  // counts are integers, so the table is the same for any thread count.
+  struct Part {
+    std::unordered_map<std::string_view, uint32_t> ids;
+    std::vector<std::string_view> names;
+    std::vector<uint64_t> codes;  // a << 34 | b << 2 | outcome (provisional ids)
+    int64_t ties_dropped = 0;
   };
-  std::vector<uint64_t> codes;  // a << 34 | b << 2 | outcome (provisional ids)
-  codes.reserve(battles.size());
-  for (const Battle& b : battles) {
-    const uint64_t a = id(b.model_a), c = id(b.model_b);
-    const Outcome o =
-        b.winner == Winner::ModelA ? Outcome::AWins : b.winner == Winner::ModelB ? Outcome::BWins : Outcome::Tie;
-    if (o == Outcome::Tie && ties == TieMode::Drop) {
-      ++t.ties_dropped;
-      continue;
+  int n_parts = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  n_parts = static_cast<int>(std::clamp<size_t>(static_cast<size_t>(std::max(1, n_parts)), 1, battles.size() / 65536 + 1));
+  std::vector<Part> parts(static_cast<size_t>(n_parts));
+  auto tabulate_part = [&](int k) {
+    Part& part = parts[static_cast<size_t>(k)];
+    const size_t lo = battles.size() * k / n_parts, hi = battles.size() * (k + 1) / n_parts;
+    part.codes.reserve(hi - lo);
+    auto id = [&](const std::string& m) {
+      auto [it, added] = part.ids.emplace(m, static_cast<uint32_t>(part.names.size()));
+      if (added) part.names.push_back(m);
+      return it->second;
+    };
+    for (size_t i = lo; i < hi; ++i) {
+      const Battle& b = battles[i];
+      const uint64_t a = id(b.model_a), c = id(b.model_b);
+      const Outcome o =
+          b.winner == Winner::ModelA ? Outcome::AWins : b.winner == Winner::ModelB ? Outcome::BWins : Outcome::Tie;
+      if (o == Outcome::Tie && ties == TieMode::Drop) {
+        ++part.ties_dropped;
+        continue;
+      }
+      part.codes.push_back(a << 34 | c << 2 | static_cast<uint64_t>(o));
     }
-    codes.push_back(a << 34 | c << 2 | static_cast<uint64_t>(o));
+  };
+  {
+    std::vector<std::thread> pool;
+    for (int k = 1; k < n_parts; ++k) pool.emplace_back(tabulate_part, k);
+    tabulate_part(0);
+    for (auto& th : pool) th.join();
   }
-  std::vector<uint32_t> order(names.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) { return names[x] < names[y]; });
-  std::vector<uint32_t> final_id(names.size());
-  for (uint32_t k = 0; k < order.size(); ++k) {
-    final_id[order[k]] = k;
-    t.models.emplace_back(names[order[k]]);
+  std::vector<std::string_view> all;
+  for (const Part& part : parts) all.insert(all.end(), part.names.begin(), part.names.end());
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  for (const auto& name : all) t.models.emplace_back(name);
+  std::vector<std::vector<uint32_t>> final_ids(parts.size());
+  for (size_t k = 0; k < parts.size(); ++k) {
+    t.ties_dropped += parts[k].ties_dropped;
+    for (const auto& name : parts[k].names)
+      final_ids[k].push_back(static_cast<uint32_t>(std::lower_bound(all.begin(), all.end(), name) - all.begin()));
   }
   const uint64_t p = t.models.size();
   // Count per key (a p + b) 3 + outcome with a < b: a dense array while p is small, else a map.
   const bool dense = p * p * 3 <= (uint64_t{1} << 24);
   std::vector<int64_t> dense_counts(dense ? p * p * 3 : 0, 0);
   std::unordered_map<uint64_t, int64_t> sparse_counts;
-  for (const uint64_t code : codes) {
-    uint64_t a = final_id[code >> 34], c = final_id[(code >> 2) & 0xffffffffu];
-    auto o = static_cast<Outcome>(code & 3);
-    if (a > c) {  // canonical orientation: the lower id first, the outcome seen from it
-      std::swap(a, c);
-      if (o != Outcome::Tie) o = o == Outcome::AWins ? Outcome::BWins : Outcome::AWins;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const std::vector<uint32_t>& final_id = final_ids[k];
+    for (const uint64_t code : parts[k].codes) {
+      uint64_t a = final_id[code >> 34], c = final_id[(code >> 2) & 0xffffffffu];
+      auto o = static_cast<Outcome>(code & 3);
+      if (a > c) {  // canonical orientation: the lower id first, the outcome seen from it
+        std::swap(a, c);
+        if (o != Outcome::Tie) o = o == Outcome::AWins ? Outcome::BWins : Outcome::AWins;
+      }
+      const uint64_t key = (a * p + c) * 3 + static_cast<uint64_t>(o);
+      if (dense) ++dense_counts[key];
+      else ++sparse_counts[key];
     }
-    const uint64_t key = (a * p + c) * 3 + static_cast<uint64_t>(o);
-    if (dense) ++dense_counts[key];
-    else ++sparse_counts[key];
   }
-  t.battles = static_cast<int64_t>(codes.size());
+  for (const Part& part : parts) t.battles += static_cast<int64_t>(part.codes.size());
   std::vector<std::pair<uint64_t, int64_t>> keyed;
   if (dense) {
     for (uint64_t k = 0; k < dense_counts.size(); ++k)
@@ -111,21 +137,33 @@ namespace {
 // log(sigmoid(x)), stable for large |x|.
 double log_sigmoid(double x) { return x < 0 ? x - std::log1p(std::exp(x)) : -std::log1p(std::exp(-x)); }
 
+// x . y over n entries, four partial sums (instruction-level parallelism; a fixed order,
+// so the result does not depend on anything but the inputs).
+double dot(const double* x, const double* y, int n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int k = 0;
+  for (; k + 4 <= n; k += 4) {
+    s0 += x[k] * y[k];
+    s1 += x[k + 1] * y[k + 1];
+    s2 += x[k + 2] * y[k + 2];
+    s3 += x[k + 3] * y[k + 3];
+  }
+  for (; k < n; ++k) s0 += x[k] * y[k];
+  return (s0 + s1) + (s2 + s3);
+}
+
 // In-place Cholesky of the m x m SPD matrix `a` (lower triangle), then solves a x = b.
 // Returns false if `a` is not positive definite.
 bool cholesky_solve(std::vector<double>& a, std::vector<double>& b, int m) {
   for (int j = 0; j < m; ++j) {
     double* aj = &a[static_cast<size_t>(j) * m];
-    double d = aj[j];
-    for (int k = 0; k < j; ++k) d -= aj[k] * aj[k];
+    double d = aj[j] - dot(aj, aj, j);
     if (!(d > 0)) return false;
     d = std::sqrt(d);
     aj[j] = d;
     for (int i = j + 1; i < m; ++i) {
       double* ai = &a[static_cast<size_t>(i) * m];
-      double s = ai[j];
-      for (int k = 0; k < j; ++k) s -= ai[k] * aj[k];
-      ai[j] = s / d;
+      ai[j] = (ai[j] - dot(ai, aj, j)) / d;
     }
   }
   for (int i = 0; i < m; ++i) {  // L y = b
@@ -201,7 +239,8 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
   };
 
   std::vector<double> g(m), H(static_cast<size_t>(m) * m), trial(m);
-  double f = objective(theta);
+  double f = 0;         // the log-likelihood at theta, when have_f
+  bool have_f = false;  // computed only for the line search
   for (int it = 0; it < opts.max_iter; ++it) {
     std::fill(g.begin(), g.end(), 0.0);
     std::fill(H.begin(), H.end(), 0.0);
@@ -234,13 +273,26 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
     for (double& h : H) h += c;
     std::vector<double> step = g;
     if (!cholesky_solve(H, step, m)) break;  // disconnected with l2 = 0: nothing better to do
-    // Backtracking: the full Newton step unless it lowers the likelihood.
-    double t = 1.0, f_new = f;
-    for (int k = 0; k < 40; ++k) {
-      for (int i = 0; i < m; ++i) trial[i] = theta[i] + t * step[i];
-      f_new = objective(trial);
-      if (f_new >= f - 1e-12 * std::abs(f)) break;
-      t *= 0.5;
+    // The full Newton step is safe when it changes every pair's difference by less than
+    // ln 2: the logistic curvature s (1 - s) changes by at most a factor e^|dd| when d
+    // moves by dd, so along the step the Hessian stays below 2 H and the gain
+    // g.step - (1/2) step' H_max step > g.step (1 - 2/2) >= 0 (g.step = step' H step).
+    // Larger steps (cold starts, near-separable data) backtrack on the likelihood itself.
+    const auto [lo, hi] = std::minmax_element(step.begin(), step.end());
+    if (*hi - *lo < 0.5) {
+      for (int i = 0; i < m; ++i) trial[i] = theta[i] + step[i];
+      have_f = false;
+    } else {
+      if (!have_f) f = objective(theta);
+      double t = 1.0, f_new = f;
+      for (int k = 0; k < 40; ++k) {
+        for (int i = 0; i < m; ++i) trial[i] = theta[i] + t * step[i];
+        f_new = objective(trial);
+        if (f_new >= f - 1e-12 * std::abs(f)) break;
+        t *= 0.5;
+      }
+      f = f_new;
+      have_f = true;
     }
     double mean = 0, largest = 0;
     for (int i = 0; i < m; ++i) {
@@ -248,8 +300,7 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
       mean += trial[i];
     }
     mean /= m;
-    for (int i = 0; i < m; ++i) theta[i] = trial[i] - mean;
-    f = f_new;
+    for (int i = 0; i < m; ++i) theta[i] = trial[i] - mean;  // a common shift: f is unchanged
     fit.iterations = it + 1;
     if (largest * elo_per_unit < opts.tol) {
       fit.converged = true;

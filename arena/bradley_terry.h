@@ -50,8 +50,9 @@ struct BattleTable {
   int index_of(const std::string& model) const;  // -1 if absent
 };
 
-// Deduplicates battles into rows. "tie" and "tie (bothbad)" are both ties.
-BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties);
+// Deduplicates battles into rows. "tie" and "tie (bothbad)" are both ties. `threads`
+// (0 = all cores) share the battles; the table is the same for any count.
+BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties, int threads = 1);
 
 // Wins per ordered pair, p x p row-major: wins[i * p + j] = battles i won against j, a tie
 // adding 0.5 to both. `counts` (one per row, e.g. a bootstrap draw) replaces the rows'

@@ -15,7 +15,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 Leaderboard one_leaderboard(const std::vector<Battle>& battles, const EloOptions& opts, const std::string& category,
                             EloTimings& tm) {
   auto t0 = Clock::now();
-  const BattleTable table = tabulate_battles(battles, opts.ties);
+  const BattleTable table = tabulate_battles(battles, opts.ties, opts.bootstrap.threads);
   tm.tabulate += since(t0);
 
   Anchor anchor;

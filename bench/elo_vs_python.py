@@ -20,7 +20,8 @@ battles (scale 400, base 10, init 1000, ties half) and runs --rounds bootstrap r
                LogisticRegression (lbfgs, no penalty, tol 1e-6, warm-started from the full
                fit), each bootstrap round a numpy multinomial draw of the row counts (the
                distribution of resampling all battles), rounds spread over T forked worker
-               processes.
+               processes with one BLAS thread each (threaded BLAS on matrices this small
+               made it 3x slower).
   fastchat     FastChat's own path: pandas.read_json, compute_mle_elo (pivot tables +
                scikit-learn) on all battles, then get_bootstrap_result's loop, each round
                compute_mle_elo on battles.sample(frac=1.0, replace=True). A round takes
@@ -301,8 +302,12 @@ def run_python(args, side, battles, work):
     spec_path, out_path = os.path.join(work, f"{side}.spec.json"), os.path.join(work, f"{side}.out.json")
     json.dump(spec, open(spec_path, "w"))
     log_path = os.path.join(work, f"{side}.log")
-    m = run_measured([sys.executable, os.path.abspath(__file__), "worker", side, spec_path, out_path],
-                     python_env(args.threads), log_path)
+    env = python_env(args.threads)
+    if side == "python-fast":
+        # Its parallelism is T worker processes; BLAS threads inside each only contend (the
+        # matrices are ~10k x 100), so each runs one. pyarrow's reader gets T threads.
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    m = run_measured([sys.executable, os.path.abspath(__file__), "worker", side, spec_path, out_path], env, log_path)
     if m["rc"] != 0:
         raise SystemExit(f"{side} failed (rc {m['rc']}):\n{open(log_path).read()[-3000:]}")
     res = json.load(open(out_path))

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "arena/bradley_terry.h"
+#include "arena/elo_simulate.h"
 #include "core/error.h"
 
 namespace {
@@ -123,6 +124,32 @@ TEST(BradleyTerry, PairWinsLayoutAndTieModeNames) {
   EXPECT_EQ(tie_mode_from_name("drop"), TieMode::Drop);
   EXPECT_STREQ(tie_mode_name(TieMode::Half), "half");
   EXPECT_THROW(tie_mode_from_name("ignore"), fw::Error);
+}
+
+TEST(BradleyTerry, TabulationIsTheSameForAnyThreadCount) {
+  // 200k battles (enough for several shares), some models only in later shares.
+  std::vector<Battle> battles = simulate_battles({"m1", "m2", "m3", "m4"}, {1100, 1000, 1000, 900},
+                                                 {.battles = 200000, .tie_rate = 0.2, .seed = 3});
+  add(battles, "late", "m1", Winner::ModelB, 3);
+  add(battles, "m2", "late", Winner::Tie, 2);
+  for (TieMode mode : {TieMode::Half, TieMode::Drop}) {
+    const BattleTable one = tabulate_battles(battles, mode, 1);
+    for (int threads : {2, 3, 0}) {
+      const BattleTable many = tabulate_battles(battles, mode, threads);
+      EXPECT_EQ(many.models, one.models);
+      EXPECT_EQ(many.battles, one.battles);
+      EXPECT_EQ(many.ties_dropped, one.ties_dropped);
+      ASSERT_EQ(many.rows.size(), one.rows.size());
+      for (size_t r = 0; r < one.rows.size(); ++r) {
+        EXPECT_EQ(many.rows[r].a, one.rows[r].a);
+        EXPECT_EQ(many.rows[r].b, one.rows[r].b);
+        EXPECT_EQ(many.rows[r].outcome, one.rows[r].outcome);
+        EXPECT_EQ(many.rows[r].count, one.rows[r].count);
+      }
+    }
+  }
+  EXPECT_EQ(tabulate_battles(battles, TieMode::Half, 3).models.back(), "m4");
+  EXPECT_EQ(tabulate_battles(battles, TieMode::Half, 3).index_of("late"), 0);
 }
 
 }  // namespace
