@@ -11,9 +11,11 @@
 // on a dense p x p matrix of pair wins.
 //
 // The fit is Newton's method on the concave log-likelihood (the Hessian is the weighted
-// graph Laplacian, p x p, solved by Cholesky) with a backtracking line search and a tiny
-// ridge (default 1e-8 on the natural-log-odds strengths; scikit-learn's C = 1e6 with
-// FastChat's doubled weights is 9.4e-8) so an undefeated model still gets a finite rating.
+// graph Laplacian, p x p, solved by Cholesky) — the full step when it moves every pair's
+// difference by less than 0.5 (then it provably increases the likelihood), else a
+// backtracking line search — and a tiny ridge (default 1e-8 on the natural-log-odds
+// strengths; scikit-learn's C = 1e6 with FastChat's doubled weights is 9.4e-8) so an
+// undefeated model still gets a finite rating.
 // It stops when the largest step is below `tol` Elo (default 1e-7).
 #pragma once
 
