@@ -143,6 +143,23 @@ TEST(Leaderboard, ReadsHandWrittenReferencesAndNamesBadEntries) {
   }
 }
 
+TEST(Leaderboard, WithoutBootstrapTheMleAndNoCis) {
+  EloOptions o;
+  o.bootstrap.rounds = 0;
+  o.per_category = false;
+  const Leaderboard lb = compute_leaderboard(sample_battles(), o);
+  EXPECT_TRUE(lb.categories.empty());
+  for (const auto& e : lb.entries) {
+    EXPECT_EQ(e.elo, e.mle_elo);
+    EXPECT_TRUE(std::isnan(e.ci_low));
+    EXPECT_TRUE(e.bootstrap.empty());
+  }
+  const auto j = leaderboard_to_json(lb);
+  EXPECT_TRUE(j["models"][0]["ci_low"].is_null());
+  EXPECT_FALSE(j["models"][0].contains("bootstrap"));
+  EXPECT_NE(leaderboard_markdown(lb).find(" | - | "), std::string::npos);  // no CI column value
+}
+
 TEST(Leaderboard, CategorySlugsAreSafeFileNames) {
   EXPECT_EQ(category_slug("math"), "math");
   EXPECT_EQ(category_slug("multi turn/hard"), "multi_turn_hard");
