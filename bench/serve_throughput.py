@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serving throughput: `flywheel serve` under concurrent OpenAI chat requests.
 
-  serve_throughput.py [--binary build/bin/flywheel] [--threads 2] [--concurrency 1,4,16,64]
+  serve_throughput.py [--binary build/bin/flywheel] [--threads 1] [--concurrency 1,4,16,64]
                       [--max-tokens 32] [--max-batch 32] [--requests N] [--model DIR]
                       [--max-load 0.7] [--max-wait 300] [--out results.json]
 
@@ -131,7 +131,8 @@ def main():
     set_log_tag("serve")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default="build/bin/flywheel")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads of the server (the clients share the machine; see docs/benchmarks.md)")
     ap.add_argument("--concurrency", default="1,4,16,64")
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--max-batch", type=int, default=32)
