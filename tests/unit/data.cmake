@@ -3,3 +3,8 @@ fw_add_test(test_data
           unit/data/test_chat_template.cpp
   LIBS fw_data
   LABELS unit)
+
+fw_add_test(test_data_generation_prompt
+  SOURCES unit/data/tokenizer_fixture.cpp unit/data/test_generation_prompt.cpp
+  LIBS fw_data
+  LABELS unit)
