@@ -139,6 +139,13 @@ void GradientSync::set_sync(bool sync) {
 
 int64_t GradientSync::num_buckets() const { return static_cast<int64_t>(state_->buckets.size()); }
 
+void GradientSync::flush() {
+  State& s = *state_;
+  if (!s.pg->distributed()) return;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  while (s.next_launch < static_cast<int64_t>(s.buckets.size())) s.launch(s.buckets[s.next_launch++]);
+}
+
 void GradientSync::finish() {
   State& s = *state_;
   if (!s.pg->distributed()) return;

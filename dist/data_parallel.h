@@ -44,6 +44,11 @@ class GradientSync {
   GradientSync& operator=(const GradientSync&) = delete;
 
   void set_sync(bool sync);  // false: the next backward passes only accumulate locally
+  // Launches now, in order, every bucket not launched yet (a rank with no data this step,
+  // an unused parameter). Call it after the step's backward passes and before any other
+  // collective, so every rank issues the bucket all-reduces at the same point of its
+  // sequence of collectives. finish() does it too, but that may be too late.
+  void flush();
   void finish();             // all buckets reduced, gradients written back (no-op on one rank)
   int64_t num_buckets() const;
 

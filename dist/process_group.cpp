@@ -1,5 +1,7 @@
 #include "dist/process_group.h"
 
+#include <atomic>
+
 #include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -178,9 +180,13 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, at::Devic
   const std::string where = "rendezvous with " + std::to_string(env.world_size) + " ranks at " + env.master_addr +
                             ":" + std::to_string(env.master_port);
   auto tcp = guarded(where, [&] { return c10::make_intrusive<c10d::TCPStore>(env.master_addr, so); });
-  // The agent's store outlives restarts and holds the agent's own keys: namespace ours.
-  c10::intrusive_ptr<c10d::Store> store =
-      c10::make_intrusive<c10d::PrefixStore>("flywheel/attempt_" + std::to_string(env.restart_count), tcp);
+  // The agent's store outlives restarts and holds the agent's own keys: namespace ours,
+  // per restart and per group, since one process may make several groups in turn (the
+  // flywheel runs one trainer after another) and every rank makes them in the same order.
+  static std::atomic<int> groups_made{0};
+  const int group = groups_made++;
+  c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::PrefixStore>(
+      "flywheel/attempt_" + std::to_string(env.restart_count) + (group ? "/group_" + std::to_string(group) : ""), tcp);
   auto b = guarded("creating the " + backend + " process group", [&] {
     return backend == "nccl" ? make_nccl(store, env.rank, env.world_size, opts, device)
                              : make_gloo(store, env.rank, env.world_size, opts, /*loopback=*/false);

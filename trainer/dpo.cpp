@@ -256,6 +256,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
       rejected_logp += lp.narrow(0, B, B).sum().item<double>();
       t_forward_backward += seconds_since(t0);
     }
+    grad_sync.flush();  // before the next collective, also on a rank with no pairs this step
     {  // the step's statistics over every rank
       const auto sums = dist::all_reduce_sum(pg, {loss_sum, chosen_reward, rejected_reward, correct, chosen_logp,
                                                   rejected_logp, static_cast<double>(step_tokens)});

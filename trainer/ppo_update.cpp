@@ -64,6 +64,7 @@ PpoUpdateStats ppo_update(PpoModels& m, torch::nn::Module& trainable, torch::opt
         s.entropy += losses::masked_mean(lp.entropy, mask).item<double>();
         ratios.push_back(pl.ratio_mean);
       }
+      if (sync) sync->flush();  // before the next collective
       if (group && group->distributed())  // the same finite / non-finite decision on every rank
         loss_total = dist::all_reduce_sum(*group, loss_total) / group->world_size();
       const UpdateResult u = apply_update(optimizer, trainable, loss_total, o.grad_clip, o.lr, sync);

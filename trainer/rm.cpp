@@ -163,6 +163,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
       reward_min = std::min(reward_min, detached.min().item<double>());
       reward_max = std::max(reward_max, detached.max().item<double>());
     }
+    grad_sync.flush();  // before the next collective, also on a rank with no pairs this step
     {  // the step's statistics over every rank
       const auto sums = dist::all_reduce_sum(pg, {loss_sum, correct, margin_sum, reward_sum, static_cast<double>(step_tokens)});
       loss_sum = sums[0], correct = sums[1], margin_sum = sums[2], reward_sum = sums[3];

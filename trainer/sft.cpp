@@ -201,6 +201,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
       (l.loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable))).backward();
       loss_sum += l.loss_sum.item<double>();
     }
+    grad_sync.flush();  // before the next collective, also on a rank with no rows this step
     loss_sum = dist::all_reduce_sum(pg, loss_sum);
     const double t_forward_backward = seconds_since(t_fb);
 

@@ -104,7 +104,10 @@ std::vector<at::Tensor> reference_grads(int world, int micros, const std::vector
   return grads(m);
 }
 
-void check_sync(const std::string& name, int world, int micros, int64_t bucket_bytes, int idle_rank) {
+// stats_between: a recipe's statistics all-reduce between the backward passes and
+// finish(), after flush() — the idle rank must issue its bucket all-reduces first too.
+void check_sync(const std::string& name, int world, int micros, int64_t bucket_bytes, int idle_rank,
+                bool stats_between = false) {
   std::vector<int> with_data;
   for (int r = 0; r < world; ++r)
     if (r != idle_rank) with_data.push_back(r);
@@ -126,6 +129,10 @@ void check_sync(const std::string& name, int world, int micros, int64_t bucket_b
         m.forward(batch(pg.rank(), k)).pow(2).sum().backward();
       }
     }
+    if (stats_between) {
+      sync.flush();
+      EXPECT_EQ(all_reduce_sum(pg, 1.0), static_cast<double>(world));
+    }
     sync.finish();
     const auto got = grads(m);
     for (size_t i = 0; i < want.size(); ++i)
@@ -142,6 +149,9 @@ void check_sync(const std::string& name, int world, int micros, int64_t bucket_b
 TEST(GradientSync, EqualsSummingEveryRanksGradients) { check_sync("sync_one_bucket", 2, 1, 25 << 20, -1); }
 TEST(GradientSync, ManyBucketsAndAccumulation) { check_sync("sync_buckets", 3, 3, 256, -1); }
 TEST(GradientSync, ARankWithoutDataContributesZero) { check_sync("sync_idle", 3, 2, 512, 1); }
+TEST(GradientSync, FlushKeepsAnIdleRanksCollectivesInStepBeforeOtherCollectives) {
+  check_sync("sync_idle_stats", 2, 1, 512, 0, /*stats_between=*/true);
+}
 
 TEST(GradientSync, ScaleGivesTheMean) {
   const std::vector<at::Tensor> sum = reference_grads(2, 1, {0, 1});
