@@ -3,11 +3,12 @@
 #   make test      build + every test except those labelled slow
 #   make test-all  build + every test
 #   make bench     the side-by-side benchmarks (bench/README.md)
+#   make demo      build + the whole flywheel on the embedded default (configs/flywheel/tiny.yaml)
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: build test test-all bench bootstrap clean
+.PHONY: build test test-all bench demo bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap.sh > $(BUILD_DIR).venv-path.tmp && mkdir -p $(BUILD_DIR) && mv $(BUILD_DIR).venv-path.tmp $(BUILD_DIR)/venv-path
@@ -25,6 +26,13 @@ test: build
 
 test-all: build
 	cd $(BUILD_DIR) && HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
+
+# The synthetic domain first (once), then `flywheel run`; rerunning resumes or, when the
+# run is complete, just prints where the report is.
+demo: build
+	@test -f runs/synth/train.jsonl || $(BUILD_DIR)/bin/flywheel synth --out runs/synth --n 12000 --seed 1 \
+	  --max-difficulty 1 --heldout-by problem
+	$(BUILD_DIR)/bin/flywheel run configs/flywheel/tiny.yaml
 
 bench: build
 	bench/run_all.sh $(BUILD_DIR)

@@ -85,8 +85,10 @@ struct FlywheelRecipe {
   std::vector<double> sft_margin = {3, 1};  // K per iteration (the last repeats); paper: 3, then 1
   std::vector<double> dpo_margin = {2};
   std::string sft_selection = "judge";      // judge | random (the ablation: random prompts, same count)
+  bool sft_accumulate = true;               // SFT stages also train on the earlier SFT data (D0's, ...)
   TrainerStageSection sft, dpo, rm, ppo;
   int64_t chunk_prompts = 64;
+  int64_t dist_wait_seconds = 86400;  // data parallel: how long the other ranks wait for rank 0's battles
   template <class V>
   void visit(V& v) {
     v.field("output_dir", output_dir, "run folder").required();
@@ -106,11 +108,13 @@ struct FlywheelRecipe {
     v.field("sft_margin", sft_margin, "SFT: winner's score - target's >= K, per iteration").non_empty();
     v.field("dpo_margin", dpo_margin, "DPO: best - worst >= K, per iteration").non_empty();
     v.field("sft_selection", sft_selection, "judge (pair-judge selection) | random (ablation)").one_of({"judge", "random"});
+    v.field("sft_accumulate", sft_accumulate, "SFT stages also train on the earlier SFT stages' data");
     v.section("sft", sft);
     v.section("dpo", dpo);
     v.section("rm", rm);
     v.section("ppo", ppo);
     v.field("chunk_prompts", chunk_prompts).min(1);
+    v.field("dist_wait_seconds", dist_wait_seconds, "data parallel: ranks > 0 wait this long for rank 0").min(1);
   }
 };
 

@@ -4,7 +4,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "arena/arena_setup.h"
 #include "arena/decontaminate.h"
@@ -14,6 +16,7 @@
 #include "core/json_io.h"
 #include "core/log.h"
 #include "core/rng.h"
+#include "dist/env.h"
 #include "data/synth/tasks.h"
 #include "flywheel/evaluation.h"
 #include "flywheel/manifest.h"
@@ -63,12 +66,14 @@ class Driver {
  public:
   Driver(const FlywheelRecipe& r, const std::string& yaml)
       : r_(r), out_(r.output_dir), manifest_((fs::create_directories(r.output_dir), r.output_dir + "/manifest.json")),
-        setup_(r.client, r.compute) {
-    write_file_atomic(out_ + "/config.yaml", yaml);
+        setup_(r.client, r.compute), leader_(dist::read_dist_env().rank == 0) {
+    if (leader_) write_file_atomic(out_ + "/config.yaml", yaml);
   }
 
   FlywheelResult run() {
-    judge_ = setup_.judge(r_.judge);
+    if (leader_) judge_ = setup_.judge(r_.judge);
+    else log::info_all_ranks("flywheel: rank " + std::to_string(dist::read_dist_env().rank) +
+                             " trains with rank 0 and waits for it between the training stages");
     split();
     Snapshot current = start();
     if (interrupted_) return {"", true};
@@ -81,14 +86,69 @@ class Driver {
       }
       current = evaluate_all(i, begin);
     }
+    if (!leader_) return {"", false};
     const std::string html = write_report(out_, manifest_.json(), r_);
     log::info("flywheel: done; report " + html);
     return {html, false};
   }
 
  private:
+  // ---- data parallelism: rank 0 leads (battles, data, evaluation, the manifest); the
+  // other ranks join it in each trainer (which is data-parallel) and otherwise wait for
+  // the manifest on the shared file system to say what rank 0 did. ----
+  nlohmann::json stage_on_disk(const std::string& id) const {
+    const std::string path = out_ + "/manifest.json";
+    try {
+      if (fs::exists(path)) {
+        const nlohmann::json manifest = read_json_file(path);  // named: a range-for temporary would die early
+        for (const auto& st : manifest["stages"])
+          if (st.value("id", "") == id) return st;
+      }
+    } catch (const std::exception&) {
+      // mid-rename: read again on the next poll
+    }
+    return nlohmann::json::object();
+  }
+
+  // Waits for stage `id` to be done, or (when `ready_dir` is given) running with its data
+  // ready there; returns the stage's manifest entry.
+  nlohmann::json wait_for(const std::string& id, const std::string& ready_dir = "") const {
+    const auto start = std::chrono::steady_clock::now();
+    auto last_note = start;
+    for (;;) {
+      nlohmann::json st = stage_on_disk(id);
+      const std::string status = st.value("status", "");
+      if (status == "done") return st;
+      if (status == "running" && !ready_dir.empty() && fs::exists(ready_dir + "/READY") &&
+          read_text_file(ready_dir + "/READY") == st.value("inputs_sha256", "-"))
+        return st;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - start > std::chrono::seconds(r_.dist_wait_seconds))
+        throw_runtime("waited " + std::to_string(r_.dist_wait_seconds) + " s for rank 0 to finish " + id,
+                      {.file = out_ + "/manifest.json", .hint = "is rank 0 alive? (dist_wait_seconds)"});
+      if (now - last_note > std::chrono::seconds(60)) {
+        log::info_all_ranks("flywheel: waiting for rank 0: " + id);
+        last_note = now;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  // Only rank 0 has the judge (the other ranks take their stages' inputs from the manifest).
+  nlohmann::json judge_identity() const { return judge_ ? judge_->identity() : nlohmann::json(); }
+
+  // Rank 0: the stage's data is written; the other ranks may start training.
+  void mark_ready(const std::string& ready_dir, const std::string& inputs) const {
+    fs::create_directories(ready_dir);
+    write_file_atomic(ready_dir + "/READY", inputs);
+  }
+
   // ---- split: the test set, the decontaminated pool, D0 and the slices ----
   void split() {
+    if (!leader_) {
+      wait_for("split");
+      return;
+    }
     std::vector<data::PromptRecord> test = data::read_prompt_records(r_.eval.prompts);
     if (r_.eval.max_prompts > 0 && static_cast<int64_t>(test.size()) > r_.eval.max_prompts)
       test.resize(static_cast<size_t>(r_.eval.max_prompts));
@@ -150,10 +210,17 @@ class Driver {
     auto p = prepare_sft(r_.target.sft0, "target.sft0", c);
     const std::string inputs = sha256_hex("i0.sft\n" + p.yaml + files_sha({slice_file(0)}));
     Snapshot s{r_.target.name + "-I0", dir + "/train/final", inputs, 0, "sft"};
+    if (!leader_) {
+      const auto st = wait_for("i0.sft", dir + "/data");
+      snapshots_.push_back(s);
+      if (st.value("status", "") == "done") return s;
+      return trainer::run_sft(p.recipe, p.yaml).interrupted ? interrupt(s) : s;
+    }
     if (manifest_.begin("i0.sft", inputs)) {
       snapshots_.push_back(s);
       return s;
     }
+    fs::remove(dir + "/data/READY");
     // D0's SFT data: each prompt with its reference answer in the canonical form.
     std::vector<arena::SftExample> examples;
     for (const auto& rec : data::read_prompt_records({slice_file(0)})) {
@@ -167,6 +234,7 @@ class Driver {
     }
     fs::create_directories(dir + "/data");
     arena::write_sft_examples(data, examples);
+    mark_ready(dir + "/data", inputs);
     crash_point("i0.sft", "data");
     log::info("flywheel: i0.sft — training " + s.name + " on D0 (" + std::to_string(examples.size()) + " examples)");
     const auto res = trainer::run_sft(p.recipe, p.yaml);
@@ -201,6 +269,26 @@ class Driver {
   }
 
   // ---- one stage of an iteration: battle on the slice -> data -> train ----
+  // The trainer(s) of a stage, on every rank. True when interrupted.
+  bool train_stage(const std::string& kind, const std::string& id, const std::string& dir, const StageCommon& c) {
+    if (kind == "sft") {
+      auto p = prepare_sft(r_.sft, "sft", c);
+      return trainer::run_sft(p.recipe, p.yaml).interrupted;
+    }
+    if (kind == "dpo") {
+      auto p = prepare_dpo(r_.dpo, c);
+      return trainer::run_dpo(p.recipe, p.yaml).interrupted;
+    }
+    StageCommon rm = c;
+    rm.output_dir = dir + "/rm";
+    rm.train_files = {dir + "/data/rm.jsonl"};
+    auto prm = prepare_rm(r_.rm, rm);
+    if (trainer::run_rm(prm.recipe, prm.yaml).interrupted) return true;
+    crash_point(id, "rm");
+    auto pp = prepare_ppo(r_.ppo, c, dir + "/rm/final");
+    return trainer::run_ppo(pp.recipe, pp.yaml).interrupted;
+  }
+
   Snapshot stage(int64_t i, size_t k, const Snapshot& target) {
     const std::string kind = r_.stages[k];
     const std::string id = "i" + std::to_string(i) + "." + kind;
@@ -212,8 +300,17 @@ class Driver {
     // Inputs: the trainer recipes as they will run, the slice, the target, the arena.
     std::string recipes;
     if (kind == "sft") {
-      c.train_files = {dir + "/data/sft.jsonl"};
+      // With sft_accumulate, the earlier SFT data (D0's, each iteration's) is trained on
+      // again with the new slice's, so what the target already knew is not forgotten.
+      if (r_.sft_accumulate) {
+        if (target_is_trained()) c.train_files.push_back(out_ + "/i0/sft/data/sft.jsonl");
+        for (int64_t j = 1; j < i; ++j)
+          if (fs::exists(out_ + "/i" + std::to_string(j) + "/sft/data/sft.jsonl"))
+            c.train_files.push_back(out_ + "/i" + std::to_string(j) + "/sft/data/sft.jsonl");
+      }
+      c.train_files.push_back(dir + "/data/sft.jsonl");
       recipes = prepare_sft(r_.sft, "sft", c).yaml;
+      for (size_t f = 0; f + 1 < c.train_files.size(); ++f) recipes += files_sha({c.train_files[f]});
     } else if (kind == "dpo") {
       c.train_files = {dir + "/data/dpo.jsonl"};
       recipes = prepare_dpo(r_.dpo, c).yaml;
@@ -224,18 +321,27 @@ class Driver {
       c.train_files = {dir + "/data/ppo_prompts.jsonl"};
       recipes = prepare_rm(r_.rm, rm).yaml + prepare_ppo(r_.ppo, c, dir + "/rm/final").yaml;
     }
-    nlohmann::json arena_id = {{"judge", judge_->identity()}, {"verdict", r_.verdict}, {"tie_margin", r_.tie_margin},
+    nlohmann::json arena_id = {{"judge", judge_identity()}, {"verdict", r_.verdict}, {"tie_margin", r_.tie_margin},
                                {"sft_margin", per_iteration(r_.sft_margin, i)}, {"dpo_margin", per_iteration(r_.dpo_margin, i)},
                                {"selection", r_.sft_selection}, {"sampling", as_competitor(target).sampling.max_tokens}};
     for (const auto& comp : r_.competitors) arena_id["competitors"].push_back(comp.name + ":" + comp.kind + ":" + comp.model);
     const std::string inputs = sha256_hex(id + "\n" + recipes + files_sha({slice_file(slice)}) + target.sha + arena_id.dump());
     Snapshot out{name, dir + "/train/final", inputs, static_cast<int>(i), kind};
+    if (!leader_) {
+      const auto st = wait_for(id, dir + "/data");
+      if (st.value("status", "") == "done" && st.value("outputs", nlohmann::json::object()).contains("skipped")) return target;
+      out.sha = st.value("inputs_sha256", inputs);
+      snapshots_.push_back(out);
+      if (st.value("status", "") == "done") return out;
+      return train_stage(kind, id, dir, c) ? interrupt(out) : out;
+    }
     if (manifest_.begin(id, inputs)) {
       if (manifest_.outputs(id).contains("skipped")) return target;
       snapshots_.push_back(out);
       return out;
     }
 
+    fs::remove(dir + "/data/READY");
     // 1. Battles: the target against each competitor on the slice.
     const std::vector<data::PromptRecord> prompts = data::read_prompt_records({slice_file(slice)});
     log::info("flywheel: " + id + " — " + target.name + " battles " + std::to_string(r_.competitors.size()) +
@@ -283,26 +389,9 @@ class Driver {
     log::info("flywheel: " + id + " — " + std::to_string(data_stats["examples"].get<int64_t>()) + " training examples");
     crash_point(id, "data");
 
-    // 3. Train.
-    bool interrupted = false;
-    if (kind == "sft") {
-      auto p = prepare_sft(r_.sft, "sft", c);
-      interrupted = trainer::run_sft(p.recipe, p.yaml).interrupted;
-    } else if (kind == "dpo") {
-      auto p = prepare_dpo(r_.dpo, c);
-      interrupted = trainer::run_dpo(p.recipe, p.yaml).interrupted;
-    } else {
-      StageCommon rm = c;
-      rm.output_dir = dir + "/rm";
-      rm.train_files = {dir + "/data/rm.jsonl"};
-      auto prm = prepare_rm(r_.rm, rm);
-      interrupted = trainer::run_rm(prm.recipe, prm.yaml).interrupted;
-      crash_point(id, "rm");
-      if (!interrupted) {
-        auto pp = prepare_ppo(r_.ppo, c, dir + "/rm/final");
-        interrupted = trainer::run_ppo(pp.recipe, pp.yaml).interrupted;
-      }
-    }
+    // 3. Train (with the other ranks, when data-parallel).
+    mark_ready(dir + "/data", inputs);
+    const bool interrupted = train_stage(kind, id, dir, c);
     if (interrupted) return interrupt(out);
     manifest_.finish(id, {{"snapshot", snapshot_json(out)}, {"slice", slice}, {"data", data_stats},
                           {"battles", battle_summary.to_json()}});
@@ -344,8 +433,9 @@ class Driver {
     const std::string id = "i" + std::to_string(i) + ".eval";
     std::string shas;
     for (const auto& s : snapshots_) shas += s.name + ":" + s.sha + "\n";
-    const std::string inputs = sha256_hex(id + "\n" + shas + files_sha(r_.eval.prompts) + judge_->identity().dump());
+    const std::string inputs = sha256_hex(id + "\n" + shas + files_sha(r_.eval.prompts) + judge_identity().dump());
     Snapshot best = snapshots_.back();
+    if (!leader_) return snapshot_from(wait_for(id).at("outputs").at("best"));
     if (manifest_.begin(id, inputs)) {
       best = snapshot_from(manifest_.outputs(id).at("best"));
       return best;
@@ -392,6 +482,7 @@ class Driver {
   std::unique_ptr<arena::Judge> judge_;
   std::vector<data::PromptRecord> test_;
   std::vector<Snapshot> snapshots_;
+  bool leader_ = true;  // rank 0 (or a single process)
   bool interrupted_ = false;
 };
 

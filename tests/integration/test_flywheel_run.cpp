@@ -158,4 +158,25 @@ TEST_F(FlywheelRun, KilledInEachStageAndResumedEqualsAnUninterruptedRun) {
       << fw::testing::read_text(out + ".changed.log");
 }
 
+// Under a 2-rank launch (as torchrun starts it; Gloo on CPU) rank 0 leads and rank 1
+// joins every trainer: the run completes on both, each trainer runs data-parallel, and
+// only rank 0 writes the arena's files.
+TEST_F(FlywheelRun, RunsDataParallelUnderATwoRankLaunch) {
+  const std::string out = fw::testing::tmp_dir() + "/dp";
+  const std::string recipe = write_recipe("dp", out);
+  const auto codes = fw::testing::run_flywheel_ranks("run " + recipe, 2, out + ".rank");
+  ASSERT_EQ(codes, (std::vector<int>{0, 0})) << fw::testing::read_text(out + ".rank.0") << fw::testing::read_text(out + ".rank.1");
+  const std::string rank0 = fw::testing::read_text(out + ".rank.0");
+  size_t trainers = 0;
+  for (size_t at = rank0.find("data parallel over 2 ranks"); at != std::string::npos;
+       at = rank0.find("data parallel over 2 ranks", at + 1))
+    ++trainers;
+  EXPECT_EQ(trainers, 5u) << rank0;  // SFT-I0, SFT, DPO, RM, PPO
+  EXPECT_NE(fw::testing::read_text(out + ".rank.1").find("trains with rank 0"), std::string::npos);
+  const auto summary = fw::read_json_file(out + "/summary.json");
+  EXPECT_EQ(summary["snapshots"].size(), 4u);
+  EXPECT_EQ(summary["final_leaderboard"].size(), 7u);  // 3 competitors + 4 snapshots
+  for (const char* m : kModels) EXPECT_TRUE(exists(out + "/" + m + "/model.safetensors")) << m;
+}
+
 }  // namespace
