@@ -10,12 +10,12 @@ set -euo pipefail
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv
   libsentencepiece-dev sentencepiece libyaml-cpp-dev nlohmann-json3-dev libgtest-dev
-  libgmock-dev libcli11-dev libbenchmark-dev libcurl4-openssl-dev libssl-dev libgloo-dev)
+  libgmock-dev libcli11-dev libbenchmark-dev libcurl4-openssl-dev libssl-dev libgloo-dev libcpp-httplib-dev)
 
 # Pinned Python versions. The venv's folder name is a hash of this list, so changing a
 # pin makes a fresh venv and leaves the old one alone.
 PY_PINS=(torch==2.11.0 transformers==5.23.0 safetensors==0.8.0 numpy==2.4.6 trl==1.16.0
-  sentencepiece==0.2.3)
+  sentencepiece==0.2.3 scikit-learn==1.9.1)
 
 log() { echo "[bootstrap] $*" >&2; }
 
