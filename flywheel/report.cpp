@@ -6,7 +6,6 @@
 #include <map>
 #include <sstream>
 
-#include "arena/leaderboard.h"
 #include "core/atomic_file.h"
 
 namespace fs = std::filesystem;
@@ -181,21 +180,13 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
   Table wins{{"Snapshot"}, {}};
   for (const auto& c : f.competitors) wins.head.push_back("vs " + c);
   if (!f.evals.empty()) {
-    const std::string lb_path = f.evals.back()->at("outputs").value("leaderboard_dir", "") + "/leaderboard.json";
-    if (fs::exists(lb_path)) {
-      const arena::Leaderboard lb = arena::read_leaderboard(lb_path);
-      auto idx = [&](const std::string& m) {
-        return static_cast<size_t>(std::find(lb.pair_models.begin(), lb.pair_models.end(), m) - lb.pair_models.begin());
-      };
-      const size_t n = lb.pair_models.size();
-      for (const auto& s : f.snapshots) {
-        std::vector<std::string> row = {s["name"]};
-        for (const auto& c : f.competitors) {
-          const size_t a = idx(s["name"]), b = idx(c);
-          row.push_back(a < n && b < n && n * n == lb.pair_win_rate.size() ? fmt(100 * lb.pair_win_rate[a * n + b], 1) + "%" : "");
-        }
-        wins.rows.push_back(row);
-      }
+    const Json rates = f.evals.back()->at("outputs").value("win_rates", Json::object());
+    for (const auto& snap : f.snapshots) {
+      const std::string name = snap["name"];
+      std::vector<std::string> row = {name};
+      for (const auto& c : f.competitors)
+        row.push_back(rates.contains(name) && rates[name].contains(c) ? fmt(100 * rates[name][c].get<double>(), 1) + "%" : "");
+      wins.rows.push_back(row);
     }
   }
 

@@ -1,6 +1,7 @@
 #include "flywheel/run.h"
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -466,7 +467,20 @@ class Driver {
                        {"battles", e.battles}, {"win_rate", e.win_rate}});
     auto snaps = nlohmann::json::array();
     for (const auto& s : snapshots_) snaps.push_back(snapshot_json(s));
-    manifest_.finish(id, {{"best", snapshot_json(best)}, {"leaderboard", board}, {"snapshots", snaps},
+    // Each snapshot's win rate against each competitor (ties half), from the pairwise view.
+    nlohmann::json win_rates = nlohmann::json::object();
+    const auto& lb = res.leaderboard;
+    const size_t n = lb.pair_models.size();
+    auto index = [&](const std::string& m) {
+      return static_cast<size_t>(std::find(lb.pair_models.begin(), lb.pair_models.end(), m) - lb.pair_models.begin());
+    };
+    if (lb.pair_win_rate.size() == n * n)
+      for (const auto& s : snapshots_)
+        for (const auto& c : r_.competitors) {
+          const size_t a = index(s.name), b = index(c.name);
+          if (a < n && b < n && std::isfinite(lb.pair_win_rate[a * n + b])) win_rates[s.name][c.name] = lb.pair_win_rate[a * n + b];
+        }
+    manifest_.finish(id, {{"best", snapshot_json(best)}, {"leaderboard", board}, {"snapshots", snaps}, {"win_rates", win_rates},
                           {"leaderboard_dir", req.out_dir}, {"battles", res.battles.to_json()}});
     std::string line;
     for (const auto& e : res.leaderboard.entries) line += "  " + e.model + " " + std::to_string(static_cast<int>(e.elo));
