@@ -20,6 +20,7 @@
 
 #include "arena/local_chat.h"
 #include "rollout/openai_client.h"
+#include "tests/integration/serve_process.h"
 #include "tests/integration/tiny_checkpoint.h"
 #include "tests/support/test_tmp.h"
 
@@ -31,76 +32,7 @@ using fw::rollout::OpenAIClient;
 
 std::string model_dir() { return fw::testing::tmp_dir() + "/serve_tiny"; }
 
-std::string flywheel_bin() {
-  const char* b = std::getenv("FLYWHEEL_BIN");
-  return b ? b : FW_BINARY_DIR "/bin/flywheel";
-}
-
-// `flywheel serve ARGS` with its stdout on a pipe; waits for the "serving" line.
-class ServeProcess {
- public:
-  ServeProcess(const std::vector<std::string>& args, const std::string& log) {
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], 1);
-      FILE* err = std::fopen(log.c_str(), "w");
-      if (err) dup2(fileno(err), 2);
-      close(fds[0]);
-      std::vector<std::string> all = {flywheel_bin(), "serve"};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    out_ = fdopen(fds[0], "r");
-    char line[512];
-    const std::regex serving(R"(serving (\S+) on (http://\S+/v1))");
-    while (std::fgets(line, sizeof(line), out_)) {
-      std::smatch m;
-      const std::string s(line);
-      if (std::regex_search(s, m, serving)) {
-        name_ = m[1];
-        url_ = m[2];
-        break;
-      }
-    }
-    if (url_.empty()) throw std::runtime_error("flywheel serve did not start; see " + log);
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) terminate();
-    if (out_) std::fclose(out_);
-  }
-  int terminate() {  // SIGTERM, then the exit code (-1 if it did not exit normally)
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  const std::string& url() const { return url_; }
-  const std::string& name() const { return name_; }
-  nlohmann::json get(const std::string& path) const {
-    const auto hp = url_.substr(7, url_.size() - 7 - 3);  // host:port
-    httplib::Client c("http://" + hp);
-    auto r = c.Get(path.c_str());
-    if (!r) throw std::runtime_error("GET " + path + " failed");
-    return nlohmann::json::parse(r->body);
-  }
-  httplib::Result post(const std::string& path, const std::string& body, const httplib::Headers& h = {}) const {
-    httplib::Client c("http://" + url_.substr(7, url_.size() - 7 - 3));
-    return c.Post(path.c_str(), h, body, "application/json");
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-  std::string url_, name_;
-};
+using fw::testing::ServeProcess;
 
 std::vector<ChatRequest> requests(int n) {
   std::vector<ChatRequest> reqs;

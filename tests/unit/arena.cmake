@@ -55,7 +55,7 @@ fw_add_test(test_arena_local_chat TORCH
 
 # `flywheel serve` end to end (a subprocess on a free port, our client against it).
 fw_add_test(test_serve TORCH
-  SOURCES integration/test_serve.cpp integration/tiny_checkpoint.cpp
+  SOURCES integration/test_serve.cpp integration/tiny_checkpoint.cpp integration/serve_process.cpp integration/cli_run.cpp
   LIBS fw_arena_local fw_rollout_http PkgConfig::HTTPLIB
   LABELS integration)
 add_dependencies(test_serve flywheel)
