@@ -165,7 +165,10 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
   elo.head.push_back("95% CI (last)");
   elo.head.push_back("Battles");
   for (const auto& m : models) {
-    std::vector<std::string> row = {m + (std::find(f.competitors.begin(), f.competitors.end(), m) != f.competitors.end() ? " (competitor)" : "")};
+    std::string label;
+    for (const auto& c : r.competitors)
+      if (c.name == m) label = c.kind == "simulated" ? " (simulated competitor)" : " (competitor)";
+    std::vector<std::string> row = {m + label};
     for (const Json* ev : f.evals) {
       const Json* e = board_entry(ev->at("outputs").at("leaderboard"), m);
       row.push_back(e ? fmt(num(*e, "elo")) : "");

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -151,6 +152,42 @@ TEST_F(FlywheelRun, KilledInEachStageAndResumedEqualsAnUninterruptedRun) {
   EXPECT_EQ(fw::testing::read_text(out + ".again.log").find("training"), std::string::npos)
       << fw::testing::read_text(out + ".again.log");
   EXPECT_EQ(fw::read_text_file(out + "/eval/battle/battles.jsonl"), fw::read_text_file(ref + "/eval/battle/battles.jsonl"));
+
+  // The reward model the flywheel trained, as a battle judge: each game's scores are the
+  // rewards `flywheel score` gives the same conversations, whatever the order.
+  {
+    const std::string rm = ref + "/i1/rm_ppo/rm/final", dir = fw::testing::tmp_dir() + "/rm_judge";
+    std::ofstream(dir + ".yaml") << "output_dir: " << dir << "\nprompts: [" << g_data << "/test.jsonl]\nmax_prompts: 4\n"
+                                 << "judge: {kind: rm, model: " << rm << "}\ncompetitors:\n"
+                                 << "  - {name: a, kind: simulated, accuracy: 1.0}\n  - {name: b, kind: simulated, accuracy: 0.0}\n";
+    ASSERT_EQ(fw::testing::run_flywheel("battle " + dir + ".yaml", dir + ".log"), 0) << fw::testing::read_text(dir + ".log");
+    std::map<std::pair<std::string, std::string>, std::string> answer;
+    fw::for_each_jsonl(dir + "/answers.jsonl", [&](const nlohmann::json& r, long) {
+      answer[{r["value"]["question_id"], r["value"]["model"]}] = r["value"]["content"];
+    });
+    std::map<std::string, nlohmann::json> prompt;
+    fw::for_each_jsonl(g_data + "/test.jsonl", [&](const nlohmann::json& r, long) { prompt[r["id"]] = r["prompt"]; });
+    std::ofstream convs(dir + "/convs.jsonl");
+    std::vector<nlohmann::json> battles;
+    fw::for_each_jsonl(dir + "/battles.jsonl", [&](const nlohmann::json& b, long) { battles.push_back(b); });
+    ASSERT_EQ(battles.size(), 4u);
+    for (const auto& b : battles)
+      for (const char* side : {"model_a", "model_b"}) {
+        nlohmann::json m = prompt.at(b["question_id"]);
+        m.push_back({{"role", "assistant"}, {"content", answer.at({b["question_id"], b[side]})}});
+        convs << nlohmann::json({{"messages", m}}).dump() << "\n";
+      }
+    convs.close();
+    ASSERT_EQ(fw::testing::run_flywheel("score --model " + rm + " --data " + dir + "/convs.jsonl --out " + dir + "/scores.jsonl",
+                                        dir + ".score.log"), 0);
+    std::vector<double> scores;
+    fw::for_each_jsonl(dir + "/scores.jsonl", [&](const nlohmann::json& r, long) { scores.push_back(r["score"]); });
+    for (size_t i = 0; i < battles.size(); ++i)
+      for (const auto& g : battles[i]["games"]) {  // both orders score each response alike
+        EXPECT_NEAR(g["score_a"].get<double>(), scores[2 * i], 1e-4);
+        EXPECT_NEAR(g["score_b"].get<double>(), scores[2 * i + 1], 1e-4);
+      }
+  }
 
   // A finished stage's recipe changed: refused, naming the stage.
   ASSERT_EQ(fw::testing::run_flywheel("run " + recipe + " sft.overrides=[train.max_steps=9]", out + ".changed.log"), 2);
