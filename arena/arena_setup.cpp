@@ -44,7 +44,8 @@ rollout::EndpointOptions ArenaSetup::endpoint(const std::string& base_url, const
 std::shared_ptr<LocalChatModel> ArenaSetup::local_model(const std::string& dir, const std::string& chat_template,
                                                         int64_t max_batch) {
   const std::string key = std::filesystem::absolute(dir).lexically_normal().string() + "|" + chat_template;
-  if (auto it = loaded_.find(key); it != loaded_.end()) return it->second;
+  if (auto it = loaded_.find(key); it != loaded_.end())
+    if (auto alive = it->second.lock()) return alive;
   LocalChatOptions o;
   o.device = c10::Device(compute_.device);
   if (o.device.is_cuda() && !at::hasCUDA())

@@ -26,7 +26,9 @@ class ArenaSetup {
   rollout::EndpointOptions endpoint(const std::string& base_url, const std::string& model, const std::string& key_env) const;
   ClientSection client_;
   ArenaDeviceSection compute_;
-  std::map<std::string, std::shared_ptr<LocalChatModel>> loaded_;
+  // Weak: a model shared by several users (a competitor that is also the judge) is loaded
+  // once, and freed when none of them holds it any more (compute.keep_models: false).
+  std::map<std::string, std::weak_ptr<LocalChatModel>> loaded_;
 };
 
 rollout::ChatParams chat_params(const SamplingSection& s);

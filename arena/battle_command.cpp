@@ -34,6 +34,7 @@ BattleRunSummary run_battle_recipe(const BattleRecipe& r, const std::string& res
   o.verdict = {verdict_mode_from_name(r.verdict), r.tie_margin};
   o.chunk_prompts = r.chunk_prompts;
   o.record_time = r.record_time;
+  o.release_models = !r.compute.keep_models;
   const BattleRunSummary s = run_battles(prompts, raw, *judge, o);
   std::string consistency;
   for (const auto& [name, c] : s.consistency)

@@ -109,11 +109,17 @@ struct ArenaDeviceSection {
   std::string device = "cpu";   // cpu | cuda | cuda:N
   std::string dtype = "auto";   // auto (the checkpoint's) | float32 | bfloat16
   int64_t threads = 0;          // CPU intra-op threads; 0 = default
+  // true: a local model stays loaded for the rest of the battle run once used (fast for
+  // small models); false: each is freed after answering its share of a chunk, so only one
+  // competitor's weights are in memory at a time (big models; pair it with a large
+  // chunk_prompts, e.g. the whole prompt set, so each model loads once).
+  bool keep_models = true;
   template <class V>
   void visit(V& v) {
     v.field("device", device, "cpu | cuda | cuda:N");
     v.field("dtype", dtype).one_of({"auto", "float32", "bfloat16"});
     v.field("threads", threads, "CPU threads; 0 = default").min(0);
+    v.field("keep_models", keep_models, "false: free each local model after it answers a chunk (big models)");
   }
 };
 

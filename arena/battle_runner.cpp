@@ -219,6 +219,7 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
         reply[{c, ask_prompt[i]}] = r->content;
         ++s.responses_requested;
       });
+      if (opts.release_models) competitors[c]->release();
     }
 
     for (const auto& [cp, content] : reply) {

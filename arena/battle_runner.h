@@ -43,6 +43,7 @@ struct BattleRunOptions {
   VerdictOptions verdict;
   int64_t chunk_prompts = 64;  // prompts per chunk (responses, then judgments, then records)
   bool record_time = true;     // false: tstamp 0, so reruns give byte-identical files
+  bool release_models = false; // Competitor::release() after each competitor's answers of a chunk
 };
 
 struct BattleRunSummary {

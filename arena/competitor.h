@@ -27,6 +27,8 @@ class Competitor {
   // secret): hashed with the messages into the response-cache key.
   virtual nlohmann::json identity() const = 0;
   virtual bool simulated() const { return false; }
+  // Frees what respond() loaded (a local model's weights); the next respond() loads again.
+  virtual void release() {}
   virtual void respond(const std::vector<const data::PromptRecord*>& prompts, const ReplyFn& on_done) = 0;
 };
 

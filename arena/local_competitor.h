@@ -26,6 +26,7 @@ class LocalCompetitor : public Competitor {
   const std::string& name() const override { return name_; }
   nlohmann::json identity() const override;
   void respond(const std::vector<const data::PromptRecord*>& prompts, const ReplyFn& on_done) override;
+  void release() override { model_.reset(); }
 
  private:
   std::string name_, model_path_, chat_template_, weights_stamp_;

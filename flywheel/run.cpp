@@ -266,6 +266,7 @@ class Driver {
     o.verdict = {arena::verdict_mode_from_name(r_.verdict), r_.tie_margin};
     o.chunk_prompts = r_.chunk_prompts;
     o.record_time = !r_.deterministic;
+    o.release_models = !r_.compute.keep_models;
     return o;
   }
 

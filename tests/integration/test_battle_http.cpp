@@ -130,4 +130,39 @@ TEST(BattleHttp, FlakyServerKilledClientAndResumeLoseAndRepeatNothing) {
   EXPECT_NE(text.find("FW_TEST_API_KEY"), std::string::npos);  // the variable's name is fine (config.yaml)
 }
 
+// A local checkpoint as the LLM judge (in-process, no HTTP): a random tiny model never
+// writes two scores, so every judgment is retried max_attempts times and then kept apart
+// as unparseable — no battle gets a guessed verdict.
+TEST(BattleLocalJudge, AJudgeThatNeverParsesKeepsEveryBattleApart) {
+  const std::string root = fw::testing::tmp_dir() + "/local_judge";
+  fs::create_directories(root);
+  fw::testing::make_tiny_checkpoint(root + "/model");
+  fw::synth::write_prompt_jsonl(root + "/prompts.jsonl", fw::synth::generate_tasks({.n = 3, .seed = 4}));
+  // A short template of our own (the default one is longer than the tiny model's 256
+  // positions, which is a clear error naming the prompt length).
+  std::ofstream(root + "/judge.txt") << "Q: {question}\nA1: {answer_1}\nA2: {answer_2}\nScores:";
+  std::ofstream(root + "/battle.yaml")
+      << "output_dir: " << root << "/run\nprompts: [" << root << "/prompts.jsonl]\nrecord_time: false\n"
+      << "judge: {kind: llm, model: " << root << "/model, template_file: " << root
+      << "/judge.txt, max_attempts: 2, max_tokens: 8, chat_template: plain}\n"
+      << "competitors:\n  - {name: a, kind: simulated, accuracy: 1.0}\n  - {name: b, kind: simulated, accuracy: 0.0}\n";
+  ASSERT_EQ(fw::testing::run_flywheel("battle " + root + "/battle.yaml", root + "/battle.log"), 0)
+      << fw::testing::read_text(root + "/battle.log");
+  const auto summary = fw::read_json_file(root + "/run/summary.json");
+  EXPECT_EQ(summary["unparseable_written"], 3);
+  EXPECT_EQ(summary["battles_written"], 0);
+  EXPECT_EQ(summary["judgments_requested"], 6);  // two games per battle, each after 2 attempts
+  int64_t kept_apart = 0;
+  fw::for_each_jsonl(root + "/run/unparseable.jsonl", [&](const nlohmann::json& b, long) {
+    ++kept_apart;
+    EXPECT_TRUE(b["winner"].is_null());
+    for (const auto& g : b["games"]) EXPECT_NE(g["judgment"].get<std::string>().find("[unparseable:"), std::string::npos);
+  });
+  EXPECT_EQ(kept_apart, 3);
+  std::vector<nlohmann::json> judgments;
+  fw::for_each_jsonl(root + "/run/judgments.jsonl", [&](const nlohmann::json& j, long) { judgments.push_back(j); });
+  ASSERT_EQ(judgments.size(), 6u);
+  for (const auto& j : judgments) EXPECT_EQ(j["value"]["attempts"], 2);
+}
+
 }  // namespace

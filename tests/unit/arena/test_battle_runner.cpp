@@ -44,6 +44,7 @@ class Counting : public Competitor {
   nlohmann::json identity() const override { return inner_.identity(); }
   bool simulated() const override { return true; }
   void respond(const std::vector<const data::PromptRecord*>& prompts, const ReplyFn& on_done) override {
+    ++responds;
     for (size_t i = 0; i < prompts.size(); ++i) {
       ++asked;
       if (fail_ids.count(prompts[i]->id)) {
@@ -55,7 +56,8 @@ class Counting : public Competitor {
       on_done(i, &r, nullptr);
     }
   }
-  int64_t asked = 0;
+  void release() override { ++released; }
+  int64_t asked = 0, released = 0, responds = 0;
   std::set<std::string> fail_ids;
 
  private:
@@ -134,6 +136,23 @@ TEST(BattleRunner, EveryPairBattlesTwiceOnEveryPromptAndTheRuleJudgeIsConsistent
   EXPECT_EQ(again.battles_written, 0);
   EXPECT_EQ(strong2.asked + mid2.asked + weak2.asked + judge2.asked, 0);
   EXPECT_EQ(lines(dir + "/battles.jsonl").size(), 90u);
+}
+
+TEST(BattleRunner, ReleaseModelsFreesEachCompetitorAfterItsAnswersOfAChunk) {
+  const auto prompts = synth_prompts(20);
+  Counting a(sim("a", 0.9)), b(sim("b", 0.3));
+  CountingRule judge;
+  auto o = opts(fw::testing::tmp_dir() + "/release");  // chunks of 8: 3 chunks
+  o.release_models = true;
+  run_battles(prompts, {&a, &b}, judge, o);
+  EXPECT_GE(a.responds, 2);  // chunks of 8 prompts: several calls
+  EXPECT_EQ(a.released, a.responds);  // each call's model freed after it
+  EXPECT_EQ(b.released, b.responds);
+  Counting c(sim("a", 0.9)), d(sim("b", 0.3));
+  o.out_dir = fw::testing::tmp_dir() + "/keep";
+  o.release_models = false;
+  run_battles(prompts, {&c, &d}, judge, o);
+  EXPECT_EQ(c.released + d.released, 0);
 }
 
 TEST(BattleRunner, TargetVsEachPlaysOnlyTheTargetsPairs) {
