@@ -40,3 +40,9 @@ fw_add_test(test_flywheel_run TORCH
   LABELS integration
   TIMEOUT 900)
 add_dependencies(test_flywheel_run flywheel)
+
+fw_add_test(test_shipped_configs TORCH
+  SOURCES integration/test_shipped_configs.cpp integration/cli_run.cpp
+  LIBS fw_model
+  LABELS integration)
+add_dependencies(test_shipped_configs flywheel)
