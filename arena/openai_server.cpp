@@ -1,6 +1,7 @@
 #include "arena/openai_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -80,6 +81,7 @@ struct OpenAIServer::Impl {
   std::string key;
   httplib::Server http;
   std::thread listen_thread, worker;
+  int listen_fd = -1;  // the listening socket, to raise its backlog after bind
   int bound_port = 0;
   bool started = false, stopped = false;
   std::mutex lifecycle;
@@ -309,6 +311,14 @@ int OpenAIServer::start() {
     }
     send_error(res, 500, what, "server_error");
   });
+  // cpp-httplib (Debian's build) listens with a backlog of 5: a burst of more concurrent
+  // connections than that overflows the accept queue, and the dropped SYNs are resent
+  // after a second — a one-second stall at concurrency 16. Keep its socket options, note
+  // the socket, and listen again with a full backlog once bound (Linux raises it in place).
+  m.http.set_socket_options([&m](socket_t sock) {
+    httplib::default_socket_options(sock);
+    m.listen_fd = static_cast<int>(sock);
+  });
   if (m.opts.port == 0) {
     m.bound_port = m.http.bind_to_any_port(m.opts.host);
     if (m.bound_port <= 0) throw_runtime("cannot bind a free port on " + m.opts.host, {.key = "--host"});
@@ -318,6 +328,7 @@ int OpenAIServer::start() {
                     {.key = "--port", .hint = "is another server using it? --port 0 picks a free one"});
     m.bound_port = m.opts.port;
   }
+  if (m.listen_fd >= 0) ::listen(m.listen_fd, SOMAXCONN);
   m.worker = std::thread([&m] { m.work(); });
   m.listen_thread = std::thread([&m] { m.http.listen_after_bind(); });
   m.started = true;  // from here stop() joins the threads, also when start() throws below
