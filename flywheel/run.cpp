@@ -5,9 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <chrono>
 #include <map>
-#include <thread>
 
 #include "arena/arena_setup.h"
 #include "arena/decontaminate.h"
@@ -16,12 +14,13 @@
 #include "core/hash.h"
 #include "core/json_io.h"
 #include "core/log.h"
-#include "core/rng.h"
 #include "dist/env.h"
 #include "data/synth/tasks.h"
 #include "flywheel/evaluation.h"
 #include "flywheel/manifest.h"
+#include "flywheel/rank_sync.h"
 #include "flywheel/report.h"
+#include "flywheel/stage_data.h"
 #include "flywheel/trainer_stages.h"
 
 namespace fs = std::filesystem;
@@ -94,55 +93,15 @@ class Driver {
   }
 
  private:
-  // ---- data parallelism: rank 0 leads (battles, data, evaluation, the manifest); the
-  // other ranks join it in each trainer (which is data-parallel) and otherwise wait for
-  // the manifest on the shared file system to say what rank 0 did. ----
-  nlohmann::json stage_on_disk(const std::string& id) const {
-    const std::string path = out_ + "/manifest.json";
-    try {
-      if (fs::exists(path)) {
-        const nlohmann::json manifest = read_json_file(path);  // named: a range-for temporary would die early
-        for (const auto& st : manifest["stages"])
-          if (st.value("id", "") == id) return st;
-      }
-    } catch (const std::exception&) {
-      // mid-rename: read again on the next poll
-    }
-    return nlohmann::json::object();
-  }
-
-  // Waits for stage `id` to be done, or (when `ready_dir` is given) running with its data
-  // ready there; returns the stage's manifest entry.
+  // ---- data parallelism (flywheel/rank_sync.h): rank 0 leads; the others follow the
+  // manifest and join each trainer. ----
   nlohmann::json wait_for(const std::string& id, const std::string& ready_dir = "") const {
-    const auto start = std::chrono::steady_clock::now();
-    auto last_note = start;
-    for (;;) {
-      nlohmann::json st = stage_on_disk(id);
-      const std::string status = st.value("status", "");
-      if (status == "done") return st;
-      if (status == "running" && !ready_dir.empty() && fs::exists(ready_dir + "/READY") &&
-          read_text_file(ready_dir + "/READY") == st.value("inputs_sha256", "-"))
-        return st;
-      const auto now = std::chrono::steady_clock::now();
-      if (now - start > std::chrono::seconds(r_.dist_wait_seconds))
-        throw_runtime("waited " + std::to_string(r_.dist_wait_seconds) + " s for rank 0 to finish " + id,
-                      {.file = out_ + "/manifest.json", .hint = "is rank 0 alive? (dist_wait_seconds)"});
-      if (now - last_note > std::chrono::seconds(60)) {
-        log::info_all_ranks("flywheel: waiting for rank 0: " + id);
-        last_note = now;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
+    return wait_for_stage(out_ + "/manifest.json", id, ready_dir, r_.dist_wait_seconds);
   }
+  void mark_ready(const std::string& ready_dir, const std::string& inputs) const { mark_stage_ready(ready_dir, inputs); }
 
   // Only rank 0 has the judge (the other ranks take their stages' inputs from the manifest).
   nlohmann::json judge_identity() const { return judge_ ? judge_->identity() : nlohmann::json(); }
-
-  // Rank 0: the stage's data is written; the other ranks may start training.
-  void mark_ready(const std::string& ready_dir, const std::string& inputs) const {
-    fs::create_directories(ready_dir);
-    write_file_atomic(ready_dir + "/READY", inputs);
-  }
 
   // ---- split: the test set, the decontaminated pool, D0 and the slices ----
   void split() {
@@ -361,41 +320,21 @@ class Driver {
     crash_point(id, "battles");
 
     // 2. The stage's data.
-    std::map<std::string, data::PromptRecord> by_id;
-    for (const auto& p : prompts) by_id[p.id] = p;
-    const auto battles = arena::read_battles(bo.out_dir + "/battles.jsonl");
-    const auto responses = arena::read_response_table(bo.out_dir + "/answers.jsonl");
-    fs::create_directories(dir + "/data");
-    nlohmann::json data_stats;
-    if (kind == "sft") {
-      arena::SliceStats st;
-      auto ex = arena::build_sft_data(battles, by_id, responses, target.name, per_iteration(r_.sft_margin, i), &st);
-      if (r_.sft_selection == "random") ex = random_sft(prompts, responses, ex.size(), i);
-      arena::write_sft_examples(dir + "/data/sft.jsonl", ex);
-      data_stats = {{"sft", st.to_json()}, {"examples", ex.size()}};
-      if (ex.empty()) return skip(id, target, data_stats, battle_summary, "no SFT examples (the target lost no battle by the margin)");
-    } else if (kind == "dpo") {
-      arena::SliceStats st;
-      const auto recs = arena::build_dpo_data(battles, by_id, responses, per_iteration(r_.dpo_margin, i), &st);
-      arena::write_preference_records(dir + "/data/dpo.jsonl", recs);
-      data_stats = {{"dpo", st.to_json()}, {"examples", recs.size()}};
-      if (recs.empty()) return skip(id, target, data_stats, battle_summary, "no DPO pairs");
-    } else {
-      arena::SliceStats st;
-      const auto recs = arena::build_rm_data(battles, by_id, responses, &st);
-      arena::write_preference_records(dir + "/data/rm.jsonl", recs);
-      arena::write_prompt_records(dir + "/data/ppo_prompts.jsonl", prompts);
-      data_stats = {{"rm", st.to_json()}, {"examples", recs.size()}, {"ppo_prompts", prompts.size()}};
-      if (recs.empty()) return skip(id, target, data_stats, battle_summary, "no reward-model pairs");
-    }
-    log::info("flywheel: " + id + " — " + std::to_string(data_stats["examples"].get<int64_t>()) + " training examples");
+    std::vector<std::string> names;
+    for (const auto& comp : r_.competitors) names.push_back(comp.name);
+    const StageData data = build_stage_data(
+        {kind, bo.out_dir, dir + "/data", target.name, per_iteration(r_.sft_margin, i), per_iteration(r_.dpo_margin, i),
+         r_.sft_selection, names, static_cast<uint64_t>(r_.seed) * 7919 + static_cast<uint64_t>(i)},
+        prompts);
+    if (data.examples == 0) return skip(id, target, data.stats, battle_summary, data.empty_reason);
+    log::info("flywheel: " + id + " — " + std::to_string(data.examples) + " training examples");
     crash_point(id, "data");
 
     // 3. Train (with the other ranks, when data-parallel).
     mark_ready(dir + "/data", inputs);
     const bool interrupted = train_stage(kind, id, dir, c);
     if (interrupted) return interrupt(out);
-    manifest_.finish(id, {{"snapshot", snapshot_json(out)}, {"slice", slice}, {"data", data_stats},
+    manifest_.finish(id, {{"snapshot", snapshot_json(out)}, {"slice", slice}, {"data", data.stats},
                           {"battles", battle_summary.to_json()}});
     snapshots_.push_back(out);
     return out;
@@ -407,27 +346,6 @@ class Driver {
     log::warn("flywheel: " + id + " — " + why + "; the target goes on unchanged");
     manifest_.finish(id, {{"skipped", why}, {"data", data_stats}, {"battles", battles.to_json()}});
     return target;
-  }
-
-  // The ablation's SFT data: `n` random prompts of the slice, each with a random
-  // competitor's response (no judge involved).
-  std::vector<arena::SftExample> random_sft(const std::vector<data::PromptRecord>& prompts,
-                                            const arena::ResponseTable& responses, size_t n, int64_t i) const {
-    Rng rng(static_cast<uint64_t>(r_.seed) * 7919 + static_cast<uint64_t>(i));
-    std::vector<size_t> order(prompts.size());
-    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-    for (size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(k) - 1))]);
-    std::vector<arena::SftExample> out;
-    for (size_t k = 0; k < order.size() && out.size() < n; ++k) {
-      const auto& p = prompts[order[k]];
-      const auto& c = r_.competitors[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(r_.competitors.size()) - 1))];
-      auto it = responses.find({p.id, c.name});
-      if (it == responses.end()) continue;
-      auto m = p.messages;
-      m.push_back({"assistant", it->second});
-      out.push_back({p.id, m, c.name, 0});
-    }
-    return out;
   }
 
   // ---- evaluation on the offline test set ----
