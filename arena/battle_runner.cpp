@@ -198,7 +198,8 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
       std::vector<std::string> ask_keys;
       std::vector<size_t> ask_prompt;
       for (size_t p : wanted) {
-        const std::string key = ResponseCache::key({{"competitor", identity[c]}, {"messages", messages_json(prompts[p].messages)}});
+        const std::string key =
+            ResponseCache::key({{"competitor", identity[c]}, {"prompt", competitors[c]->answer_inputs(prompts[p])}});
         if (auto v = responses.get(key)) {
           reply[{c, p}] = (*v)["content"].get<std::string>();
           ++s.responses_cached;
@@ -236,7 +237,9 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
     std::vector<std::string> request_keys;
     std::map<std::string, JudgeOutcome> outcome;  // judgment key -> outcome
     auto game_key = [&](size_t p, const std::string& first, const std::string& second) {
+      // The reference too: the rule judge scores against it.
       return ResponseCache::key({{"judge", judge_identity}, {"messages", messages_json(prompts[p].messages)},
+                                 {"reference", prompts[p].reference},
                                  {"first", first}, {"second", second}});
     };
     std::set<std::string> asked;
@@ -309,6 +312,14 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
               std::to_string(s.unparseable_written) + " unparseable), " + std::to_string(s.responses_requested) +
               " responses asked, " + std::to_string(s.judgments_requested) + " judgments asked, " +
               std::to_string(static_cast<int>(secs)) + " s");
+  }
+  // Position inconsistency over every battle of the file (a resumed run wrote only some).
+  s.consistency.clear();
+  for (const Battle& b : read_battles(dir + "/battles.jsonl")) {
+    if (b.judge != judge.name() || b.games.size() < 2 || b.games[0].unparseable() || b.games[1].unparseable()) continue;
+    auto& c = s.consistency[b.judge];
+    ++c.first;
+    c.second += position_inconsistent(b.games, opts.verdict.tie_margin) ? 1 : 0;
   }
   s.failures = failures.count;
   s.first_failure = failures.first;

@@ -2,11 +2,13 @@
 // JSONL (FastChat's format, arena/battle_record.h), resumable at any point.
 //
 // Everything paid for is on disk as soon as it completes, in the run folder:
-//   responses.jsonl    response cache: key = sha256(competitor identity, messages);
+//   responses.jsonl    response cache: key = sha256(competitor identity, what its answer
+//                      depends on: the messages; a simulated model's also the id, reference);
 //                      value {question_id, model, content, finish_reason, simulated}
 //   answers.jsonl      {"key", "value": {question_id, model, content}}: each model's answer
 //                      to each question id (the cache shares one entry among equal prompts)
-//   judgments.jsonl    judgment cache: key = sha256(judge identity, messages, first, second)
+//   judgments.jsonl    judgment cache: key = sha256(judge identity, messages, reference,
+//                      first, second)
 //   battles.jsonl      one record per battle with a verdict, appended as battles finish
 //   unparseable.jsonl  battles with an unparseable game (kept, left out of Elo)
 //   summary.json       counts, per-judge position inconsistency, failures
@@ -55,7 +57,8 @@ struct BattleRunSummary {
   int64_t judgments_requested = 0, judgments_cached = 0;
   int64_t failures = 0;          // requests that failed after retries (battles left undone)
   std::string first_failure;
-  // judge name -> {battles with two parseable games, of which position-inconsistent}
+  // judge name -> {battles with two parseable games, of which position-inconsistent},
+  // over the whole battles.jsonl (earlier runs' battles included)
   std::map<std::string, std::pair<int64_t, int64_t>> consistency;
   nlohmann::ordered_json to_json() const;
 };

@@ -27,6 +27,10 @@ class Competitor {
   // secret): hashed with the messages into the response-cache key.
   virtual nlohmann::json identity() const = 0;
   virtual bool simulated() const { return false; }
+  // What of a prompt its answer depends on, hashed into the response-cache key: the
+  // messages (a model sees nothing else); a simulated model also reads the id and the
+  // reference.
+  virtual nlohmann::json answer_inputs(const data::PromptRecord& p) const { return data::messages_to_json(p.messages); }
   // Frees what respond() loaded (a local model's weights); the next respond() loads again.
   virtual void release() {}
   virtual void respond(const std::vector<const data::PromptRecord*>& prompts, const ReplyFn& on_done) = 0;

@@ -147,7 +147,17 @@ PairScores parse_pair_scores(std::string_view judgment, double min_score, double
   if (pairs.size() > 1) return {std::nullopt, std::nullopt, "two different [[score, score]] pairs"};
   if (pairs.size() == 1) return finish(pairs.begin()->first, pairs.begin()->second, min_score, max_score);
 
-  // 2. labelled scores
+  // 2. a first line of exactly two numbers (what the default template asks for): it wins
+  //    over numbers in the explanation that follows
+  const size_t start = s.find_first_not_of(" \t\r\n");
+  if (start != std::string::npos) {
+    const size_t eol = s.find('\n', start);
+    const std::string first_line = s.substr(start, eol == std::string::npos ? std::string::npos : eol - start);
+    static const std::regex two(std::string(R"(^\s*)") + kNum + kOutOf + R"(\s*(?:,|;|\s|and)\s*)" + kNum + kOutOf + R"(\s*\.?\s*$)");
+    std::smatch m;
+    if (std::regex_match(first_line, m, two)) return finish(std::stod(m[1].str()), std::stod(m[2].str()), min_score, max_score);
+  }
+  // 3. labelled scores
   const Candidates c = labelled_scores(s);
   if (c.any()) {
     for (int side = 0; side < 2; ++side) {
@@ -159,15 +169,6 @@ PairScores parse_pair_scores(std::string_view judgment, double min_score, double
     return finish(c.side[0][0], c.side[1][0], min_score, max_score);
   }
 
-  // 3. a first line of exactly two numbers
-  const size_t start = s.find_first_not_of(" \t\r\n");
-  if (start != std::string::npos) {
-    const size_t eol = s.find('\n', start);
-    const std::string first_line = s.substr(start, eol == std::string::npos ? std::string::npos : eol - start);
-    static const std::regex two(std::string(R"(^\s*)") + kNum + kOutOf + R"(\s*(?:,|;|\s|and)\s*)" + kNum + kOutOf + R"(\s*\.?\s*$)");
-    std::smatch m;
-    if (std::regex_match(first_line, m, two)) return finish(std::stod(m[1].str()), std::stod(m[2].str()), min_score, max_score);
-  }
   return {std::nullopt, std::nullopt, "no scores found"};
 }
 

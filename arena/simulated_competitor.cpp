@@ -21,6 +21,10 @@ nlohmann::json SimulatedCompetitor::identity() const {
           {"by_category", opts_.by_category}, {"near_miss", opts_.near_miss}, {"seed", opts_.seed}};
 }
 
+nlohmann::json SimulatedCompetitor::answer_inputs(const data::PromptRecord& p) const {
+  return {{"messages", data::messages_to_json(p.messages)}, {"id", p.id}, {"reference", p.reference}};
+}
+
 double SimulatedCompetitor::accuracy_for(const std::string& category) const {
   auto it = opts_.by_category.find(category);
   return it == opts_.by_category.end() ? opts_.accuracy : it->second;

@@ -26,6 +26,7 @@ class SimulatedCompetitor : public Competitor {
   const std::string& name() const override { return opts_.name; }
   nlohmann::json identity() const override;
   bool simulated() const override { return true; }
+  nlohmann::json answer_inputs(const data::PromptRecord& p) const override;
   // Prompts without a reference get an error (a simulated model needs the answer).
   void respond(const std::vector<const data::PromptRecord*>& prompts, const ReplyFn& on_done) override;
 

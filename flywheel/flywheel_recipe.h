@@ -114,6 +114,10 @@ struct FlywheelRecipe {
     v.section("rm", rm);
     v.section("ppo", ppo);
     v.field("chunk_prompts", chunk_prompts).min(1);
+    bool distinct = true;
+    for (size_t a = 0; a < stages.size(); ++a)
+      for (size_t b = a + 1; b < stages.size(); ++b) distinct = distinct && stages[a] != stages[b];
+    v.check(distinct, "stages", "each stage kind at most once per iteration (each has its own folder and slice)");
     v.field("dist_wait_seconds", dist_wait_seconds, "data parallel: ranks > 0 wait this long for rank 0").min(1);
   }
 };

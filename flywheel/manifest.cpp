@@ -42,8 +42,9 @@ const nlohmann::json& Manifest::outputs(const std::string& stage) const {
   return s && s->contains("outputs") ? (*s)["outputs"] : empty;
 }
 
-bool Manifest::begin(const std::string& stage, const std::string& inputs) {
+bool Manifest::begin(const std::string& stage, const std::string& inputs, bool* restart) {
   nlohmann::json* s = find(stage);
+  if (restart) *restart = !s || s->value("inputs_sha256", "") != inputs;
   if (s && s->value("status", "") == "done") {
     if (s->value("inputs_sha256", "") != inputs)
       throw_invalid("stage " + stage + " is finished, but its inputs (recipe, data or starting checkpoint) have changed since",

@@ -21,8 +21,10 @@ class Manifest {
 
   // Starts (or resumes) a stage. A done stage whose inputs differ is an error naming the
   // stage; a running one with other inputs starts over with the new inputs recorded.
-  // Returns true when the stage is already done (skip it).
-  bool begin(const std::string& stage, const std::string& inputs_sha256);
+  // Returns true when the stage is already done (skip it). `restart` (optional) is set
+  // when the stage starts afresh (no entry, or other inputs): whatever a previous attempt
+  // left in its folder was made from other inputs and must not be resumed.
+  bool begin(const std::string& stage, const std::string& inputs_sha256, bool* restart = nullptr);
   void finish(const std::string& stage, nlohmann::json outputs);
 
   const nlohmann::json& json() const { return j_; }

@@ -12,6 +12,23 @@
 namespace fs = std::filesystem;
 
 namespace fw::flywheel {
+namespace {
+
+// When this process started: a READY written before it is a previous attempt's.
+const fs::file_time_type process_start = fs::file_time_type::clock::now();
+
+// READY in `ready_dir` holds `inputs` and was written by this attempt's rank 0.
+bool ready_for(const std::string& ready_dir, const std::string& inputs) {
+  try {
+    const std::string path = ready_dir + "/READY";
+    if (!fs::exists(path) || fs::last_write_time(path) < process_start) return false;
+    return read_text_file(path) == inputs;
+  } catch (const std::exception&) {
+    return false;  // removed or replaced between the checks: look again on the next poll
+  }
+}
+
+}  // namespace
 
 nlohmann::json stage_on_disk(const std::string& path, const std::string& id) {
   try {
@@ -34,9 +51,7 @@ nlohmann::json wait_for_stage(const std::string& path, const std::string& id, co
     nlohmann::json st = stage_on_disk(path, id);
     const std::string status = st.value("status", "");
     if (status == "done") return st;
-    if (status == "running" && !ready_dir.empty() && fs::exists(ready_dir + "/READY") &&
-        read_text_file(ready_dir + "/READY") == st.value("inputs_sha256", "-"))
-      return st;
+    if (status == "running" && !ready_dir.empty() && ready_for(ready_dir, st.value("inputs_sha256", "-"))) return st;
     const auto now = std::chrono::steady_clock::now();
     if (now - start > std::chrono::seconds(timeout_s))
       throw_runtime("waited " + std::to_string(timeout_s) + " s for rank 0 to finish " + id,

@@ -71,7 +71,10 @@ class Driver {
   }
 
   FlywheelResult run() {
-    if (leader_) judge_ = setup_.judge(r_.judge);
+    if (leader_) {
+      clear_stale_ready();
+      judge_ = setup_.judge(r_.judge);
+    }
     else log::info_all_ranks("flywheel: rank " + std::to_string(dist::read_dist_env().rank) +
                              " trains with rank 0 and waits for it between the training stages");
     split();
@@ -100,6 +103,18 @@ class Driver {
   }
   void mark_ready(const std::string& ready_dir, const std::string& inputs) const { mark_stage_ready(ready_dir, inputs); }
 
+  // A READY file of a stage that is not done is a previous attempt's: remove them before
+  // anything else, so the other ranks never start a trainer on it (they also ignore a
+  // READY older than themselves, rank_sync.h).
+  void clear_stale_ready() const {
+    for (const auto& st : manifest_.json()["stages"]) {
+      const std::string id = st.value("id", "");
+      const size_t dot = id.find('.');
+      if (st.value("status", "") == "done" || dot == std::string::npos) continue;
+      fs::remove(out_ + "/" + id.substr(0, dot) + "/" + id.substr(dot + 1) + "/data/READY");
+    }
+  }
+
   // Only rank 0 has the judge (the other ranks take their stages' inputs from the manifest).
   nlohmann::json judge_identity() const { return judge_ ? judge_->identity() : nlohmann::json(); }
 
@@ -116,7 +131,8 @@ class Driver {
     const int64_t slices = r_.iterations * static_cast<int64_t>(r_.stages.size());
     const std::string inputs = sha256_hex(files_sha(r_.pool.files) + files_sha(r_.eval.prompts) +
                                           nlohmann::json({r_.pool.d0_size, r_.pool.slice_size, slices, r_.seed,
-                                                          r_.pool.decontaminate, r_.eval.max_prompts}).dump());
+                                                          r_.pool.decontaminate, r_.eval.max_prompts,
+                                                          target_is_trained()}).dump());
     const std::string dir = out_ + "/data";
     if (!manifest_.begin("split", inputs)) {
       std::vector<data::PromptRecord> pool = data::read_prompt_records(r_.pool.files);
@@ -176,11 +192,13 @@ class Driver {
       if (st.value("status", "") == "done") return s;
       return trainer::run_sft(p.recipe, p.yaml).interrupted ? interrupt(s) : s;
     }
-    if (manifest_.begin("i0.sft", inputs)) {
+    bool restart = false;
+    if (manifest_.begin("i0.sft", inputs, &restart)) {
       snapshots_.push_back(s);
       return s;
     }
     fs::remove(dir + "/data/READY");
+    if (restart) set_aside_stale("i0.sft", {dir + "/train"});
     // D0's SFT data: each prompt with its reference answer in the canonical form.
     std::vector<arena::SftExample> examples;
     for (const auto& rec : data::read_prompt_records({slice_file(0)})) {
@@ -202,6 +220,17 @@ class Driver {
     manifest_.finish("i0.sft", {{"snapshot", snapshot_json(s)}, {"examples", examples.size()}, {"steps", res.steps}});
     snapshots_.push_back(s);
     return s;
+  }
+
+  // A stage that starts afresh must not resume a previous attempt's trainer checkpoints
+  // (made from other inputs): they are moved aside to <folder>.stale.
+  void set_aside_stale(const std::string& id, const std::vector<std::string>& folders) const {
+    for (const auto& f : folders) {
+      if (!fs::exists(f)) continue;
+      fs::remove_all(f + ".stale");
+      fs::rename(f, f + ".stale");
+      log::warn("flywheel: " + id + " starts afresh; moved the earlier attempt's " + f + " to " + f + ".stale");
+    }
   }
 
   Snapshot interrupt(Snapshot s) {
@@ -296,27 +325,33 @@ class Driver {
       if (st.value("status", "") == "done") return out;
       return train_stage(kind, id, dir, c) ? interrupt(out) : out;
     }
-    if (manifest_.begin(id, inputs)) {
+    bool restart = false;
+    if (manifest_.begin(id, inputs, &restart)) {
       if (manifest_.outputs(id).contains("skipped")) return target;
       snapshots_.push_back(out);
       return out;
     }
 
     fs::remove(dir + "/data/READY");
+    if (restart) set_aside_stale(id, {dir + "/train", dir + "/rm"});
     // 1. Battles: the target against each competitor on the slice.
     const std::vector<data::PromptRecord> prompts = data::read_prompt_records({slice_file(slice)});
     log::info("flywheel: " + id + " — " + target.name + " battles " + std::to_string(r_.competitors.size()) +
               " competitors on D" + std::to_string(slice) + " (" + std::to_string(prompts.size()) + " prompts)");
-    std::vector<arena::CompetitorSection> sections = {as_competitor(target)};
-    sections.insert(sections.end(), r_.competitors.begin(), r_.competitors.end());
-    auto owned = setup_.competitors(sections);
-    std::vector<arena::Competitor*> models;
-    for (auto& m : owned) models.push_back(m.get());
     arena::BattleRunOptions bo = battle_options();
     bo.out_dir = dir + "/battle";
     bo.pairs = arena::PairMode::TargetVsEach;
     bo.target = target.name;
-    const auto battle_summary = arena::run_battles(prompts, models, *judge_, bo);
+    const arena::BattleRunSummary battle_summary = [&] {
+      // The competitors (and the local models they load) live for the battles only, not
+      // through the training that follows.
+      std::vector<arena::CompetitorSection> sections = {as_competitor(target)};
+      sections.insert(sections.end(), r_.competitors.begin(), r_.competitors.end());
+      auto owned = setup_.competitors(sections);
+      std::vector<arena::Competitor*> models;
+      for (auto& m : owned) models.push_back(m.get());
+      return arena::run_battles(prompts, models, *judge_, bo);
+    }();
     crash_point(id, "battles");
 
     // 2. The stage's data.

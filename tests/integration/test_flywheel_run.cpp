@@ -189,6 +189,28 @@ TEST_F(FlywheelRun, KilledInEachStageAndResumedEqualsAnUninterruptedRun) {
       }
   }
 
+  // An unfinished stage rerun with other inputs starts afresh: its earlier trainer
+  // checkpoints are set aside, not resumed. (The manifest is edited as a crash mid-stage
+  // followed by a recipe change would leave it.)
+  {
+    nlohmann::json m = fw::read_json_file(out + "/manifest.json");
+    nlohmann::json kept = nlohmann::json::array();
+    for (auto& st : m["stages"]) {
+      if (st["id"] == "i1.eval") continue;
+      if (st["id"] == "i1.rm_ppo") st["status"] = "running";
+      kept.push_back(st);
+    }
+    m["stages"] = kept;
+    std::ofstream(out + "/manifest.json") << m.dump(2);
+    ASSERT_EQ(fw::testing::run_flywheel("run " + recipe + " ppo.overrides=[train.max_steps=2,ppo.batch_size=8,"
+                                        "ppo.max_new_tokens=8,ppo.ppo_epochs=1,train.micro_batch_size=8,threads=1]",
+                                        out + ".restart.log"), 0)
+        << fw::testing::read_text(out + ".restart.log");
+    EXPECT_NE(fw::testing::read_text(out + ".restart.log").find("i1.rm_ppo starts afresh"), std::string::npos);
+    EXPECT_TRUE(exists(out + "/i1/rm_ppo/train.stale/final/model.safetensors"));
+    EXPECT_TRUE(exists(out + "/i1/rm_ppo/train/final/model.safetensors"));
+  }
+
   // A finished stage's recipe changed: refused, naming the stage.
   ASSERT_EQ(fw::testing::run_flywheel("run " + recipe + " sft.overrides=[train.max_steps=9]", out + ".changed.log"), 2);
   EXPECT_NE(fw::testing::read_text(out + ".changed.log").find("stage i1.sft is finished"), std::string::npos)

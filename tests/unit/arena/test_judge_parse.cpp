@@ -17,6 +17,10 @@ const Case kCases[] = {
     // the formats we ask for
     {"8 6\nAssistant 1 is more accurate.", 8, 6, ""},
     {"8, 6", 8, 6, ""},
+    // the first line wins over numbers in the explanation after it
+    {"8 6\nAssistant 1 is 2 points ahead.", 8, 6, ""},
+    {"9 2\nAssistant 1 got 7 of the steps right, Assistant 2 got 4.", 9, 2, ""},
+    {"9 2\nAssistant 1 got 12 as the answer.", 9, 2, ""},
     {"[[9, 3]]", 9, 3, ""},
     {"Explanation first. Final: [[7/10, 7/10]]", 7, 7, ""},
     // labelled, in prose and markdown
