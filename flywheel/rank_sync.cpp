@@ -14,14 +14,11 @@ namespace fs = std::filesystem;
 namespace fw::flywheel {
 namespace {
 
-// When this process started: a READY written before it is a previous attempt's.
-const fs::file_time_type process_start = fs::file_time_type::clock::now();
-
-// READY in `ready_dir` holds `inputs` and was written by this attempt's rank 0.
+// READY in `ready_dir` holds `inputs`.
 bool ready_for(const std::string& ready_dir, const std::string& inputs) {
   try {
     const std::string path = ready_dir + "/READY";
-    if (!fs::exists(path) || fs::last_write_time(path) < process_start) return false;
+    if (!fs::exists(path)) return false;
     return read_text_file(path) == inputs;
   } catch (const std::exception&) {
     return false;  // removed or replaced between the checks: look again on the next poll

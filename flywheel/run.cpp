@@ -58,6 +58,16 @@ void crash_point(const std::string& stage, const char* point) {
   }
 }
 
+// A trainer leaves its SIGINT/SIGTERM handler installed (it only sets a flag the trainer
+// polls). Between trainers nothing polls it, so the default is put back: Ctrl-C during
+// battles or an evaluation stops the process at once (everything paid for is on disk).
+template <class Result>
+Result with_default_signals_after(Result r) {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  return r;
+}
+
 double per_iteration(const std::vector<double>& v, int64_t iteration) {
   return v[static_cast<size_t>(std::min<int64_t>(iteration - 1, static_cast<int64_t>(v.size()) - 1))];
 }
@@ -104,8 +114,7 @@ class Driver {
   void mark_ready(const std::string& ready_dir, const std::string& inputs) const { mark_stage_ready(ready_dir, inputs); }
 
   // A READY file of a stage that is not done is a previous attempt's: remove them before
-  // anything else, so the other ranks never start a trainer on it (they also ignore a
-  // READY older than themselves, rank_sync.h).
+  // anything else, so the other ranks do not start a trainer on it (rank_sync.h).
   void clear_stale_ready() const {
     for (const auto& st : manifest_.json()["stages"]) {
       const std::string id = st.value("id", "");
@@ -190,7 +199,7 @@ class Driver {
       const auto st = wait_for("i0.sft", dir + "/data");
       snapshots_.push_back(s);
       if (st.value("status", "") == "done") return s;
-      return trainer::run_sft(p.recipe, p.yaml).interrupted ? interrupt(s) : s;
+      return with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted ? interrupt(s) : s;
     }
     bool restart = false;
     if (manifest_.begin("i0.sft", inputs, &restart)) {
@@ -215,7 +224,7 @@ class Driver {
     mark_ready(dir + "/data", inputs);
     crash_point("i0.sft", "data");
     log::info("flywheel: i0.sft — training " + s.name + " on D0 (" + std::to_string(examples.size()) + " examples)");
-    const auto res = trainer::run_sft(p.recipe, p.yaml);
+    const auto res = with_default_signals_after(trainer::run_sft(p.recipe, p.yaml));
     if (res.interrupted) return interrupt(s);
     manifest_.finish("i0.sft", {{"snapshot", snapshot_json(s)}, {"examples", examples.size()}, {"steps", res.steps}});
     snapshots_.push_back(s);
@@ -263,20 +272,20 @@ class Driver {
   bool train_stage(const std::string& kind, const std::string& id, const std::string& dir, const StageCommon& c) {
     if (kind == "sft") {
       auto p = prepare_sft(r_.sft, "sft", c);
-      return trainer::run_sft(p.recipe, p.yaml).interrupted;
+      return with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted;
     }
     if (kind == "dpo") {
       auto p = prepare_dpo(r_.dpo, c);
-      return trainer::run_dpo(p.recipe, p.yaml).interrupted;
+      return with_default_signals_after(trainer::run_dpo(p.recipe, p.yaml)).interrupted;
     }
     StageCommon rm = c;
     rm.output_dir = dir + "/rm";
     rm.train_files = {dir + "/data/rm.jsonl"};
     auto prm = prepare_rm(r_.rm, rm);
-    if (trainer::run_rm(prm.recipe, prm.yaml).interrupted) return true;
+    if (with_default_signals_after(trainer::run_rm(prm.recipe, prm.yaml)).interrupted) return true;
     crash_point(id, "rm");
     auto pp = prepare_ppo(r_.ppo, c, dir + "/rm/final");
-    return trainer::run_ppo(pp.recipe, pp.yaml).interrupted;
+    return with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml)).interrupted;
   }
 
   Snapshot stage(int64_t i, size_t k, const Snapshot& target) {
