@@ -15,10 +15,9 @@ namespace fw::flywheel {
 nlohmann::json stage_on_disk(const std::string& manifest_path, const std::string& id);
 
 // Waits until stage `id` is done, or (with a ready_dir) running with READY there matching
-// its inputs hash; returns the entry. fw::Error (Runtime) after timeout_s. Rank 0 removes
-// the READY files of unfinished stages when it starts; a follower that polls before that
-// can still see a previous attempt's READY (with the same inputs) and wait in the
-// trainer's rendezvous until rank 0 gets there.
+// its inputs hash; returns the entry. fw::Error (Runtime) after timeout_s. (A previous
+// attempt's READY files are gone: rank 0 removes those of unfinished stages at start,
+// and every rank waits for that at a startup barrier before polling.)
 nlohmann::json wait_for_stage(const std::string& manifest_path, const std::string& id, const std::string& ready_dir,
                               int64_t timeout_s);
 

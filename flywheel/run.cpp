@@ -15,6 +15,7 @@
 #include "core/json_io.h"
 #include "core/log.h"
 #include "dist/env.h"
+#include "dist/process_group.h"
 #include "data/synth/tasks.h"
 #include "flywheel/evaluation.h"
 #include "flywheel/manifest.h"
@@ -81,10 +82,9 @@ class Driver {
   }
 
   FlywheelResult run() {
-    if (leader_) {
-      clear_stale_ready();
-      judge_ = setup_.judge(r_.judge);
-    }
+    if (leader_) clear_stale_ready();
+    startup_barrier();
+    if (leader_) judge_ = setup_.judge(r_.judge);
     else log::info_all_ranks("flywheel: rank " + std::to_string(dist::read_dist_env().rank) +
                              " trains with rank 0 and waits for it between the training stages");
     split();
@@ -122,6 +122,16 @@ class Driver {
       if (st.value("status", "") == "done" || dot == std::string::npos) continue;
       fs::remove(out_ + "/" + id.substr(0, dot) + "/" + id.substr(dot + 1) + "/data/READY");
     }
+  }
+
+  // Data parallel: every rank meets here once rank 0 has cleared the previous attempt's
+  // READY files, so no follower starts a trainer on one (a group of its own, made first
+  // on every rank and gone before the trainers make theirs).
+  void startup_barrier() const {
+    const dist::DistEnv env = dist::read_dist_env();
+    if (!env.distributed()) return;
+    auto pg = dist::ProcessGroup::create(env, at::kCPU, {.timeout = std::chrono::seconds(r_.dist_wait_seconds), .backend = "gloo"});
+    dist::all_reduce_sum(*pg, std::vector<double>{1.0});
   }
 
   // Only rank 0 has the judge (the other ranks take their stages' inputs from the manifest).
