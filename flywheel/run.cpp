@@ -78,7 +78,11 @@ class Driver {
   Driver(const FlywheelRecipe& r, const std::string& yaml)
       : r_(r), out_(r.output_dir), manifest_((fs::create_directories(r.output_dir), r.output_dir + "/manifest.json")),
         setup_(r.client, r.compute), leader_(dist::read_dist_env().rank == 0) {
-    if (leader_) write_file_atomic(out_ + "/config.yaml", yaml);
+    // A first run records its recipe at once; a rerun only once it has gone through (a
+    // changed recipe may yet be refused, and the folder's config.yaml must stay the one
+    // its stages were made with).
+    if (leader_ && !fs::exists(out_ + "/config.yaml")) write_file_atomic(out_ + "/config.yaml", yaml);
+    yaml_ = yaml;
   }
 
   FlywheelResult run() {
@@ -100,6 +104,7 @@ class Driver {
       current = evaluate_all(i, begin);
     }
     if (!leader_) return {"", false};
+    write_file_atomic(out_ + "/config.yaml", yaml_);
     const std::string html = write_report(out_, manifest_.json(), r_);
     log::info("flywheel: done; report " + html);
     return {html, false};
@@ -470,6 +475,7 @@ class Driver {
   std::vector<data::PromptRecord> test_;
   std::vector<Snapshot> snapshots_;
   bool leader_ = true;  // rank 0 (or a single process)
+  std::string yaml_;    // the resolved recipe
   bool interrupted_ = false;
 };
 

@@ -215,6 +215,8 @@ TEST_F(FlywheelRun, KilledInEachStageAndResumedEqualsAnUninterruptedRun) {
   ASSERT_EQ(fw::testing::run_flywheel("run " + recipe + " sft.overrides=[train.max_steps=9]", out + ".changed.log"), 2);
   EXPECT_NE(fw::testing::read_text(out + ".changed.log").find("stage i1.sft is finished"), std::string::npos)
       << fw::testing::read_text(out + ".changed.log");
+  // ... and the run folder's config.yaml is still the recipe its stages were made with.
+  EXPECT_EQ(fw::read_text_file(out + "/config.yaml").find("train.max_steps=9"), std::string::npos);
 }
 
 // Under a 2-rank launch (as torchrun starts it; Gloo on CPU) rank 0 leads and rank 1
