@@ -64,12 +64,6 @@ std::string battle_key(const std::string& qid, const std::string& a, const std::
   return qid + '\x1f' + a + '\x1f' + b;
 }
 
-nlohmann::json messages_json(const std::vector<data::Message>& messages) {
-  auto j = nlohmann::json::array();
-  for (const data::Message& m : messages) j.push_back({{"role", m.role}, {"content", m.content}});
-  return j;
-}
-
 // The (question_id, model_a, model_b) of every record already written.
 void read_done(const std::string& path, std::set<std::string>& done) {
   if (const size_t dropped = repair_jsonl_tail(path))
@@ -238,7 +232,7 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
     std::map<std::string, JudgeOutcome> outcome;  // judgment key -> outcome
     auto game_key = [&](size_t p, const std::string& first, const std::string& second) {
       // The reference too: the rule judge scores against it.
-      return ResponseCache::key({{"judge", judge_identity}, {"messages", messages_json(prompts[p].messages)},
+      return ResponseCache::key({{"judge", judge_identity}, {"messages", data::messages_to_json(prompts[p].messages)},
                                  {"reference", prompts[p].reference},
                                  {"first", first}, {"second", second}});
     };
@@ -294,9 +288,6 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
         battle.winner = *winner;
         battles_out.write(battle_to_json(battle));
         ++s.battles_written;
-        auto& c = s.consistency[judge.name()];
-        ++c.first;
-        c.second += position_inconsistent(battle.games, opts.verdict.tie_margin) ? 1 : 0;
       } else {
         nlohmann::ordered_json j = battle_to_json(battle);
         j["winner"] = nullptr;
@@ -314,7 +305,6 @@ BattleRunSummary run_battles(const std::vector<data::PromptRecord>& prompts, con
               std::to_string(static_cast<int>(secs)) + " s");
   }
   // Position inconsistency over every battle of the file (a resumed run wrote only some).
-  s.consistency.clear();
   for (const Battle& b : read_battles(dir + "/battles.jsonl")) {
     if (b.judge != judge.name() || b.games.size() < 2 || b.games[0].unparseable() || b.games[1].unparseable()) continue;
     auto& c = s.consistency[b.judge];

@@ -194,48 +194,15 @@ def side_python_fast(spec):
 # ---- fastchat ---------------------------------------------------------------------------------
 
 def compute_mle_elo(df):
-    """FastChat's compute_mle_elo (fastchat/serve/monitor/elo_analysis.py), as it is."""
+    """FastChat's compute_mle_elo (fastchat/serve/monitor/elo_analysis.py), as it is: the
+    parity test's copy (tests/parity/elo_reference.py) with FastChat's own solver settings."""
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
-    ptbl_a_win = pd.pivot_table(df[df["winner"] == "model_a"], index="model_a", columns="model_b", aggfunc="size",
-                                fill_value=0)
-    if sum(df["winner"].isin(["tie", "tie (bothbad)"])) == 0:
-        ptbl_tie = pd.DataFrame(0, index=ptbl_a_win.index, columns=ptbl_a_win.columns)
-    else:
-        ptbl_tie = pd.pivot_table(df[df["winner"].isin(["tie", "tie (bothbad)"])], index="model_a",
-                                  columns="model_b", aggfunc="size", fill_value=0)
-        ptbl_tie = ptbl_tie + ptbl_tie.T
-    ptbl_b_win = pd.pivot_table(df[df["winner"] == "model_b"], index="model_a", columns="model_b", aggfunc="size",
-                                fill_value=0)
-    ptbl_win = ptbl_a_win * 2 + ptbl_b_win.T * 2 + ptbl_tie
-    models = pd.Series(np.arange(len(ptbl_win.index)), index=ptbl_win.index)
-    p = len(models)
-    X = np.zeros([p * (p - 1) * 2, p])
-    Y = np.zeros(p * (p - 1) * 2)
-    cur_row = 0
-    sample_weights = []
-    for m_a in ptbl_win.index:
-        for m_b in ptbl_win.columns:
-            if m_a == m_b:
-                continue
-            if math.isnan(ptbl_win.loc[m_a, m_b]) or math.isnan(ptbl_win.loc[m_b, m_a]):
-                continue
-            X[cur_row, models[m_a]] = +math.log(BASE)
-            X[cur_row, models[m_b]] = -math.log(BASE)
-            Y[cur_row] = 1.0
-            sample_weights.append(ptbl_win.loc[m_a, m_b])
-            X[cur_row + 1, models[m_a]] = math.log(BASE)
-            X[cur_row + 1, models[m_b]] = -math.log(BASE)
-            Y[cur_row + 1] = 0.0
-            sample_weights.append(ptbl_win.loc[m_b, m_a])
-            cur_row += 2
-    X = X[:cur_row]
-    Y = Y[:cur_row]
-    lr = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-6)  # FastChat: penalty=None
-    lr.fit(X, Y, sample_weight=sample_weights)
-    elo_scores = SCALE * lr.coef_[0] + INIT
-    return pd.Series(elo_scores, index=models.index).sort_values(ascending=False)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "parity"))
+    from elo_reference import compute_mle_elo as reference  # noqa: E402
+    elo = reference(df, LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-6))  # FastChat: penalty=None
+    return pd.Series(elo).sort_values(ascending=False)
 
 
 def side_fastchat(spec):

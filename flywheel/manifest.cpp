@@ -9,6 +9,11 @@
 
 namespace fw::flywheel {
 
+std::string stage_folder(const std::string& id) {
+  const size_t dot = id.find('.');
+  return dot == std::string::npos ? id : id.substr(0, dot) + "/" + id.substr(dot + 1);
+}
+
 Manifest::Manifest(std::string path) : path_(std::move(path)) {
   if (std::filesystem::exists(path_)) {
     j_ = read_json_file(path_);

@@ -11,6 +11,9 @@
 
 namespace fw::flywheel {
 
+// A stage's folder under the run folder: "i1.dpo" -> "i1/dpo" ("split" -> "split").
+std::string stage_folder(const std::string& id);
+
 class Manifest {
  public:
   explicit Manifest(std::string path);  // loads it when it exists; fw::Error if it is corrupt

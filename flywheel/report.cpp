@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "flywheel/manifest.h"
 
 namespace fs = std::filesystem;
 
@@ -236,7 +237,7 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
   links.push_back({"offline battles", "eval/battle/battles.jsonl"});
   for (const Json* s : f.stages) {
     const std::string id = s->value("id", "");
-    const std::string dir = id == "i0.sft" ? "i0/sft" : id.substr(0, id.find('.')) + "/" + id.substr(id.find('.') + 1);
+    const std::string dir = stage_folder(id);
     for (const char* sub : {"battle/battles.jsonl", "data", "train/final", "rm/final"})
       if (fs::exists(out + "/" + dir + "/" + sub)) links.push_back({id + ": " + sub, dir + "/" + sub});
   }

@@ -122,10 +122,7 @@ class Driver {
   // anything else, so the other ranks do not start a trainer on it (rank_sync.h).
   void clear_stale_ready() const {
     for (const auto& st : manifest_.json()["stages"]) {
-      const std::string id = st.value("id", "");
-      const size_t dot = id.find('.');
-      if (st.value("status", "") == "done" || dot == std::string::npos) continue;
-      fs::remove(out_ + "/" + id.substr(0, dot) + "/" + id.substr(dot + 1) + "/data/READY");
+      if (st.value("status", "") != "done") fs::remove(out_ + "/" + stage_folder(st.value("id", "")) + "/data/READY");
     }
   }
 
@@ -307,7 +304,7 @@ class Driver {
     const std::string kind = r_.stages[k];
     const std::string id = "i" + std::to_string(i) + "." + kind;
     const int64_t slice = (i - 1) * static_cast<int64_t>(r_.stages.size()) + static_cast<int64_t>(k) + 1;
-    const std::string dir = out_ + "/i" + std::to_string(i) + "/" + kind;
+    const std::string dir = out_ + "/" + stage_folder(id);
     const std::string name = r_.target.name + "-I" + std::to_string(i) + "-" + (kind == "rm_ppo" ? "ppo" : kind);
     StageCommon c{dir + "/train", target.path, {}, r_.seed + i * 100 + static_cast<int64_t>(k), r_.deterministic};
 

@@ -37,8 +37,10 @@ def no_penalty_lr(tol):
     return LogisticRegression(fit_intercept=False, C=np.inf, tol=tol, max_iter=1000)
 
 
-def compute_mle_elo(df):
-    """FastChat's current compute_mle_elo (sample-weighted pair rows)."""
+def compute_mle_elo(df, lr=None):
+    """FastChat's current compute_mle_elo (sample-weighted pair rows). `lr`: the
+    LogisticRegression to fit (default: unpenalised, tol 1e-6, max_iter 1000 for parity;
+    bench/elo_vs_python.py passes FastChat's own, max_iter 100)."""
     ptbl_a_win = pd.pivot_table(df[df["winner"] == "model_a"], index="model_a", columns="model_b", aggfunc="size",
                                 fill_value=0)
     ties = df[df["winner"].isin(["tie", "tie (bothbad)"])]
@@ -74,7 +76,7 @@ def compute_mle_elo(df):
             cur_row += 2
     X = X[:cur_row]
     Y = Y[:cur_row]
-    lr = no_penalty_lr(1e-6)
+    lr = lr if lr is not None else no_penalty_lr(1e-6)
     lr.fit(X, Y, sample_weight=sample_weights)
     elo = SCALE * lr.coef_[0] + INIT
     return dict(zip(models.index, elo))
