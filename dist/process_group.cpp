@@ -179,10 +179,31 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, at::Devic
   so.timeout = opts.timeout;
   const std::string where = "rendezvous with " + std::to_string(env.world_size) + " ranks at " + env.master_addr +
                             ":" + std::to_string(env.master_port);
-  auto tcp = guarded(where, [&] { return c10::make_intrusive<c10d::TCPStore>(env.master_addr, so); });
+  // One store per process, kept for its lifetime: a process may make several groups in
+  // turn (the flywheel runs one trainer after another), and a rank that reaches the next
+  // group first must find rank 0's store alive, not one being torn down with the last
+  // group. (Deliberately never freed: the process's end closes it.)
+  struct StoreHolder {
+    std::mutex mutex;
+    c10::intrusive_ptr<c10d::TCPStore> tcp;
+    std::string addr;
+    int port = -1;
+  };
+  static auto* held = new StoreHolder;
+  c10::intrusive_ptr<c10d::TCPStore> tcp;
+  {
+    std::lock_guard<std::mutex> lock(held->mutex);
+    if (!held->tcp || held->addr != env.master_addr || held->port != env.master_port) {
+      held->tcp = guarded(where, [&] { return c10::make_intrusive<c10d::TCPStore>(env.master_addr, so); });
+      held->addr = env.master_addr;
+      held->port = env.master_port;
+    } else {
+      held->tcp->setTimeout(opts.timeout);
+    }
+    tcp = held->tcp;
+  }
   // The agent's store outlives restarts and holds the agent's own keys: namespace ours,
-  // per restart and per group, since one process may make several groups in turn (the
-  // flywheel runs one trainer after another) and every rank makes them in the same order.
+  // per restart and per group (every rank makes its groups in the same order).
   static std::atomic<int> groups_made{0};
   const int group = groups_made++;
   c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::PrefixStore>(
