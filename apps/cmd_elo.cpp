@@ -13,7 +13,6 @@
 #include <memory>
 
 #include "apps/commands.h"
-#include "arena/battle_record.h"
 #include "arena/elo_input.h"
 #include "arena/elo_run.h"
 #include "arena/leaderboard.h"
@@ -64,16 +63,15 @@ void run_elo(const EloFlags& f) {
   }
 
   const auto t_read = std::chrono::steady_clock::now();
-  std::vector<arena::Battle> battles;
+  std::vector<arena::EloBattles> parts;
   nlohmann::ordered_json sources = nlohmann::ordered_json::array();
   for (const auto& path : f.battles) {
-    std::vector<arena::Battle> part = arena::read_battles_for_elo(path, f.threads);
-    sources.push_back({{"file", path}, {"battles", part.size()}});
-    if (battles.empty()) battles = std::move(part);
-    else battles.insert(battles.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+    parts.push_back(arena::read_elo_battles(path, f.threads));
+    sources.push_back({{"file", path}, {"battles", parts.back().size()}});
   }
+  const arena::EloBattles battles = arena::concat_elo_battles(std::move(parts));
   const double read_s = seconds_since(t_read);
-  if (battles.empty()) throw_invalid("no battles in the input", {.file = f.battles.empty() ? "" : f.battles[0]});
+  if (battles.size() == 0) throw_invalid("no battles in the input", {.file = f.battles.empty() ? "" : f.battles[0]});
 
   arena::EloTimings tm;
   const auto t_compute = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 // whose judgment could not be parsed has no scores and "unparseable": true.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -18,7 +19,7 @@
 
 namespace fw::arena {
 
-enum class Winner { ModelA, ModelB, Tie, TieBothBad };
+enum class Winner : uint8_t { ModelA, ModelB, Tie, TieBothBad };
 
 const char* winner_name(Winner w);  // "model_a" | "model_b" | "tie" | "tie (bothbad)"
 // Throws fw::Error (InvalidInput) for any other string.

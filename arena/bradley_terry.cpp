@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <string_view>
 #include <thread>
-#include <unordered_map>
 
 #include "core/error.h"
 
@@ -24,92 +22,83 @@ int BattleTable::index_of(const std::string& model) const {
   return it != models.end() && *it == model ? static_cast<int>(it - models.begin()) : -1;
 }
 
-BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties, int threads) {
-  BattleTable t;
-  // Each thread takes a contiguous share of the battles: provisional model ids in order of
-  // appearance, one packed (a, b, outcome) code per battle. Then the names are merged and
-  // sorted, every provisional id mapped to its final one, and the codes counted; the
-  // counts are integers, so the table is the same for any thread count.
-  struct Part {
-    std::unordered_map<std::string_view, uint32_t> ids;
-    std::vector<std::string_view> names;
-    std::vector<uint64_t> codes;  // a << 34 | b << 2 | outcome (provisional ids)
-    int64_t ties_dropped = 0;
+static_assert(static_cast<int>(Winner::ModelA) == static_cast<int>(Outcome::AWins) &&
+                  static_cast<int>(Winner::ModelB) == static_cast<int>(Outcome::BWins) &&
+                  static_cast<int>(Winner::Tie) == static_cast<int>(Outcome::Tie) &&
+                  static_cast<int>(Winner::TieBothBad) == 3,
+              "tabulate_battles maps a Winner to its Outcome as min(winner, 2)");
+
+BattleTable tabulate_battles(const EloBattles& battles, TieMode ties, int threads) {
+  // One pass counts every battle under key (a P + b) 3 + outcome in the battles' own model
+  // ids (P of them), a < b, the outcome seen from a: into a dense array per thread while
+  // P is small (the threads' shares summed after), else the keys sorted and run-length
+  // counted. The orientation is made canonical without branches (a branch would be
+  // mispredicted on half the battles), and ties are dropped only from the counted rows.
+  const uint64_t P = battles.models.size();
+  auto key_of = [&](size_t i) {
+    const uint64_t x = battles.model_a[i], y = battles.model_b[i];
+    const uint64_t w = std::min<uint64_t>(static_cast<uint64_t>(battles.winner[i]), 2);  // seen from model_a
+    const uint64_t o = w ^ ((x > y) & (w < 2));                                         // seen from the lower id
+    return (std::min(x, y) * P + std::max(x, y)) * 3 + o;
   };
-  int n_parts = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
-  n_parts = static_cast<int>(std::clamp<size_t>(static_cast<size_t>(std::max(1, n_parts)), 1, battles.size() / 65536 + 1));
-  std::vector<Part> parts(static_cast<size_t>(n_parts));
-  auto tabulate_part = [&](int k) {
-    Part& part = parts[static_cast<size_t>(k)];
-    const size_t lo = battles.size() * k / n_parts, hi = battles.size() * (k + 1) / n_parts;
-    part.codes.reserve(hi - lo);
-    auto id = [&](const std::string& m) {
-      auto [it, added] = part.ids.emplace(m, static_cast<uint32_t>(part.names.size()));
-      if (added) part.names.push_back(m);
-      return it->second;
+  std::vector<std::pair<uint64_t, int64_t>> keyed;  // (key, count), sorted by key
+  if (P * P * 3 <= (uint64_t{1} << 24)) {
+    int n_parts = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+    n_parts = static_cast<int>(std::clamp<size_t>(static_cast<size_t>(std::max(1, n_parts)), 1, battles.size() / 65536 + 1));
+    std::vector<std::vector<int64_t>> counts(static_cast<size_t>(n_parts));
+    auto count_part = [&](int k) {
+      std::vector<int64_t>& c = counts[static_cast<size_t>(k)];
+      c.assign(P * P * 3, 0);
+      const size_t lo = battles.size() * k / n_parts, hi = battles.size() * (k + 1) / n_parts;
+      for (size_t i = lo; i < hi; ++i) ++c[key_of(i)];
     };
-    for (size_t i = lo; i < hi; ++i) {
-      const Battle& b = battles[i];
-      const uint64_t a = id(b.model_a), c = id(b.model_b);
-      const Outcome o =
-          b.winner == Winner::ModelA ? Outcome::AWins : b.winner == Winner::ModelB ? Outcome::BWins : Outcome::Tie;
-      if (o == Outcome::Tie && ties == TieMode::Drop) {
-        ++part.ties_dropped;
-        continue;
-      }
-      part.codes.push_back(a << 34 | c << 2 | static_cast<uint64_t>(o));
-    }
-  };
-  {
     std::vector<std::thread> pool;
-    for (int k = 1; k < n_parts; ++k) pool.emplace_back(tabulate_part, k);
-    tabulate_part(0);
+    for (int k = 1; k < n_parts; ++k) pool.emplace_back(count_part, k);
+    count_part(0);
     for (auto& th : pool) th.join();
-  }
-  std::vector<std::string_view> all;
-  for (const Part& part : parts) all.insert(all.end(), part.names.begin(), part.names.end());
-  std::sort(all.begin(), all.end());
-  all.erase(std::unique(all.begin(), all.end()), all.end());
-  for (const auto& name : all) t.models.emplace_back(name);
-  std::vector<std::vector<uint32_t>> final_ids(parts.size());
-  for (size_t k = 0; k < parts.size(); ++k) {
-    t.ties_dropped += parts[k].ties_dropped;
-    for (const auto& name : parts[k].names)
-      final_ids[k].push_back(static_cast<uint32_t>(std::lower_bound(all.begin(), all.end(), name) - all.begin()));
-  }
-  const uint64_t p = t.models.size();
-  // Count per key (a p + b) 3 + outcome with a < b: a dense array while p is small, else a map.
-  const bool dense = p * p * 3 <= (uint64_t{1} << 24);
-  std::vector<int64_t> dense_counts(dense ? p * p * 3 : 0, 0);
-  std::unordered_map<uint64_t, int64_t> sparse_counts;
-  for (size_t k = 0; k < parts.size(); ++k) {
-    const std::vector<uint32_t>& final_id = final_ids[k];
-    for (const uint64_t code : parts[k].codes) {
-      uint64_t a = final_id[code >> 34], c = final_id[(code >> 2) & 0xffffffffu];
-      auto o = static_cast<Outcome>(code & 3);
-      if (a > c) {  // canonical orientation: the lower id first, the outcome seen from it
-        std::swap(a, c);
-        if (o != Outcome::Tie) o = o == Outcome::AWins ? Outcome::BWins : Outcome::AWins;
-      }
-      const uint64_t key = (a * p + c) * 3 + static_cast<uint64_t>(o);
-      if (dense) ++dense_counts[key];
-      else ++sparse_counts[key];
+    for (uint64_t key = 0; key < P * P * 3; ++key) {
+      int64_t n = 0;
+      for (const auto& c : counts) n += c[key];
+      if (n) keyed.emplace_back(key, n);
+    }
+  } else {
+    std::vector<uint64_t> keys(battles.size());
+    for (size_t i = 0; i < battles.size(); ++i) keys[i] = key_of(i);
+    std::sort(keys.begin(), keys.end());
+    for (size_t i = 0; i < keys.size();) {
+      size_t j = i;
+      while (j < keys.size() && keys[j] == keys[i]) ++j;
+      keyed.emplace_back(keys[i], static_cast<int64_t>(j - i));
+      i = j;
     }
   }
-  for (const Part& part : parts) t.battles += static_cast<int64_t>(part.codes.size());
-  std::vector<std::pair<uint64_t, int64_t>> keyed;
-  if (dense) {
-    for (uint64_t k = 0; k < dense_counts.size(); ++k)
-      if (dense_counts[k]) keyed.emplace_back(k, dense_counts[k]);
-  } else {
-    keyed.assign(sparse_counts.begin(), sparse_counts.end());
-    std::sort(keyed.begin(), keyed.end());
+
+  BattleTable t;
+  // The table's models: those that battle (a tie TieMode::Drop leaves out still counts),
+  // renumbered in their sorted order, so the keys stay sorted.
+  std::vector<uint8_t> present(P, 0);
+  for (const auto& kn : keyed) present[kn.first / 3 / P] = present[kn.first / 3 % P] = 1;
+  std::vector<int32_t> id(P, -1);
+  for (uint64_t m = 0; m < P; ++m) {
+    if (!present[m]) continue;
+    id[m] = static_cast<int32_t>(t.models.size());
+    t.models.push_back(battles.models[m]);
   }
   t.rows.reserve(keyed.size());
-  for (const auto& [key, n] : keyed)
-    t.rows.push_back({static_cast<int32_t>(key / 3 / p), static_cast<int32_t>(key / 3 % p),
-                      static_cast<Outcome>(key % 3), static_cast<double>(n)});
+  for (const auto& [key, n] : keyed) {
+    const auto o = static_cast<Outcome>(key % 3);
+    if (o == Outcome::Tie && ties == TieMode::Drop) {
+      t.ties_dropped += n;
+      continue;
+    }
+    t.rows.push_back({id[key / 3 / P], id[key / 3 % P], o, static_cast<double>(n)});
+    t.battles += n;
+  }
   return t;
+}
+
+BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties) {
+  return tabulate_battles(to_elo_battles(battles), ties);
 }
 
 std::vector<double> pair_wins(const BattleTable& table, const std::vector<double>* counts) {
@@ -152,8 +141,8 @@ double dot(const double* x, const double* y, int n) {
   return (s0 + s1) + (s2 + s3);
 }
 
-// In-place Cholesky of the m x m SPD matrix `a` (lower triangle), then solves a x = b.
-// Returns false if `a` is not positive definite.
+// In-place Cholesky of the m x m SPD matrix `a` (only its lower triangle is read), then
+// solves a x = b. Returns false if `a` is not positive definite.
 bool cholesky_solve(std::vector<double>& a, std::vector<double>& b, int m) {
   for (int j = 0; j < m; ++j) {
     double* aj = &a[static_cast<size_t>(j) * m];
@@ -161,16 +150,15 @@ bool cholesky_solve(std::vector<double>& a, std::vector<double>& b, int m) {
     if (!(d > 0)) return false;
     d = std::sqrt(d);
     aj[j] = d;
+    const double inv_d = 1 / d;  // one division per column, not per element
     for (int i = j + 1; i < m; ++i) {
       double* ai = &a[static_cast<size_t>(i) * m];
-      ai[j] = (ai[j] - dot(ai, aj, j)) / d;
+      ai[j] = (ai[j] - dot(ai, aj, j)) * inv_d;
     }
   }
   for (int i = 0; i < m; ++i) {  // L y = b
     const double* ai = &a[static_cast<size_t>(i) * m];
-    double s = b[i];
-    for (int k = 0; k < i; ++k) s -= ai[k] * b[k];
-    b[i] = s / ai[i];
+    b[i] = (b[i] - dot(ai, b.data(), i)) / ai[i];
   }
   for (int i = m - 1; i >= 0; --i) {  // L^T x = y
     double s = b[i];
@@ -241,7 +229,9 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
   std::vector<double> g(m), H(static_cast<size_t>(m) * m), trial(m);
   double f = 0;         // the log-likelihood at theta, when have_f
   bool have_f = false;  // computed only for the line search
+  double prev_step_elo = 0;
   for (int it = 0; it < opts.max_iter; ++it) {
+    // Only H's lower triangle is built: it is all the Cholesky reads.
     std::fill(g.begin(), g.end(), 0.0);
     std::fill(H.begin(), H.end(), 0.0);
     for (int i = 0; i < m; ++i) {
@@ -256,7 +246,6 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
         const double h = n * s * (1.0 - s);
         H[static_cast<size_t>(i) * m + i] += h;
         H[static_cast<size_t>(j) * m + j] += h;
-        H[ij] -= h;
         H[static_cast<size_t>(j) * m + i] -= h;
       }
     }
@@ -270,7 +259,8 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
     // Laplacian is singular there; g is orthogonal to it (theta has mean 0), and adding
     // c 11^T leaves the solution unchanged while making the system well conditioned.
     const double c = trace / (static_cast<double>(m) * m) + 1e-12;
-    for (double& h : H) h += c;
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j <= i; ++j) H[static_cast<size_t>(i) * m + j] += c;
     std::vector<double> step = g;
     if (!cholesky_solve(H, step, m)) break;  // disconnected with l2 = 0: nothing better to do
     // The full Newton step is safe when it changes every pair's difference by less than
@@ -302,7 +292,15 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
     mean /= m;
     for (int i = 0; i < m; ++i) theta[i] = trial[i] - mean;  // a common shift: f is unchanged
     fit.iterations = it + 1;
-    if (largest * elo_per_unit < opts.tol) {
+    // Stop on a step below tol, or one step earlier when Newton's quadratic convergence
+    // (each step ~ C times the previous one squared) predicts the next step below tol / 10:
+    // the step just taken then left an error that small, and the confirming iteration
+    // (a quarter of a warm-started bootstrap round's time) is saved.
+    const double step_elo = largest * elo_per_unit;
+    const bool quadratic = prev_step_elo > 0 && step_elo < 0.1 * prev_step_elo && step_elo < 1;
+    const double predicted_next = quadratic ? step_elo * step_elo * step_elo / (prev_step_elo * prev_step_elo) : std::numeric_limits<double>::infinity();
+    prev_step_elo = step_elo;
+    if (step_elo < opts.tol || predicted_next < 0.1 * opts.tol) {
       fit.converged = true;
       break;
     }

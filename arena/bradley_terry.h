@@ -16,7 +16,8 @@
 // backtracking line search — and a tiny ridge (default 1e-8 on the natural-log-odds
 // strengths; scikit-learn's C = 1e6 with FastChat's doubled weights is 9.4e-8) so an
 // undefeated model still gets a finite rating.
-// It stops when the largest step is below `tol` Elo (default 1e-7).
+// It stops when the largest step is below `tol` Elo (default 1e-7), or when the steps
+// converge quadratically and predict the next one below tol / 10.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "arena/battle_record.h"
+#include "arena/elo_battles.h"
 
 namespace fw::arena {
 
@@ -52,9 +54,11 @@ struct BattleTable {
   int index_of(const std::string& model) const;  // -1 if absent
 };
 
-// Deduplicates battles into rows. "tie" and "tie (bothbad)" are both ties. `threads`
-// (0 = all cores) share the battles; the table is the same for any count.
-BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties, int threads = 1);
+// Deduplicates battles into rows. "tie" and "tie (bothbad)" are both ties. The table's
+// models are those that battle, in sorted order. `threads` (0 = all cores) share the
+// counting; the table is the same for any count.
+BattleTable tabulate_battles(const EloBattles& battles, TieMode ties, int threads = 1);
+BattleTable tabulate_battles(const std::vector<Battle>& battles, TieMode ties);
 
 // Wins per ordered pair, p x p row-major: wins[i * p + j] = battles i won against j, a tie
 // adding 0.5 to both. `counts` (one per row, e.g. a bootstrap draw) replaces the rows'

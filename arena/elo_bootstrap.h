@@ -2,7 +2,7 @@
 // as the score, the 2.5 / 97.5 percentiles as the 95 % CI), as FastChat / Arena-Hard's
 // get_bootstrap_result does: each round refits on a resample of all N battles with
 // replacement. Resampling N battles and deduplicating them gives the rows a
-// Multinomial(N, count_r / N) draw of counts, so a round draws that directly (conditional
+// Multinomial(N, count_r / N) draw of counts, so a round draws that directly (a tree of
 // binomials, O(unique rows)) instead of touching N battles.
 //
 // Reproducible: round r uses its own stream Rng::for_index(seed, r), and rounds run on
@@ -40,7 +40,8 @@ BootstrapResult bootstrap_elo(const BattleTable& table, const BradleyTerryOption
 // (transformed rejection with squeeze, 1993). Deterministic given the generator's state.
 int64_t binomial(Rng& rng, int64_t n, double p);
 
-// Multinomial(n, weights / sum(weights)) as conditional binomials; out[i] = count of i.
+// Multinomial(n, weights / sum(weights)) as a binary tree of binomials; out[i] = count of i.
+// All weights zero: all counts zero.
 void multinomial(Rng& rng, int64_t n, const std::vector<double>& weights, std::vector<double>& out);
 
 // Quantile q in [0, 1] with linear interpolation between order statistics (numpy's and

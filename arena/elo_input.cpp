@@ -1,9 +1,14 @@
 #include "arena/elo_input.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -140,6 +145,31 @@ struct Scanner {
   }
   // null, or a string into *out.
   bool null_or_str(std::string* out) { return lit("null") || str(out); }
+  // A string as str() reads it, as a view: into the line when it has no escape, else
+  // decoded into `scratch`.
+  bool str_view(std::string_view& out, std::string& scratch) {
+    if (peek() != '"') return false;
+    const char* q = p + 1;
+    while (q < end && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20 &&
+           static_cast<unsigned char>(*q) < 0x80)
+      ++q;
+    if (q < end && *q == '"') {
+      out = std::string_view(p + 1, static_cast<size_t>(q - p - 1));
+      p = q + 1;
+      return true;
+    }
+    scratch.clear();
+    if (!str(&scratch)) return false;
+    out = scratch;
+    return true;
+  }
+  bool null_or_str_view(std::string_view& out, std::string& scratch) {
+    if (lit("null")) {
+      out = {};
+      return true;
+    }
+    return str_view(out, scratch);
+  }
 };
 
 // One element of "games", checked as battle_from_json checks it.
@@ -194,43 +224,60 @@ bool check_games(Scanner& s) {
   }
 }
 
-// The fast path for one line; false = let the full parser decide.
-bool scan_battle(const char* begin, const char* end, Battle& b) {
+enum BattleField { kQid, kA, kB, kWinner, kJudge, kCategory, kTstamp, kGames, kFields };
+
+// The field a key names (kFields: another key). By length first: the keys of every line
+// come through here, and a compare against a literal of known length stays inline.
+int battle_field(std::string_view k) {
+  auto is = [&](const char* name, size_t n) { return std::memcmp(k.data(), name, n) == 0; };
+  switch (k.size()) {
+    case 5: return is("judge", 5) ? kJudge : is("games", 5) ? kGames : kFields;
+    case 6: return is("winner", 6) ? kWinner : is("tstamp", 6) ? kTstamp : kFields;
+    case 7: return is("model_a", 7) ? kA : is("model_b", 7) ? kB : kFields;
+    case 8: return is("category", 8) ? kCategory : kFields;
+    case 11: return is("question_id", 11) ? kQid : kFields;
+    default: return kFields;
+  }
+}
+
+// What Elo keeps of a battle; the views point into the line or into `scratch`.
+struct EloFields {
+  std::string_view model_a, model_b, category;
+  Winner winner = Winner::Tie;
+  std::string scratch[3];
+};
+
+// The fast path for one line; false = let the full parser decide. question_id, judge,
+// tstamp and games are checked as battle_from_json checks them, not kept.
+bool scan_battle(const char* begin, const char* end, EloFields& b) {
   Scanner s{begin, end};
   s.ws();
   if (!s.eat('{')) return false;
-  enum { kQid, kA, kB, kWinner, kJudge, kCategory, kTstamp, kGames, kFields };
   bool seen[kFields] = {};
-  std::string key, winner;
+  std::string key_scratch;
+  std::string_view key, winner;
+  std::string winner_scratch;
+  b.category = {};
   for (;;) {
     s.ws();
-    key.clear();
-    if (!s.str(&key)) return false;
+    if (!s.str_view(key, key_scratch)) return false;
     s.ws();
     if (!s.eat(':')) return false;
     s.ws();
-    int f = kFields;
-    if (key == "question_id"sv) f = kQid;
-    else if (key == "model_a"sv) f = kA;
-    else if (key == "model_b"sv) f = kB;
-    else if (key == "winner"sv) f = kWinner;
-    else if (key == "judge"sv) f = kJudge;
-    else if (key == "category"sv) f = kCategory;
-    else if (key == "tstamp"sv) f = kTstamp;
-    else if (key == "games"sv) f = kGames;
+    const int f = battle_field(key);
     if (f != kFields) {
       if (seen[f]) return false;  // a repeated key: the full parser's rules
       seen[f] = true;
     }
     bool ok = false;
     switch (f) {
-      case kQid: ok = s.null_or_str(&b.question_id); break;
-      case kJudge: ok = s.null_or_str(&b.judge); break;
-      case kCategory: ok = s.null_or_str(&b.category); break;
-      case kA: ok = s.str(&b.model_a); break;
-      case kB: ok = s.str(&b.model_b); break;
-      case kWinner: ok = s.str(&winner); break;
-      case kTstamp: ok = (s.peek() == '-' || is_digit(s.peek())) ? s.number(&b.tstamp) : s.value(); break;
+      case kQid:
+      case kJudge: ok = s.null_or_str(nullptr); break;
+      case kCategory: ok = s.null_or_str_view(b.category, b.scratch[2]); break;
+      case kA: ok = s.str_view(b.model_a, b.scratch[0]); break;
+      case kB: ok = s.str_view(b.model_b, b.scratch[1]); break;
+      case kWinner: ok = s.str_view(winner, winner_scratch); break;
+      case kTstamp: ok = (s.peek() == '-' || is_digit(s.peek())) ? s.number(nullptr) : s.value(); break;
       case kGames: ok = check_games(s); break;
       default: ok = s.value();
     }
@@ -271,114 +318,149 @@ Battle parse_battle_line(const std::string& text, const std::string& path, long 
   }
 }
 
-struct Chunk {
-  size_t begin = 0, end = 0;  // byte range, whole lines
-  long first_line = 1;
-  long lines = 0;  // newlines in the range (an upper bound on the battles, less one)
-  std::vector<Battle> battles;
-  std::exception_ptr error;
+// The file's bytes: mapped when it is a regular file (no copy of what may be hundreds of
+// MB), else read whole (a pipe).
+class FileBytes {
+ public:
+  explicit FileBytes(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw_runtime("cannot open battle file", {.file = path});
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* m = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (m != MAP_FAILED) {
+        ::madvise(m, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+        map_ = m;
+        size_ = static_cast<size_t>(st.st_size);
+      }
+    }
+    if (!map_) {
+      char buf[65536];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          ::close(fd);
+          throw_runtime("error while reading file", {.file = path});
+        }
+        copy_.append(buf, static_cast<size_t>(n));
+      }
+      size_ = copy_.size();
+    }
+    ::close(fd);
+  }
+  ~FileBytes() {
+    if (map_) ::munmap(map_, size_);
+  }
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+  const char* data() const { return map_ ? static_cast<const char*>(map_) : copy_.data(); }
+  size_t size() const { return size_; }
+
+ private:
+  void* map_ = nullptr;
+  size_t size_ = 0;
+  std::string copy_;
 };
 
-void parse_chunk(const std::string& text, const std::string& path, Chunk& c) {
-  long line = c.first_line;
+struct Chunk {
+  size_t begin = 0, end = 0;  // byte range, whole lines
+  EloBattlesBuilder battles;
+  EloBattles finished;
+  size_t bad_line = std::string::npos;  // offset of the first line the full parser refused
+  std::exception_ptr error;             // any other failure
+};
+
+// The line [begin, end) with its trailing \r dropped (as for_each_jsonl does); empty when blank.
+std::string_view line_text(const char* data, size_t begin, size_t end) {
+  if (end > begin && data[end - 1] == '\r') --end;
+  for (size_t i = begin; i < end; ++i)
+    if (data[i] != ' ' && data[i] != '\t') return {data + begin, end - begin};
+  return {};
+}
+
+void parse_chunk(const char* data, const std::string& path, Chunk& c) {
   size_t pos = c.begin;
   try {
-    c.battles.reserve(static_cast<size_t>(c.lines) + 1);
+    c.battles.reserve((c.end - c.begin) / 64 + 1);
+    EloFields f;
     while (pos < c.end) {
-      const char* nl = static_cast<const char*>(std::memchr(text.data() + pos, '\n', c.end - pos));
-      const size_t stop = nl ? static_cast<size_t>(nl - text.data()) : c.end;
-      size_t last = stop;
-      if (last > pos && text[last - 1] == '\r') --last;  // as for_each_jsonl: one trailing \r
-      bool blank = true;
-      for (size_t i = pos; i < last && blank; ++i) blank = text[i] == ' ' || text[i] == '\t';
-      if (!blank) {
-        Battle b;
-        if (!scan_battle(text.data() + pos, text.data() + last, b))
-          b = parse_battle_line(text.substr(pos, last - pos), path, line);
-        c.battles.push_back(std::move(b));
+      const char* nl = static_cast<const char*>(std::memchr(data + pos, '\n', c.end - pos));
+      const size_t stop = nl ? static_cast<size_t>(nl - data) : c.end;
+      const std::string_view line = line_text(data, pos, stop);
+      if (!line.empty()) {
+        if (scan_battle(line.data(), line.data() + line.size(), f)) {
+          c.battles.add(f.model_a, f.model_b, f.winner, f.category);
+        } else {
+          Battle b;
+          try {
+            b = parse_battle_line(std::string(line), path, 0);
+          } catch (const Error&) {
+            c.bad_line = pos;  // reported once its line number is known
+            return;
+          }
+          c.battles.add(b.model_a, b.model_b, b.winner, b.category);
+        }
       }
       pos = stop + 1;
-      ++line;
     }
+    c.finished = std::move(c.battles).finish();
   } catch (...) {
     c.error = std::current_exception();
   }
 }
 
-// The whole file in one read (no stream copies: the file may be hundreds of MB).
-std::string read_all(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw_runtime("cannot open battle file", {.file = path});
-  std::string text;
-  if (std::fseek(f, 0, SEEK_END) == 0) {
-    const long size = std::ftell(f);
-    if (size > 0) text.resize(static_cast<size_t>(size));
-    std::rewind(f);
-  }
-  size_t got = text.empty() ? 0 : std::fread(text.data(), 1, text.size(), f);
-  text.resize(got);
-  char buf[65536];  // anything past the size seen (a growing file, a pipe)
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) throw_runtime("error while reading file", {.file = path});
-  return text;
-}
-
 }  // namespace
 
-std::vector<Battle> read_battles_for_elo(const std::string& path, int threads) {
-  std::string text = read_all(path);
-  const size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && text[first] == '[') return read_battles(path);
+EloBattles read_elo_battles(const std::string& path, int threads) {
+  const FileBytes file(path);
+  const char* data = file.data();
+  const size_t size = file.size();
+  size_t first = 0;
+  while (first < size && (data[first] == ' ' || data[first] == '\t' || data[first] == '\r' || data[first] == '\n')) ++first;
+  if (first < size && data[first] == '[') return to_elo_battles(read_battles(path));
 
   int n_threads = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
   n_threads = std::max(1, n_threads);
   // Chunks of whole lines, a few per thread.
-  const size_t n_chunks = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(n_threads) * 4, text.size() / 65536 + 1));
+  const size_t n_chunks = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(n_threads) * 4, size / 65536 + 1));
   std::vector<Chunk> chunks(n_chunks);
   size_t start = 0;
   for (size_t k = 0; k < n_chunks; ++k) {
-    size_t stop = k + 1 == n_chunks ? text.size() : std::max(start, text.size() * (k + 1) / n_chunks);
-    if (stop < text.size()) {
-      const size_t nl = text.find('\n', stop);
-      stop = nl == std::string::npos ? text.size() : nl + 1;
+    size_t stop = k + 1 == n_chunks ? size : std::max(start, size * (k + 1) / n_chunks);
+    if (stop < size) {
+      const void* nl = std::memchr(data + stop, '\n', size - stop);
+      stop = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data) + 1 : size;
     }
     chunks[k].begin = start;
     chunks[k].end = stop;
     start = stop;
   }
-  auto run = [&](const auto& fn) {
+  {
     std::atomic<size_t> next{0};
     auto worker = [&] {
-      for (size_t k = next++; k < n_chunks; k = next++) fn(chunks[k]);
+      for (size_t k = next++; k < n_chunks; k = next++) parse_chunk(data, path, chunks[k]);
     };
     std::vector<std::thread> pool;
     for (int t = 1; t < std::min<int>(n_threads, static_cast<int>(n_chunks)); ++t) pool.emplace_back(worker);
     worker();
     for (auto& th : pool) th.join();
-  };
-  // Line numbers: count the newlines of every chunk, then parse.
-  run([&](Chunk& c) {
-    c.lines = static_cast<long>(std::count(text.begin() + static_cast<std::ptrdiff_t>(c.begin),
-                                           text.begin() + static_cast<std::ptrdiff_t>(c.end), '\n'));
-  });
-  for (size_t k = 1; k < n_chunks; ++k) chunks[k].first_line = chunks[k - 1].first_line + chunks[k - 1].lines;
-  run([&](Chunk& c) { parse_chunk(text, path, c); });
-
-  size_t total = 0;
-  for (const Chunk& c : chunks) {
-    if (c.error) std::rethrow_exception(c.error);  // the first bad line of the file
-    total += c.battles.size();
   }
-  std::string().swap(text);  // the bytes are no longer needed; peak memory stays lower
-  std::vector<Battle> out;
-  out.reserve(total);
-  for (Chunk& c : chunks) {
-    for (Battle& b : c.battles) out.push_back(std::move(b));
-    std::vector<Battle>().swap(c.battles);
+  for (const Chunk& c : chunks) {  // the first bad line of the file wins
+    if (c.error) std::rethrow_exception(c.error);
+    if (c.bad_line != std::string::npos) {
+      // Line numbers are counted only now, for the error: the full parser fails again,
+      // this time naming file:line.
+      const long line = 1 + static_cast<long>(std::count(data, data + c.bad_line, '\n'));
+      const void* nl = std::memchr(data + c.bad_line, '\n', c.end - c.bad_line);
+      const size_t stop = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data) : c.end;
+      parse_battle_line(std::string(line_text(data, c.bad_line, stop)), path, line);
+      throw_invalid("battle line refused", {.file = path, .line = line});  // not reached
+    }
   }
-  return out;
+  std::vector<EloBattles> parts;
+  parts.reserve(chunks.size());
+  for (Chunk& c : chunks) parts.push_back(std::move(c.finished));
+  return concat_elo_battles(std::move(parts));
 }
 
 }  // namespace fw::arena

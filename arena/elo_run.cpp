@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <limits>
-#include <map>
 
 #include "core/error.h"
 
@@ -12,7 +11,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-Leaderboard one_leaderboard(const std::vector<Battle>& battles, const EloOptions& opts, const std::string& category,
+Leaderboard one_leaderboard(const EloBattles& battles, const EloOptions& opts, const std::string& category,
                             EloTimings& tm) {
   auto t0 = Clock::now();
   const BattleTable table = tabulate_battles(battles, opts.ties, opts.bootstrap.threads);
@@ -39,9 +38,8 @@ Leaderboard one_leaderboard(const std::vector<Battle>& battles, const EloOptions
   tm.bootstrap += since(t0);
 
   t0 = Clock::now();
-  const std::vector<double> online =
-      online_elo(battles, table.models,
-                 {.k = opts.online_k, .scale = opts.bt.scale, .base = opts.bt.base, .init = opts.bt.init}, opts.ties);
+  const std::vector<double> online = online_elo(
+      battles, {.k = opts.online_k, .scale = opts.bt.scale, .base = opts.bt.base, .init = opts.bt.init}, opts.ties);
   const PairwiseStats pw = pairwise_stats(table);
   tm.views += since(t0);
 
@@ -52,7 +50,7 @@ Leaderboard one_leaderboard(const std::vector<Battle>& battles, const EloOptions
     LeaderboardEntry e;
     e.model = table.models[i];
     e.mle_elo = fit.elo[i];
-    e.online_elo = online[i];
+    e.online_elo = online[static_cast<size_t>(battles.index_of(e.model))];
     e.battles = pw.model_battles[i];
     e.win_rate = pw.model_win_rate[i];
     if (boot.rounds > 0) {
@@ -96,20 +94,23 @@ Leaderboard one_leaderboard(const std::vector<Battle>& battles, const EloOptions
 
 }  // namespace
 
-Leaderboard compute_leaderboard(const std::vector<Battle>& battles, const EloOptions& opts, EloTimings* timings) {
+Leaderboard compute_leaderboard(const EloBattles& battles, const EloOptions& opts, EloTimings* timings) {
   EloTimings tm;
   Leaderboard lb = one_leaderboard(battles, opts, "", tm);
   if (opts.per_category) {
     const auto t0 = Clock::now();
-    std::map<std::string, std::vector<Battle>> by_category;
-    for (const Battle& b : battles)
-      if (!b.category.empty()) by_category[b.category].push_back(b);
     EloTimings inner;
-    for (const auto& [name, group] : by_category) lb.categories.push_back(one_leaderboard(group, opts, name, inner));
+    for (size_t c = 0; c < battles.categories.size(); ++c)  // sorted by name
+      lb.categories.push_back(
+          one_leaderboard(category_battles(battles, static_cast<int32_t>(c)), opts, battles.categories[c], inner));
     tm.categories = since(t0);
   }
   if (timings) *timings = tm;
   return lb;
+}
+
+Leaderboard compute_leaderboard(const std::vector<Battle>& battles, const EloOptions& opts, EloTimings* timings) {
+  return compute_leaderboard(to_elo_battles(battles), opts, timings);
 }
 
 }  // namespace fw::arena

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "arena/battle_record.h"
+#include "arena/elo_battles.h"
 #include "arena/bradley_terry.h"
 #include "arena/elo_bootstrap.h"
 #include "arena/elo_views.h"
@@ -32,6 +33,7 @@ struct EloTimings {
 
 // Throws fw::Error (InvalidInput, key "anchor") if the anchor model never battles. A
 // category whose battles lack the anchor model is left unanchored (its metadata says so).
+Leaderboard compute_leaderboard(const EloBattles& battles, const EloOptions& opts, EloTimings* timings = nullptr);
 Leaderboard compute_leaderboard(const std::vector<Battle>& battles, const EloOptions& opts,
                                 EloTimings* timings = nullptr);
 

@@ -2,28 +2,21 @@
 
 #include <cmath>
 #include <limits>
-#include <unordered_map>
+#include <algorithm>
 
 #include "core/error.h"
 
 namespace fw::arena {
 
-std::vector<double> online_elo(const std::vector<Battle>& battles, const std::vector<std::string>& models,
-                               const OnlineEloOptions& opts, TieMode ties) {
-  std::vector<double> rating(models.size(), opts.init);
-  std::unordered_map<std::string, int> index;
-  for (size_t i = 0; i < models.size(); ++i) index.emplace(models[i], static_cast<int>(i));
-  auto id = [&](const std::string& m) {
-    auto it = index.find(m);
-    if (it == index.end()) throw_invalid("online_elo: battle names a model outside the table: \"" + m + "\"");
-    return it->second;
-  };
-  for (const Battle& b : battles) {
+std::vector<double> online_elo(const EloBattles& battles, const OnlineEloOptions& opts, TieMode ties) {
+  std::vector<double> rating(battles.models.size(), opts.init);
+  for (size_t i = 0; i < battles.size(); ++i) {
+    const Winner w = battles.winner[i];
     double sa = 0.5;
-    if (b.winner == Winner::ModelA) sa = 1;
-    else if (b.winner == Winner::ModelB) sa = 0;
+    if (w == Winner::ModelA) sa = 1;
+    else if (w == Winner::ModelB) sa = 0;
     else if (ties == TieMode::Drop) continue;
-    const int a = id(b.model_a), c = id(b.model_b);
+    const uint32_t a = battles.model_a[i], c = battles.model_b[i];
     const double ra = rating[a], rb = rating[c];
     // FastChat's arithmetic, term for term (so the results agree to the last bit).
     const double ea = 1 / (1 + std::pow(opts.base, (rb - ra) / opts.scale));
@@ -31,6 +24,19 @@ std::vector<double> online_elo(const std::vector<Battle>& battles, const std::ve
     rating[a] += opts.k * (sa - ea);
     rating[c] += opts.k * (1 - sa - eb);
   }
+  return rating;
+}
+
+std::vector<double> online_elo(const std::vector<Battle>& battles, const std::vector<std::string>& models,
+                               const OnlineEloOptions& opts, TieMode ties) {
+  const EloBattles columns = to_elo_battles(battles);
+  for (const auto& m : columns.models)
+    if (!std::binary_search(models.begin(), models.end(), m))
+      throw_invalid("online_elo: battle names a model outside the table: \"" + m + "\"");
+  const std::vector<double> by_id = online_elo(columns, opts, ties);
+  std::vector<double> rating(models.size(), opts.init);
+  for (size_t i = 0; i < models.size(); ++i)
+    if (const int id = columns.index_of(models[i]); id >= 0) rating[i] = by_id[static_cast<size_t>(id)];
   return rating;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arena/battle_record.h"
+#include "arena/elo_battles.h"
 #include "arena/bradley_terry.h"
 
 namespace fw::arena {
@@ -22,6 +23,8 @@ struct OnlineEloOptions {
   double scale = 400, base = 10, init = 1000;
 };
 
+// One rating per model of battles.models.
+std::vector<double> online_elo(const EloBattles& battles, const OnlineEloOptions& opts, TieMode ties = TieMode::Half);
 // One rating per model of `models` (sorted names, BattleTable::models); a model with no
 // battle keeps `init`. Throws fw::Error (InvalidInput) for a battle naming another model.
 std::vector<double> online_elo(const std::vector<Battle>& battles, const std::vector<std::string>& models,

@@ -126,16 +126,25 @@ TEST(BradleyTerry, PairWinsLayoutAndTieModeNames) {
   EXPECT_THROW(tie_mode_from_name("ignore"), fw::Error);
 }
 
-TEST(BradleyTerry, TabulationIsTheSameForAnyThreadCount) {
-  // 200k battles (enough for several shares), some models only in later shares.
+TEST(BradleyTerry, TabulationOfConcatenatedPartsEqualsTheWholeForAnyThreadCount) {
+  // 200k battles cut into parts with different model lists (some models only in the last).
   std::vector<Battle> battles = simulate_battles({"m1", "m2", "m3", "m4"}, {1100, 1000, 1000, 900},
                                                  {.battles = 200000, .tie_rate = 0.2, .seed = 3});
   add(battles, "late", "m1", Winner::ModelB, 3);
   add(battles, "m2", "late", Winner::Tie, 2);
   for (TieMode mode : {TieMode::Half, TieMode::Drop}) {
-    const BattleTable one = tabulate_battles(battles, mode, 1);
-    for (int threads : {2, 3, 0}) {
-      const BattleTable many = tabulate_battles(battles, mode, threads);
+    const BattleTable one = tabulate_battles(battles, mode);
+    std::vector<EloBattles> parts;
+    for (size_t lo : {size_t{0}, size_t{70000}, size_t{150000}}) {
+      const size_t hi = lo == 150000 ? battles.size() : lo == 0 ? 70000 : 150000;
+      parts.push_back(to_elo_battles({battles.begin() + static_cast<std::ptrdiff_t>(lo),
+                                      battles.begin() + static_cast<std::ptrdiff_t>(hi)}));
+    }
+    EXPECT_EQ(parts[0].models.size(), 4u);
+    const EloBattles whole = concat_elo_battles(std::move(parts));
+    for (int threads : {1, 3, 0}) {
+      SCOPED_TRACE("threads " + std::to_string(threads));
+      const BattleTable many = tabulate_battles(whole, mode, threads);
       EXPECT_EQ(many.models, one.models);
       EXPECT_EQ(many.battles, one.battles);
       EXPECT_EQ(many.ties_dropped, one.ties_dropped);
@@ -148,8 +157,30 @@ TEST(BradleyTerry, TabulationIsTheSameForAnyThreadCount) {
       }
     }
   }
-  EXPECT_EQ(tabulate_battles(battles, TieMode::Half, 3).models.back(), "m4");
-  EXPECT_EQ(tabulate_battles(battles, TieMode::Half, 3).index_of("late"), 0);
+  EXPECT_EQ(tabulate_battles(battles, TieMode::Half).models.back(), "m4");
+  EXPECT_EQ(tabulate_battles(battles, TieMode::Half).index_of("late"), 0);
+}
+
+TEST(BradleyTerry, TabulationKeepsOnlyModelsThatBattle) {
+  EloBattles b;
+  b.models = {"a", "b", "c", "d"};  // "b" never battles
+  b.model_a = {0, 3, 2};
+  b.model_b = {2, 0, 3};
+  b.winner = {Winner::ModelA, Winner::ModelB, Winner::Tie};
+  b.category = {-1, -1, -1};
+  const BattleTable t = tabulate_battles(b, TieMode::Half);
+  EXPECT_EQ(t.models, (std::vector<std::string>{"a", "c", "d"}));
+  ASSERT_EQ(t.rows.size(), 3u);
+  // Rows in compacted ids, each seen from its lower id: a beat c; d (shown first) lost to a.
+  EXPECT_EQ(t.rows[0].a, 0);
+  EXPECT_EQ(t.rows[0].b, 1);
+  EXPECT_EQ(t.rows[0].outcome, Outcome::AWins);
+  EXPECT_EQ(t.rows[1].a, 0);
+  EXPECT_EQ(t.rows[1].b, 2);
+  EXPECT_EQ(t.rows[1].outcome, Outcome::AWins);
+  EXPECT_EQ(t.rows[2].a, 1);
+  EXPECT_EQ(t.rows[2].b, 2);
+  EXPECT_EQ(t.rows[2].outcome, Outcome::Tie);
 }
 
 }  // namespace

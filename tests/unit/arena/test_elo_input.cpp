@@ -1,5 +1,5 @@
 // The fast battle reader for Elo reads exactly what read_battles reads (the fields Elo
-// keeps) on lines its scanner takes and on lines it hands to the full parser (escapes,
+// keeps, as columns) on lines its scanner takes and on lines it hands to the full parser (escapes,
 // non-ASCII text, integer ids, games, nested extras, blank and \r-terminated lines), for
 // any thread count; and it fails on exactly the lines read_battles fails on, with the
 // same message and file:line, the first bad line of the file winning.
@@ -36,19 +36,14 @@ const char* kGood =
     "\n"
     R"({"model_a": "a", "model_b": "b", "winner": "model_a", "games": [{"order": "", "judgment": 7}]})";  // no final newline
 
-void expect_same(const std::vector<Battle>& fast, const std::vector<Battle>& full) {
-  ASSERT_EQ(fast.size(), full.size());
-  for (size_t i = 0; i < fast.size(); ++i) {
-    SCOPED_TRACE("battle " + std::to_string(i));
-    EXPECT_EQ(fast[i].question_id, full[i].question_id);
-    EXPECT_EQ(fast[i].model_a, full[i].model_a);
-    EXPECT_EQ(fast[i].model_b, full[i].model_b);
-    EXPECT_EQ(fast[i].winner, full[i].winner);
-    EXPECT_EQ(fast[i].judge, full[i].judge);
-    EXPECT_EQ(fast[i].category, full[i].category);
-    EXPECT_EQ(fast[i].tstamp, full[i].tstamp);
-    EXPECT_TRUE(fast[i].games.empty());
-  }
+void expect_same(const EloBattles& fast, const std::vector<Battle>& full) {
+  const EloBattles want = to_elo_battles(full);
+  EXPECT_EQ(fast.models, want.models);
+  EXPECT_EQ(fast.categories, want.categories);
+  EXPECT_EQ(fast.model_a, want.model_a);
+  EXPECT_EQ(fast.model_b, want.model_b);
+  EXPECT_EQ(fast.winner, want.winner);
+  EXPECT_EQ(fast.category, want.category);
 }
 
 TEST(EloInput, ReadsWhatReadBattlesReads) {
@@ -57,22 +52,37 @@ TEST(EloInput, ReadsWhatReadBattlesReads) {
   ASSERT_EQ(full.size(), 7u);
   for (int threads : {1, 2, 5}) {
     SCOPED_TRACE("threads " + std::to_string(threads));
-    expect_same(read_battles_for_elo(path, threads), full);
+    expect_same(read_elo_battles(path, threads), full);
   }
-  const auto fast = read_battles_for_elo(path, 1);
-  EXPECT_EQ(fast[0].tstamp, 1682351591.125);
-  EXPECT_EQ(fast[3].model_a, "d\xc3\xa9j\xc3\xa0");
-  EXPECT_EQ(fast[4].judge, "h/i");
-  EXPECT_EQ(fast[2].question_id, "81");
+  const EloBattles fast = read_elo_battles(path, 1);
+  ASSERT_EQ(fast.size(), 7u);
+  EXPECT_EQ(fast.models, (std::vector<std::string>{"a", "b", "c", "caf\xc3\xa9", "d\xc3\xa9j\xc3\xa0"}));
+  EXPECT_EQ(fast.models[fast.model_a[3]], "d\xc3\xa9j\xc3\xa0");  // \u escapes: the full parser
+  EXPECT_EQ(fast.categories, std::vector<std::string>{"math"});
+  EXPECT_EQ(fast.category[0], 0);
+  EXPECT_EQ(fast.category[3], -1);  // "category": null
+  EXPECT_EQ(fast.winner[1], Winner::TieBothBad);
+}
+
+TEST(EloInput, EscapedNamesAreDecoded) {
+  const std::string path = write_file(
+      "escaped.jsonl", R"({"model_a": "a\"b", "model_b": "c\\d", "winner": "model_a", "category": "x\/y"})"
+                       "\n" R"({"model_a": "c\\d", "model_b": "a\"b", "winner": "tie"})" "\n");
+  const EloBattles b = read_elo_battles(path, 1);
+  EXPECT_EQ(b.models, (std::vector<std::string>{"a\"b", "c\\d"}));
+  EXPECT_EQ(b.categories, std::vector<std::string>{"x/y"});
+  expect_same(b, read_battles(path));
 }
 
 TEST(EloInput, ManyLinesAcrossChunksKeepTheirOrder) {
   std::string text;
   for (int i = 0; i < 20000; ++i)
     text += R"({"question_id": "q)" + std::to_string(i) + R"(", "model_a": "m)" + std::to_string(i % 7) +
-            R"(", "model_b": "n", "winner": ")" + (i % 3 ? "model_a" : "tie") + "\"}\n";
+            R"(", "model_b": "n", "winner": ")" + (i % 3 ? "model_a" : "tie") + "\"" +
+            (i > 15000 ? R"(, "category": "late")" : "") + "}\n";
   const std::string path = write_file("many.jsonl", text);
-  expect_same(read_battles_for_elo(path, 3), read_battles(path));
+  const auto full = read_battles(path);
+  for (int threads : {1, 3, 8}) expect_same(read_elo_battles(path, threads), full);
 }
 
 TEST(EloInput, FailsOnTheSameLineWithTheSameMessage) {
@@ -108,7 +118,7 @@ TEST(EloInput, FailsOnTheSameLineWithTheSameMessage) {
     }
     for (int threads : {1, 4}) {
       try {
-        read_battles_for_elo(path, threads);
+        read_elo_battles(path, threads);
         ADD_FAILURE() << "accepted with " << threads << " threads";
       } catch (const fw::Error& e) {
         EXPECT_EQ(std::string(e.what()), want);
@@ -119,9 +129,10 @@ TEST(EloInput, FailsOnTheSameLineWithTheSameMessage) {
 
 TEST(EloInput, FastChatArraysGoToReadBattles) {
   const std::string path = write_file("fc.json", R"( [{"model_a": "x", "model_b": "y", "winner": "tie"}])");
-  const auto b = read_battles_for_elo(path);
+  const EloBattles b = read_elo_battles(path);
   ASSERT_EQ(b.size(), 1u);
-  EXPECT_EQ(b[0].winner, Winner::Tie);
+  EXPECT_EQ(b.winner[0], Winner::Tie);
+  EXPECT_EQ(b.models, (std::vector<std::string>{"x", "y"}));
 }
 
 }  // namespace
