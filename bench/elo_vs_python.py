@@ -2,7 +2,7 @@
 """Bradley–Terry Elo with bootstrap CIs: `flywheel elo` next to Python.
 
   elo_vs_python.py [--binary build/bin/flywheel] [--battles 1600000] [--models 100] [--rounds 100]
-                   [--threads 2] [--fastchat-rounds 3] [--sides flywheel,python-fast,fastchat]
+                   [--threads 2] [--fastchat-rounds 3] [--reps 3] [--sides flywheel,python-fast,fastchat]
                    [--quick] [--max-load 0.7] [--max-wait 120] [--work DIR] [--out results.json]
 
 One battle set (seeded: --models models with known ratings, pairs drawn uniformly, 10 % ties,
@@ -28,6 +28,8 @@ battles (scale 400, base 10, init 1000, ties half) and runs --rounds bootstrap r
                seconds at this size, so it runs --fastchat-rounds rounds and the --rounds
                time is extrapolated from their mean (the table marks it).
 
+Each side but fastchat runs --reps times, interleaved with the others; the table keeps each
+side's median run by compute (every run's times are printed below it and kept in --out).
 "compute" = tabulate + fit + bootstrap (what the Elo costs once the battles are in memory);
 "end to end" = the process's wall time (start-up, reading the file, writing results). The
 ratios are python / flywheel (above 1 = flywheel is faster). The Python fits are checked
@@ -298,6 +300,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fastchat-rounds", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=3, help="runs of each side but fastchat (median kept)")
     ap.add_argument("--sides", default="flywheel,python-fast,fastchat")
     ap.add_argument("--quick", action="store_true", help="200k battles, 1 FastChat round")
     ap.add_argument("--max-load", type=float, default=0.7)
@@ -307,7 +310,7 @@ def main():
     args = ap.parse_args()
     set_log_tag("elo")
     if args.quick:
-        args.battles, args.fastchat_rounds = 200_000, 1
+        args.battles, args.fastchat_rounds, args.reps = 200_000, 1, 1
     work = args.work or tempfile.mkdtemp(prefix="fw-elo-bench-")
     os.makedirs(work, exist_ok=True)
     battles = os.path.join(work, f"battles-{args.battles}-{args.models}.jsonl")
@@ -315,13 +318,25 @@ def main():
         log(f"writing {args.battles:,} battles among {args.models} models to {battles}")
         make_battles(battles, args.battles, args.models, seed=1)
     sides = args.sides.split(",")
+    # --reps runs of every side but FastChat's (slow, run once), interleaved so a burst of
+    # other work on the machine slows both alike; each side keeps its median run by compute.
+    runs = {side: [] for side in sides}
+    for rep in range(args.reps):
+        for side in sides:
+            if side == "fastchat" and rep > 0:
+                continue
+            load, waited = wait_for_quiet(args.max_load, args.max_wait)
+            log(f"{side} run {rep + 1} (load {load:.2f})")
+            r = run_flywheel(args, battles, work) if side == "flywheel" else run_python(args, side, battles, work)
+            r["load_before"] = load
+            runs[side].append(r)
+            log(f"{side}: compute {r['compute_s']:.3f} s, wall {r['wall_s']:.2f} s")
     results = {}
     for side in sides:
-        load, waited = wait_for_quiet(args.max_load, args.max_wait)
-        log(f"{side} (load {load:.2f})")
-        results[side] = run_flywheel(args, battles, work) if side == "flywheel" else run_python(args, side, battles, work)
-        results[side]["load_before"] = load
-        log(f"{side}: compute {results[side]['compute_s']:.3f} s, wall {results[side]['wall_s']:.2f} s")
+        ordered = sorted(runs[side], key=lambda r: r["compute_s"])
+        results[side] = dict(ordered[len(ordered) // 2])
+        results[side]["compute_s_runs"] = [r["compute_s"] for r in runs[side]]
+        results[side]["wall_s_runs"] = [r["wall_s"] for r in runs[side]]
 
     ours = results.get("flywheel")
     print(f"## Bradley-Terry Elo + {args.rounds} bootstrap rounds: {args.battles:,} battles, {args.models} models, "
@@ -338,6 +353,10 @@ def main():
         r["compute_ratio"], r["wall_ratio"], r["mle_max_diff"] = ratio_c, ratio_w, diff
         print(f"| {side}{mark} | {r['read_s']:.2f} | {r['tabulate_s']:.3f} | {r['fit_s']:.3f} | {r['bootstrap_s']:.3f} | "
               f"{r['compute_s']:.3f} | {r['wall_s']:.2f} | {ratio_c:.1f} | {ratio_w:.1f} | {diff:.4f} |")
+    for side in sides:
+        if len(runs[side]) > 1:
+            print(f"\n{side}: compute per run " + ", ".join(f"{c:.3f}" for c in results[side]["compute_s_runs"]) +
+                  " s; end to end " + ", ".join(f"{w:.2f}" for w in results[side]["wall_s_runs"]) + " s (median kept)")
     if ours:
         print(f"\nflywheel phases: read {ours['read_s']:.3f} s, tabulate {ours['tabulate_s']:.3f} s, fit {ours['fit_s']:.4f} s, "
               f"bootstrap {ours['bootstrap_s']:.3f} s, views (online Elo, pairwise) {ours['views_s']:.3f} s, "
