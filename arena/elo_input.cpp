@@ -95,15 +95,20 @@ struct Scanner {
       if (!is_digit(peek())) return false;
       while (is_digit(peek())) ++p;
     }
-    if (peek() == 'e' || peek() == 'E') {
+    const bool exponent = peek() == 'e' || peek() == 'E';
+    if (exponent) {
       ++p;
       if (peek() == '+' || peek() == '-') ++p;
       if (!is_digit(peek())) return false;
       while (is_digit(peek())) ++p;
     }
-    if (value) {
-      const auto r = std::from_chars(start, p, *value);
+    // A number the full parser may refuse (one overflowing a double: only with an
+    // exponent or hundreds of digits) is converted to be sure; out of range = fall back.
+    if (value || exponent || p - start > 300) {
+      double v = 0;
+      const auto r = std::from_chars(start, p, v);
       if (r.ec != std::errc() || r.ptr != p) return false;
+      if (value) *value = v;
     }
     return true;
   }
@@ -304,7 +309,7 @@ Battle parse_battle_line(const std::string& text, const std::string& path, long 
   nlohmann::json value;
   try {
     value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // as for_each_jsonl: syntax, or a number overflowing
     throw_invalid(std::string("invalid JSON line: ") + e.what(),
                   {.file = path, .line = line, .hint = "each line of a JSONL file must be one complete JSON value"});
   }

@@ -65,6 +65,8 @@ nlohmann::json read_json_file(const std::string& path) {
     offset_to_line_col(text, e.byte > 0 ? e.byte - 1 : 0, line, col);
     throw_invalid(std::string("invalid JSON: ") + e.what(),
                   {.file = path, .line = line, .column = col});
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    throw_invalid(std::string("invalid JSON: ") + e.what(), {.file = path});
   }
 }
 
@@ -81,7 +83,7 @@ void for_each_jsonl(const std::string& path,
     nlohmann::json value;
     try {
       value = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number too large for a double
       throw_invalid(std::string("invalid JSON line: ") + e.what(),
                     {.file = path, .line = line_no,
                      .hint = "each line of a JSONL file must be one complete JSON value"});

@@ -101,6 +101,8 @@ TEST(EloInput, FailsOnTheSameLineWithTheSameMessage) {
       R"({"model_a": "a", "model_b": "b", "winner": "tie", "n": 01})",
       R"(["model_a", "model_b"])",
       R"({"model_a": "a\x", "model_b": "b", "winner": "tie"})",
+      R"({"model_a": "a", "model_b": "b", "winner": "tie", "tstamp": 1e999})",  // overflows a double
+      R"({"model_a": "a", "model_b": "b", "winner": "tie", "x": [-2.5E+400]})",
   };
   for (const std::string& bad : bad_lines) {
     SCOPED_TRACE(bad);

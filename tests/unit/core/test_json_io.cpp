@@ -41,6 +41,26 @@ TEST(Jsonl, BadLineNamesFileAndLine) {
   }
 }
 
+TEST(Jsonl, NumberOverflowNamesFileAndLine) {
+  auto p = tmp_path("overflow.jsonl");
+  write(p, "{\"a\":1}\n{\"a\":1e999}\n");
+  try {
+    fw::for_each_jsonl(p, [](const nlohmann::json&, long) {});
+    FAIL();
+  } catch (const fw::Error& e) {
+    EXPECT_EQ(e.context().file, p);
+    EXPECT_EQ(e.context().line, 2);
+    EXPECT_NE(std::string(e.what()).find("overflow"), std::string::npos) << e.what();
+  }
+  write(p, "[1e999]");
+  try {
+    fw::read_json_file(p);
+    FAIL();
+  } catch (const fw::Error& e) {
+    EXPECT_EQ(e.context().file, p);
+  }
+}
+
 TEST(Jsonl, CallbackErrorsGetFileAndLine) {
   auto p = tmp_path("cb.jsonl");
   write(p, "{}\n{}\n{}\n");
