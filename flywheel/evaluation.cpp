@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "arena/elo_input.h"
 #include "arena/elo_run.h"
 #include "core/log.h"
 
@@ -21,7 +22,7 @@ EvalResult evaluate(arena::ArenaSetup& setup, arena::Judge& judge, const std::ve
   arena::EloOptions elo;
   elo.bootstrap.rounds = static_cast<int>(req.bootstrap);
   elo.bootstrap.seed = req.seed;
-  r.leaderboard = arena::compute_leaderboard(arena::read_battles(req.battle_dir + "/battles.jsonl"), elo);
+  r.leaderboard = arena::compute_leaderboard(arena::read_elo_battles(req.battle_dir + "/battles.jsonl"), elo);
   std::filesystem::create_directories(req.out_dir);
   arena::write_leaderboard_files(r.leaderboard, req.out_dir);
   return r;
