@@ -40,6 +40,21 @@ target_link_options(fw_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-ls
 target_link_libraries(fw_torch INTERFACE ${TORCH_LIBRARIES})
 target_include_directories(fw_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 
+# at::parallel_for's OpenMP region is compiled into the calling file, so without -fopenmp
+# there it runs on one thread. The few files that need it (fw_openmp_sources) build with
+# -fopenmp and link torch's own libgomp, so one OpenMP runtime serves the process. Without
+# OpenMP or that library they build as before and run serially.
+find_package(OpenMP COMPONENTS CXX)
+file(GLOB FW_TORCH_GOMP "${TORCH_INSTALL_PREFIX}/lib/libgomp*.so*")
+add_library(fw_openmp INTERFACE)
+set(FW_OPENMP_FLAGS "")
+if(OpenMP_CXX_FOUND AND FW_TORCH_GOMP)
+  list(GET FW_TORCH_GOMP 0 FW_TORCH_GOMP)
+  target_link_libraries(fw_openmp INTERFACE ${FW_TORCH_GOMP})
+  set(FW_OPENMP_FLAGS ${OpenMP_CXX_FLAGS})
+  message(STATUS "OpenMP for at::parallel_for callers: ${FW_OPENMP_FLAGS}, ${FW_TORCH_GOMP}")
+endif()
+
 # The bootstrap venv's Python: the parity tests run transformers from it.
 set(FLYWHEEL_PYTHON "$ENV{HOME}/.cache/flywheel/venv/bin/python" CACHE FILEPATH
     "Python with torch and transformers, for the parity tests and benchmarks")

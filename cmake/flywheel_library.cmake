@@ -33,3 +33,14 @@ function(fw_use_torch_pch target)
   endif()
   target_precompile_headers(${target} REUSE_FROM fw_pch)
 endfunction()
+
+# fw_openmp_sources(TARGET FILE...): these files of TARGET call at::parallel_for; they build
+# with OpenMP (see fw_openmp in deps.cmake), without the shared precompiled header, whose
+# flags would no longer match.
+function(fw_openmp_sources target)
+  if(FW_OPENMP_FLAGS)
+    set_source_files_properties(${ARGN} PROPERTIES
+      COMPILE_OPTIONS "${FW_OPENMP_FLAGS}" SKIP_PRECOMPILE_HEADERS ON)
+  endif()
+  target_link_libraries(${target} PUBLIC fw_openmp)
+endfunction()

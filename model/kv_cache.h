@@ -6,11 +6,14 @@
 
 #include <ATen/Tensor.h>
 
+#include <memory>
 #include <vector>
 
 #include "model/llama_config.h"
 
 namespace fw::model {
+
+struct DecodeState;  // decode_step.h
 
 struct KVCache {
   KVCache(const LlamaConfig& config, int64_t batch, int64_t capacity, at::ScalarType dtype, at::Device device);
@@ -20,6 +23,9 @@ struct KVCache {
   at::Tensor key_valid;            // [B,S_max] bool: slot holds a real (non-pad) token
   int64_t length = 0;              // slots filled so far
   bool has_padding = false;        // some filled slot is padding (a mask is needed)
+  // The decode step's fused weights and RoPE table, built by its first call with this
+  // cache: the weights cannot change while the cached keys are in use.
+  std::shared_ptr<DecodeState> decode_state;
 
   int64_t batch() const { return key_valid.size(0); }
   int64_t capacity() const { return key_valid.size(1); }

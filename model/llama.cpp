@@ -1,10 +1,12 @@
 #include "model/llama.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <torch/nn/init.h>
 
 #include "core/error.h"
 #include "model/attention_mask.h"
+#include "model/decode_step.h"
 #include "model/rope.h"
 
 namespace fw::model {
@@ -37,6 +39,10 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& input_ids, const ForwardOpt
   const int64_t offset = cache ? cache->length : 0;
   TORCH_CHECK(!cache || offset + T <= cache->capacity(), "KV cache full: ", offset + T, " > ", cache->capacity());
   TORCH_CHECK(!(cache && opts.segment_ids.defined()), "packed segments cannot use a KV cache");
+  // Generation's one-token steps take the cheaper path (decode_step.h); training and
+  // scoring (grad on, or no cache) stay here.
+  if (cache && T == 1 && !opts.attention_mask.defined() && !at::GradMode::is_enabled())
+    return decode_step(*this, input_ids, opts.position_ids, *cache);
 
   at::Tensor position_ids = opts.position_ids.defined()
                                 ? opts.position_ids

@@ -52,6 +52,7 @@ class LlamaModelImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& input_ids, const ForwardOptions& opts = {});
 
   const LlamaConfig& config() const { return config_; }
+  const at::Tensor& inv_freq() const { return inv_freq_; }
 
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};

@@ -13,8 +13,11 @@ class RMSNormImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);  // [..., C] -> [..., C]
 
   at::Tensor weight;  // [C]
+  double eps() const { return eps_; }
 
  private:
+  at::Tensor forward_inference(const at::Tensor& x);  // under no grad
+
   double eps_;
 };
 TORCH_MODULE(RMSNorm);

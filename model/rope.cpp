@@ -41,4 +41,25 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
   return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
 }
 
+std::pair<at::Tensor, at::Tensor> RopeTable::rows(const at::Tensor& inv_freq, const at::Tensor& positions,
+                                                  int64_t bound, at::ScalarType dtype) {
+  const auto device = positions.device();
+  if (!cos_.defined() || cos_.size(0) < bound || cos_.scalar_type() != dtype || cos_.device() != device) {
+    int64_t n = 64;
+    while (n < bound) n *= 2;  // grows by doubling: a handful of rebuilds per process
+    at::Tensor all = at::arange(n, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(0);
+    std::tie(cos_, sin_) = rope_cos_sin(inv_freq.to(device), all, dtype);
+    cos_ = cos_.squeeze(0);
+    sin_ = sin_.squeeze(0).clone();
+    sin_.narrow(-1, 0, sin_.size(-1) / 2).neg_();
+  }
+  return {cos_.index_select(0, positions), sin_.index_select(0, positions)};
+}
+
+at::Tensor apply_rope_signed(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& signed_sin) {
+  const int64_t half = x.size(-1) / 2;
+  at::Tensor swapped = at::cat({x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+  return (x * cos).add_(swapped.mul_(signed_sin));
+}
+
 }  // namespace fw::model

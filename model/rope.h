@@ -20,4 +20,22 @@ std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq, const
 // x [B,H,T,D] rotated by cos/sin [B,T,D] (rotate-half convention).
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
+// cos and sin rows for positions [0, n), computed once and looked up per decode step. The
+// rows come from rope_cos_sin's float32 operations (ATen's sin/cos may round a last bit
+// differently for a differently shaped call); the sin's first half carries rotate_half's
+// minus sign, so apply_rope_signed needs no negation ((-a) * b == a * (-b) exactly).
+class RopeTable {
+ public:
+  // positions [N] int64, each < bound -> cos and signed sin [N,D] in dtype.
+  std::pair<at::Tensor, at::Tensor> rows(const at::Tensor& inv_freq, const at::Tensor& positions, int64_t bound,
+                                         at::ScalarType dtype);
+
+ private:
+  at::Tensor cos_, sin_;  // [n,D]
+};
+
+// x [..., D] rotated by a RopeTable's cos and signed sin (broadcast against x): the same
+// values as apply_rope, with fewer operations.
+at::Tensor apply_rope_signed(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& signed_sin);
+
 }  // namespace fw::model

@@ -4,9 +4,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.h"
+#include "rollout/greedy.h"
 
 namespace fw::rollout {
 namespace {
@@ -68,11 +70,10 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
 
   model::KVCache cache(lm->config(), B, L + opts.max_new_tokens, dtype, device);
   at::Generator gen = make_generator(device, opts.seed);
-  at::Tensor eos = at::tensor(opts.eos_ids, long_opts).to(device);
 
   auto t0 = Clock::now();
   at::Tensor hidden = lm->model->forward(ids, {.position_ids = positions, .attention_mask = mask, .cache = &cache});
-  at::Tensor logits = lm->logits(hidden.narrow(1, L - 1, 1)).squeeze(1);  // [B,V]
+  at::Tensor logits = lm->logits(hidden.select(1, L - 1));  // [B,V]: a 2-D product is cheaper
   if (stats) {
     stats->prompt_tokens += mask.sum().item<int64_t>();  // .item() also waits for the prefill
     stats->prefill_seconds += since(t0);
@@ -92,18 +93,24 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
   }
   for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
     if (penalise) logits = apply_repetition_penalty(logits, seen, opts.sampling.repetition_penalty);
-    at::Tensor next = sample_next(logits, opts.sampling, gen);  // [b]
-    at::Tensor logp = sampled_logprobs(logits, next, opts.sampling.temperature);
-    at::Tensor done = eos.numel() ? at::isin(next, eos) : at::zeros_like(next, at::kBool);
-    at::Tensor next_cpu = next.to(at::kCPU).contiguous();
-    at::Tensor logp_cpu = logp.to(at::kCPU).contiguous();
-    at::Tensor done_cpu = done.to(at::kCPU).contiguous();
+    at::Tensor next, logp;  // [b]
+    if (opts.sampling.temperature == 0.0) {
+      std::tie(next, logp) = greedy_next(logits);
+    } else {
+      next = sample_next(logits, opts.sampling, gen);
+      logp = sampled_logprobs(logits, next, opts.sampling.temperature);
+    }
+    // Two device->host copies per step (none on CPU); EOS is checked on the host.
+    const at::Tensor next_cpu = next.to(at::kCPU).contiguous();
+    const at::Tensor logp_cpu = logp.to(at::kCPU, at::kFloat).contiguous();
+    const int64_t* next_host = next_cpu.data_ptr<int64_t>();
+    const float* logp_host = logp_cpu.data_ptr<float>();
     std::vector<int64_t> keep;
     for (size_t r = 0; r < rows.size(); ++r) {
       Generation& g = out[rows[r]];
-      g.tokens.push_back(next_cpu.data_ptr<int64_t>()[r]);
-      g.logprobs.push_back(logp_cpu.data_ptr<float>()[r]);
-      if (done_cpu.data_ptr<bool>()[r]) g.hit_eos = true;
+      g.tokens.push_back(next_host[r]);
+      g.logprobs.push_back(logp_host[r]);
+      if (std::find(opts.eos_ids.begin(), opts.eos_ids.end(), next_host[r]) != opts.eos_ids.end()) g.hit_eos = true;
       else if (hits_stop_string(g.tokens, opts)) g.hit_stop_string = true;
       else keep.push_back(static_cast<int64_t>(r));
     }
@@ -120,7 +127,7 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
       rows.swap(kept_rows);
     }
     hidden = lm->model->forward(next.unsqueeze(1), {.position_ids = next_pos, .cache = &cache});
-    logits = lm->logits(hidden).squeeze(1);
+    logits = lm->logits(hidden.squeeze(1));
     next_pos = next_pos + 1;
   }
   if (stats) {

@@ -1,0 +1,121 @@
+#include "model/decode_step.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "model/decode_attention.h"
+#include "model/decode_kernels.h"
+#include "model/llama.h"
+
+namespace fw::model {
+namespace {
+
+// Fusing copies the layer's q/k/v and gate/up weights once more (for a generation call);
+// it pays where the matrix products are small enough for their per-call overhead to
+// matter, and larger ones run at the same speed either way.
+constexpr int64_t kMaxFusedWeights = 1 << 20;
+
+// The largest position in positions [B] (a CPU read; elsewhere one synchronising max).
+int64_t max_position(const at::Tensor& positions) {
+  if (!positions.is_cpu()) return positions.max().item<int64_t>();
+  at::Tensor p = positions.contiguous();
+  const int64_t* d = p.data_ptr<int64_t>();
+  return *std::max_element(d, d + p.numel());
+}
+
+DecodeState& state_for(LlamaModelImpl& m, KVCache& cache) {
+  if (cache.decode_state && cache.decode_state->model == &m) return *cache.decode_state;
+  const LlamaConfig& c = m.config();
+  auto s = std::make_shared<DecodeState>();
+  s->model = &m;
+  const bool fuse_qkv = (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim * c.hidden_size <= kMaxFusedWeights;
+  const bool fuse_mlp = 2 * c.intermediate_size * c.hidden_size <= kMaxFusedWeights;
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const auto& layer = *m.layers[l]->as<DecoderLayer>();
+    const auto& attn = *layer.self_attn;
+    s->qkv.emplace_back(std::vector{attn.q_proj.get(), attn.k_proj.get(), attn.v_proj.get()}, fuse_qkv);
+    s->gate_up.emplace_back(std::vector{layer.mlp->gate_proj.get(), layer.mlp->up_proj.get()}, fuse_mlp);
+  }
+  cache.decode_state = s;
+  return *s;
+}
+
+// One call's inputs shared by its layers.
+struct Step {
+  LlamaModelImpl& m;
+  KVCache& cache;
+  DecodeState& state;
+  bool kernels;         // the CPU kernels apply
+  at::Tensor cos, sin;  // [B,D] RopeTable rows (sin signed)
+};
+
+at::Tensor norm(const Step& s, RMSNormImpl& n, const at::Tensor& x) {
+  return s.kernels ? rms_norm_rows(x, n.weight, n.eps()) : n.forward(x);
+}
+
+// The single query sees every filled slot from `first` on (causal holds by construction);
+// padding needs the mask.
+at::Tensor attention(const Step& s, const at::Tensor& q, int64_t l, int64_t first) {
+  KVCache& cache = s.cache;
+  const int64_t B = q.size(0), H = q.size(1), S = cache.length + 1;
+  const at::Tensor valid = cache.has_padding ? cache.key_valid : at::Tensor();
+  if (s.kernels && decode_attention_supported(q))
+    return decode_attention(q, cache.keys[l], cache.values[l], first, S, valid);
+  at::Tensor k = cache.keys[l].narrow(2, first, S - first);
+  at::Tensor v = cache.values[l].narrow(2, first, S - first);
+  std::optional<at::Tensor> mask;
+  if (valid.defined()) mask = valid.narrow(1, first, S - first).view({B, 1, 1, S - first});
+  return at::scaled_dot_product_attention(q.unsqueeze(2), k, v, mask, 0.0, false, std::nullopt, k.size(1) != H)
+      .reshape({B, H * q.size(2)});
+}
+
+at::Tensor layer(const Step& s, int64_t l, const at::Tensor& x) {
+  const LlamaConfig& c = s.m.config();
+  const int64_t B = x.size(0), H = c.num_attention_heads, Hkv = c.num_key_value_heads, D = c.head_dim;
+  KVCache& cache = s.cache;
+  const int64_t offset = cache.length, S = offset + 1;
+  auto& layer = *s.m.layers[l]->as<DecoderLayer>();
+
+  at::Tensor qkv = s.state.qkv[l].forward(norm(s, *layer.input_layernorm, x));
+  at::Tensor q;  // [B,H,D]
+  if (s.kernels) {
+    q = rope_into_cache(qkv, s.cos, s.sin, H, Hkv, cache.keys[l], cache.values[l], offset);
+  } else {
+    at::Tensor qk = apply_rope_signed(qkv.narrow(1, 0, (H + Hkv) * D).view({B, H + Hkv, D}), s.cos.unsqueeze(1),
+                                      s.sin.unsqueeze(1));
+    cache.keys[l].select(2, offset).copy_(qk.narrow(1, H, Hkv));
+    cache.values[l].select(2, offset).copy_(qkv.narrow(1, (H + Hkv) * D, Hkv * D).view({B, Hkv, D}));
+    q = qk.narrow(1, 0, H);
+  }
+  const int64_t window = c.sliding_window;
+  const bool windowed = window > 0 && S > window && c.uses_sliding_window(l);
+  at::Tensor h = x + layer.self_attn->o_proj(attention(s, q, l, windowed ? S - window : 0));
+
+  const int64_t I = c.intermediate_size;
+  at::Tensor gu = s.state.gate_up[l].forward(norm(s, *layer.post_attention_layernorm, h));
+  at::Tensor act = s.kernels ? silu_mul(gu) : at::silu(gu.narrow(1, 0, I)).mul_(gu.narrow(1, I, I));
+  return h.add_(layer.mlp->down_proj(act));
+}
+
+}  // namespace
+
+at::Tensor decode_step(LlamaModelImpl& m, const at::Tensor& input_ids, const at::Tensor& position_ids,
+                       KVCache& cache) {
+  const int64_t B = input_ids.size(0), offset = cache.length;
+  DecodeState& state = state_for(m, cache);
+  cache.key_valid.select(1, offset).fill_(true);  // the new tokens are real
+  at::Tensor positions = position_ids.defined() ? position_ids.reshape({B})
+                                                : at::full({B}, offset, input_ids.options().dtype(at::kLong));
+  at::Tensor h = m.embed_tokens(input_ids).view({B, -1});  // [B,C]
+  auto [cos, sin] = state.rope.rows(m.inv_freq(), positions, max_position(positions) + 1, h.scalar_type());
+  bool kernels = decode_kernels_supported(h) && m.norm->weight.scalar_type() == at::kFloat;
+  for (size_t l = 0; l < cache.keys.size() && kernels; ++l)
+    kernels = cache.keys[l].is_contiguous() && cache.values[l].is_contiguous();
+  const Step s{m, cache, state, kernels, cos, sin};
+  for (int64_t l = 0; l < m.config().num_hidden_layers; ++l) h = layer(s, l, h);
+  cache.length = offset + 1;
+  return norm(s, *m.norm, h).unsqueeze(1);
+}
+
+}  // namespace fw::model

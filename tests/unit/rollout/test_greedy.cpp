@@ -1,0 +1,43 @@
+// greedy_next: at::argmax's token (the first of equal maxima) and sampled_logprobs' value
+// at temperature 0, on odd vocabulary sizes (the kernel's scalar tail), ties, -inf and NaN.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <limits>
+
+#include "rollout/greedy.h"
+#include "rollout/sampling.h"
+
+namespace {
+using namespace fw::rollout;
+
+void expect_like_aten(const at::Tensor& logits) {
+  auto [next, logp] = greedy_next(logits);
+  at::Tensor want = logits.argmax(-1);
+  EXPECT_TRUE(next.equal(want));
+  EXPECT_LT((logp - sampled_logprobs(logits, want, 0.0)).abs().max().item<double>(), 2e-6);
+  EXPECT_EQ(logp.scalar_type(), at::kFloat);
+}
+
+TEST(Greedy, EqualsArgmaxAndLogSoftmax) {
+  for (int64_t V : {1, 7, 8, 61, 1003}) expect_like_aten(at::randn({6, V}) * 5);
+}
+
+TEST(Greedy, TiesPickTheFirstAndInfinitiesAreFine) {
+  at::Tensor logits = at::randn({3, 45});
+  logits[0][10] = 9.0f;
+  logits[0][30] = 9.0f;  // a tie: index 10, as at::argmax
+  logits[1].fill_(2.0f);  // all equal: index 0
+  logits[2].narrow(0, 0, 40).fill_(-std::numeric_limits<float>::infinity());
+  expect_like_aten(logits);
+  EXPECT_EQ(greedy_next(logits).first[0].item<int64_t>(), 10);
+}
+
+TEST(Greedy, NaNFallsBackToAten) {
+  at::Tensor logits = at::randn({2, 20});
+  logits[1][3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(greedy_next(logits).first.equal(logits.argmax(-1)));
+}
+
+}  // namespace
