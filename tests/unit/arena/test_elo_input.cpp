@@ -1,11 +1,15 @@
 // The fast battle reader for Elo reads exactly what read_battles reads (the fields Elo
-// keeps, as columns) on lines its scanner takes and on lines it hands to the full parser (escapes,
-// non-ASCII text, integer ids, games, nested extras, blank and \r-terminated lines), for
-// any thread count; and it fails on exactly the lines read_battles fails on, with the
-// same message and file:line, the first bad line of the file winning.
+// keeps, as columns) on lines its scanner takes and on lines it hands to the full parser
+// (escapes, non-ASCII text, integer ids, games, nested extras, blank and \r-terminated
+// lines), for any thread count, from a file or a pipe; and it fails on exactly the lines
+// read_battles fails on, with the same message and file:line, the first bad line winning.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <thread>
 
 #include "arena/elo_input.h"
 #include "core/error.h"
@@ -127,6 +131,17 @@ TEST(EloInput, FailsOnTheSameLineWithTheSameMessage) {
       }
     }
   }
+}
+
+TEST(EloInput, ReadsAPipe) {  // not a regular file: read, not mapped
+  const std::string path = fw::testing::tmp_dir() + "/battles.fifo";
+  ::unlink(path.c_str());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(path) << kGood; });
+  const EloBattles b = read_elo_battles(path, 2);
+  writer.join();
+  expect_same(b, read_battles(write_file("pipe-copy.jsonl", kGood)));
+  EXPECT_EQ(b.size(), 7u);
 }
 
 TEST(EloInput, FastChatArraysGoToReadBattles) {
