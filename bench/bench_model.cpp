@@ -73,7 +73,7 @@ at::Tensor to_tensor(const std::vector<std::vector<int64_t>>& ids) {
 }
 
 struct Flags {
-  std::string model_dir, mode = "both", dump_tokens;
+  std::string model_dir, mode = "both", dump_tokens, dtype = "float32";
   int threads = 2;
   int64_t batch = 8, seq = 128, warmup = 2, reps = 5;                                       // forward
   int64_t gen_batch = 8, prompt_len = 32, new_tokens = 128, gen_warmup = 1, gen_reps = 3;  // generate
@@ -292,7 +292,7 @@ class Bench {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"fw-bench-model: forward and generation throughput of a flywheel Llama model (CPU, fp32)"};
+  CLI::App app{"fw-bench-model: forward and generation throughput of a flywheel Llama model (CPU)"};
   Flags f;
   app.add_option("--model", f.model_dir, "Hugging Face model folder (config.json + safetensors)")->required();
   app.add_option("--threads", f.threads, "intra-op threads (at::set_num_threads)")->check(CLI::PositiveNumber);
@@ -311,6 +311,8 @@ int main(int argc, char** argv) {
   app.add_flag("--ragged", f.ragged, "generate: prompts of lengths L down to about L/2, left-padded");
   app.add_option("--gen-reps", f.gen_reps, "generate: timed runs (median reported)")->check(CLI::PositiveNumber);
   app.add_option("--seed", f.seed, "seed of the pseudo-random token ids");
+  app.add_option("--dtype", f.dtype, "weights and activations: float32 | bfloat16")
+      ->check(CLI::IsMember({"float32", "bfloat16"}));
   app.add_option("--dump-tokens", f.dump_tokens, "write the generated tokens (JSON [[...], ...]) here");
   app.add_option("--profile", f.profile,
                  "forward | generate | train | train-packed: profile one extra run (train: forward + backward "
@@ -323,7 +325,8 @@ int main(int argc, char** argv) {
     at::set_num_threads(f.threads);
     at::set_num_interop_threads(1);  // nothing runs inter-op here; keep it from spawning a pool
     const auto load_t0 = Clock::now();
-    auto lm = fw::model::load_causal_lm(f.model_dir, {.dtype = at::kFloat, .device = at::kCPU});
+    const at::ScalarType dtype = f.dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+    auto lm = fw::model::load_causal_lm(f.model_dir, {.dtype = dtype, .device = at::kCPU});
     lm->eval();
     const double load_s = since(load_t0);
     int64_t n_params = 0;

@@ -3,7 +3,8 @@
 
   model_vs_transformers.py [--binary build/bin/fw-bench-model] [--threads 2] [--quick]
                            [--models tiny,100m] [--impls eager,sdpa] [--gen-batch 8]
-                           [--generate equal,ragged] [--skip-forward] [--max-load 0.7]
+                           [--generate equal,ragged] [--skip-forward] [--dtype float32|bfloat16]
+                           [--max-load 0.7]
                            [--out results.json]
 
 For each model (a tiny one and a ~125M-parameter Llama, both made here with transformers
@@ -59,6 +60,8 @@ def parse_args():
                         "L/2..L, left-padded); empty = forward only")
     p.add_argument("--gen-batch", type=int, default=8, help="prompts per generation call")
     p.add_argument("--skip-forward", action="store_true", help="measure generation only")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                   help="weights and activations on every side (the weights are made in float32)")
     p.add_argument("--max-load", type=float, default=0.7,
                    help="wait (up to --max-wait s) until the 1-minute load average is below this")
     p.add_argument("--max-wait", type=float, default=300, help="seconds to wait for a quiet machine")
@@ -165,7 +168,8 @@ class Ours:
         self.name, self.tmp = "flywheel", tmp
         cmd = [binary, "--model", path, "--mode", "serve", "--threads", str(ARGS.threads),
                "--batch", str(spec["forward"]["batch"]), "--seq", str(spec["forward"]["seq"]),
-               "--gen-batch", str(GEN_BATCH), "--prompt-len", str(spec["prompt_len"]), "--seed", str(SEED)]
+               "--gen-batch", str(GEN_BATCH), "--prompt-len", str(spec["prompt_len"]), "--seed", str(SEED),
+               "--dtype", ARGS.dtype]
         log("flywheel: " + " ".join(cmd))
         env = dict(os.environ, OMP_NUM_THREADS=str(ARGS.threads), MKL_NUM_THREADS=str(ARGS.threads))
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -205,7 +209,8 @@ class HF:
 
     def __init__(self, path, impl, spec):
         self.name = impl
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation=impl).eval()
+        dtype = dict(float32=torch.float32, bfloat16=torch.bfloat16)[ARGS.dtype]
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=impl).eval()
         self.model.generation_config.eos_token_id = None  # no stop token: every sequence runs N tokens
         self.model.generation_config.pad_token_id = 0
         vocab = self.model.config.vocab_size
@@ -389,7 +394,7 @@ def main():
     print("\nBest run of each side (the least disturbed one; compare with the medians to judge the noise):\n")
     print(md_best)
     print()
-    print(f"{env['cpu']} ({env['cores']} cores), {ARGS.threads} threads, fp32; "
+    print(f"{env['cpu']} ({env['cores']} cores), {ARGS.threads} threads, {ARGS.dtype}; "
           f"torch {torch.__version__}, transformers {transformers.__version__}; load average "
           f"{load_start:.2f} at start, {env['load_average_end']:.2f} at end; {env['wall_seconds']:.0f} s"
           f"{' (--quick)' if ARGS.quick else ''}.")

@@ -46,7 +46,8 @@ struct Step {
   LlamaModelImpl& m;
   KVCache& cache;
   DecodeState& state;
-  bool kernels;         // the CPU kernels apply
+  bool kernels;         // the CPU kernels apply (float32)
+  bool cache_contiguous;  // the attention kernel may read the cache (float32 or bfloat16)
   at::Tensor cos, sin;  // [B,D] RopeTable rows (sin signed)
 };
 
@@ -60,7 +61,7 @@ at::Tensor attention(const Step& s, const at::Tensor& q, int64_t l, int64_t firs
   KVCache& cache = s.cache;
   const int64_t B = q.size(0), H = q.size(1), S = cache.length + 1;
   const at::Tensor valid = cache.has_padding ? cache.key_valid : at::Tensor();
-  if (s.kernels && decode_attention_supported(q))
+  if (s.cache_contiguous && decode_attention_supported(q))
     return decode_attention(q, cache.keys[l], cache.values[l], first, S, valid);
   at::Tensor k = cache.keys[l].narrow(2, first, S - first);
   at::Tensor v = cache.values[l].narrow(2, first, S - first);
@@ -109,10 +110,12 @@ at::Tensor decode_step(LlamaModelImpl& m, const at::Tensor& input_ids, const at:
                                                 : at::full({B}, offset, input_ids.options().dtype(at::kLong));
   at::Tensor h = m.embed_tokens(input_ids).view({B, -1});  // [B,C]
   auto [cos, sin] = state.rope.rows(m.inv_freq(), positions, max_position(positions) + 1, h.scalar_type());
-  bool kernels = decode_kernels_supported(h) && m.norm->weight.scalar_type() == at::kFloat;
-  for (size_t l = 0; l < cache.keys.size() && kernels; ++l)
-    kernels = cache.keys[l].is_contiguous() && cache.values[l].is_contiguous();
-  const Step s{m, cache, state, kernels, cos, sin};
+  bool cache_contiguous = true;
+  for (size_t l = 0; l < cache.keys.size() && cache_contiguous; ++l)
+    cache_contiguous = cache.keys[l].is_contiguous() && cache.values[l].is_contiguous();
+  const bool kernels =
+      cache_contiguous && decode_kernels_supported(h) && m.norm->weight.scalar_type() == at::kFloat;
+  const Step s{m, cache, state, kernels, cache_contiguous, cos, sin};
   for (int64_t l = 0; l < m.config().num_hidden_layers; ++l) h = layer(s, l, h);
   cache.length = offset + 1;
   return norm(s, *m.norm, h).unsqueeze(1);

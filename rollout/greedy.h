@@ -10,8 +10,9 @@
 namespace fw::rollout {
 
 // logits [B,V] -> next tokens [B] int64 (the first maximal index, as at::argmax) and
-// log p(next) [B] float32 (as sampled_logprobs at temperature 0). A float32 CPU kernel
-// where AVX2 is there, ATen otherwise (and for rows holding NaN).
+// log p(next) [B] float32 (as sampled_logprobs at temperature 0). A CPU kernel over
+// float32 (bfloat16 logits widened first) where AVX2 is there, ATen otherwise (and for rows
+// holding NaN).
 std::pair<at::Tensor, at::Tensor> greedy_next(const at::Tensor& logits);
 
 }  // namespace fw::rollout

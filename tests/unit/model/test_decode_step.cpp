@@ -19,7 +19,8 @@ double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs()
 
 // Prefills B left-padded prompts, then decodes `steps` tokens twice from copies of the same
 // cache: under no grad (the decode step) and with grad on (the general forward).
-void check_decode_step(const LlamaConfig& c, int64_t B, int64_t steps, at::ScalarType dtype = at::kFloat) {
+void check_decode_step(const LlamaConfig& c, int64_t B, int64_t steps, at::ScalarType dtype = at::kFloat,
+                       double tol = 1e-5) {
   auto lm = fw::testing::tiny_lm(c, 7);
   lm->to(dtype);
   {
@@ -54,10 +55,10 @@ void check_decode_step(const LlamaConfig& c, int64_t B, int64_t steps, at::Scala
     }
     b = lm->forward(tokens.narrow(1, L + s, 1), step_general).detach();
     ASSERT_EQ(a.sizes(), b.sizes());
-    EXPECT_LT(max_diff(a, b), 1e-5) << "step " << s;
+    EXPECT_LT(max_diff(a.to(at::kFloat), b.to(at::kFloat)), tol) << "step " << s;
   }
   EXPECT_EQ(fast.length, general.length);
-  EXPECT_LT(max_diff(fast.keys[0], general.keys[0]), 1e-5);
+  EXPECT_LT(max_diff(fast.keys[0].to(at::kFloat), general.keys[0].to(at::kFloat)), tol);
 }
 
 TEST(DecodeStep, EqualsTheGeneralForwardWithPaddingAndGqa) {
@@ -86,6 +87,13 @@ TEST(DecodeStep, AtenPathEqualsTheGeneralForward) {
   c.sliding_window = 4;
   c.sliding_window_layers = {1};
   check_decode_step(c, 6, 8, at::kDouble);
+}
+
+// bfloat16: the attention kernel (float32 sums over the bfloat16 cache), ATen for the rest;
+// the general path's bfloat16 SDPA rounds differently, so agreement is to bfloat16's
+// precision (logits of a few units: a bfloat16 step there is 0.03).
+TEST(DecodeStep, Bfloat16EqualsTheGeneralForwardToItsPrecision) {
+  check_decode_step(fw::testing::tiny_config(), 7, 5, at::kBFloat16, 0.1);
 }
 
 TEST(DecodeStep, EqualsTheGeneralForwardOnOneThread) {
@@ -175,6 +183,16 @@ TEST(DecodeAttention, MatchesSdpaWithPaddingAWindowAndGqa) {
       at::Tensor unmasked = at::scaled_dot_product_attention(q.unsqueeze(2), k, v, std::nullopt, 0.0, false,
                                                              std::nullopt, true).reshape({B, H * D});
       EXPECT_LT(max_diff(decode_attention(q, keys, values, first, S, at::Tensor()), unmasked), 1e-5);
+      // bfloat16: against float32 SDPA on the same (rounded) values; the output is rounded.
+      const auto bf = at::kBFloat16;
+      at::Tensor qb = q.to(bf), kb = keys.to(bf), vb = values.to(bf);
+      at::Tensor want_b = at::scaled_dot_product_attention(
+                              qb.to(at::kFloat).unsqueeze(2), kb.to(at::kFloat).narrow(2, first, S - first),
+                              vb.to(at::kFloat).narrow(2, first, S - first), mask, 0.0, false, std::nullopt, true)
+                              .reshape({B, H * D});
+      at::Tensor got_b = decode_attention(qb, kb, vb, first, S, valid);
+      EXPECT_EQ(got_b.scalar_type(), bf);
+      EXPECT_LT(max_diff(got_b.to(at::kFloat), want_b), 2e-2) << S << " " << first;
     }
   }
 }

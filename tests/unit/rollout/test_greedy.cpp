@@ -24,6 +24,13 @@ TEST(Greedy, EqualsArgmaxAndLogSoftmax) {
   for (int64_t V : {1, 7, 8, 61, 1003}) expect_like_aten(at::randn({6, V}) * 5);
 }
 
+TEST(Greedy, Bfloat16LogitsGiveArgmaxAndFloat32LogSoftmax) {
+  for (int64_t V : {9, 1003}) {
+    at::Tensor logits = (at::randn({5, V}) * 5).to(at::kBFloat16);  // bfloat16 has many ties
+    expect_like_aten(logits);
+  }
+}
+
 TEST(Greedy, TiesPickTheFirstAndInfinitiesAreFine) {
   at::Tensor logits = at::randn({3, 45});
   logits[0][10] = 9.0f;
