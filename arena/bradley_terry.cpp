@@ -44,7 +44,10 @@ BattleTable tabulate_battles(const EloBattles& battles, TieMode ties, int thread
   std::vector<std::pair<uint64_t, int64_t>> keyed;  // (key, count), sorted by key
   if (P * P * 3 <= (uint64_t{1} << 24)) {
     int n_parts = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
-    n_parts = static_cast<int>(std::clamp<size_t>(static_cast<size_t>(std::max(1, n_parts)), 1, battles.size() / 65536 + 1));
+    // A thread's share is at least 65536 battles, and all the threads' arrays together at
+    // most 2^24 counts (128 MB): many models on many cores count on fewer threads.
+    const size_t most_parts = std::min<size_t>(battles.size() / 65536 + 1, std::max<uint64_t>(1, (uint64_t{1} << 24) / (P * P * 3 + 1)));
+    n_parts = static_cast<int>(std::clamp<size_t>(static_cast<size_t>(std::max(1, n_parts)), 1, most_parts));
     std::vector<std::vector<int64_t>> counts(static_cast<size_t>(n_parts));
     auto count_part = [&](int k) {
       std::vector<int64_t>& c = counts[static_cast<size_t>(k)];
@@ -230,6 +233,7 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
   double f = 0;         // the log-likelihood at theta, when have_f
   bool have_f = false;  // computed only for the line search
   double prev_step_elo = 0;
+  bool prev_full_step = false;
   for (int it = 0; it < opts.max_iter; ++it) {
     // Only H's lower triangle is built: it is all the Cholesky reads.
     std::fill(g.begin(), g.end(), 0.0);
@@ -269,7 +273,8 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
     // g.step - (1/2) step' H_max step > g.step (1 - 2/2) >= 0 (g.step = step' H step).
     // Larger steps (cold starts, near-separable data) backtrack on the likelihood itself.
     const auto [lo, hi] = std::minmax_element(step.begin(), step.end());
-    if (*hi - *lo < 0.5) {
+    bool full_step = *hi - *lo < 0.5;
+    if (full_step) {
       for (int i = 0; i < m; ++i) trial[i] = theta[i] + step[i];
       have_f = false;
     } else {
@@ -281,6 +286,7 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
         if (f_new >= f - 1e-12 * std::abs(f)) break;
         t *= 0.5;
       }
+      full_step = t == 1.0;  // the whole Newton step was taken after all
       f = f_new;
       have_f = true;
     }
@@ -297,9 +303,12 @@ BradleyTerryFit fit_bradley_terry(int p, const std::vector<double>& wins, const 
     // the step just taken then left an error that small, and the confirming iteration
     // (a quarter of a warm-started bootstrap round's time) is saved.
     const double step_elo = largest * elo_per_unit;
-    const bool quadratic = prev_step_elo > 0 && step_elo < 0.1 * prev_step_elo && step_elo < 1;
+    // Only two full Newton steps in a row tell the convergence rate: a step the line search
+    // shrank is small without being close.
+    const bool quadratic = full_step && prev_full_step && step_elo < 0.1 * prev_step_elo && step_elo < 1;
     const double predicted_next = quadratic ? step_elo * step_elo * step_elo / (prev_step_elo * prev_step_elo) : std::numeric_limits<double>::infinity();
     prev_step_elo = step_elo;
+    prev_full_step = full_step;
     if (step_elo < opts.tol || predicted_next < 0.1 * opts.tol) {
       fit.converged = true;
       break;

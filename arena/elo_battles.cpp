@@ -140,28 +140,41 @@ EloBattles concat_elo_battles(std::vector<EloBattles>&& parts) {
   return out;
 }
 
-EloBattles category_battles(const EloBattles& b, int32_t category) {
+std::vector<std::vector<size_t>> battles_by_category(const EloBattles& b) {
+  std::vector<std::vector<size_t>> rows(b.categories.size());
+  for (size_t i = 0; i < b.size(); ++i)
+    if (b.category[i] >= 0) rows[static_cast<size_t>(b.category[i])].push_back(i);
+  return rows;
+}
+
+EloBattles category_battles(const EloBattles& b, int32_t category, const std::vector<size_t>& rows) {
   EloBattles out;
   out.categories = {b.categories.at(static_cast<size_t>(category))};
-  std::vector<uint8_t> present(b.models.size(), 0);
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (b.category[i] != category) continue;
-    present[b.model_a[i]] = present[b.model_b[i]] = 1;
-    out.model_a.push_back(b.model_a[i]);
-    out.model_b.push_back(b.model_b[i]);
+  // The models that appear, renumbered in their (sorted) order; a map, not a vector of
+  // all models, so that thousands of categories do not each pay for every model.
+  std::vector<uint32_t> seen;
+  for (size_t i : rows) {
+    seen.push_back(b.model_a[i]);
+    seen.push_back(b.model_b[i]);
+  }
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  for (uint32_t m : seen) out.models.push_back(b.models[m]);
+  auto id = [&](uint32_t m) { return static_cast<uint32_t>(std::lower_bound(seen.begin(), seen.end(), m) - seen.begin()); };
+  for (size_t i : rows) {
+    out.model_a.push_back(id(b.model_a[i]));
+    out.model_b.push_back(id(b.model_b[i]));
     out.winner.push_back(b.winner[i]);
     out.category.push_back(0);
   }
-  // Renumber the models that appear, keeping their (sorted) order.
-  std::vector<uint32_t> id(b.models.size(), 0);
-  for (size_t m = 0; m < b.models.size(); ++m) {
-    if (!present[m]) continue;
-    id[m] = static_cast<uint32_t>(out.models.size());
-    out.models.push_back(b.models[m]);
-  }
-  for (uint32_t& m : out.model_a) m = id[m];
-  for (uint32_t& m : out.model_b) m = id[m];
   return out;
+}
+
+EloBattles category_battles(const EloBattles& b, int32_t category) {
+  std::vector<size_t> rows;
+  for (size_t i = 0; i < b.size(); ++i)
+    if (b.category[i] == category) rows.push_back(i);
+  return category_battles(b, category, rows);
 }
 
 }  // namespace fw::arena

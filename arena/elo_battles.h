@@ -57,5 +57,8 @@ EloBattles concat_elo_battles(std::vector<EloBattles>&& parts);
 // The battles of category `category` (an index into b.categories), in order; their
 // models are only those that appear in them.
 EloBattles category_battles(const EloBattles& b, int32_t category);
+// The same from the category's battle indices (battles_by_category's, one pass for all).
+EloBattles category_battles(const EloBattles& b, int32_t category, const std::vector<size_t>& rows);
+std::vector<std::vector<size_t>> battles_by_category(const EloBattles& b);  // per category, in order
 
 }  // namespace fw::arena

@@ -6,7 +6,9 @@
 // ids, anything odd) is parsed by nlohmann-json and battle_from_json instead, so what is
 // accepted and every error (message, file:line; the first bad line wins) are exactly
 // read_battles'. The battles come back as columns (arena/elo_battles.h), in file order.
-// A JSON-array file (FastChat's) goes to read_battles.
+// A JSON-array file (FastChat's) goes to read_battles. A regular file is mapped: one that
+// another process truncates while it is being read ends this one (SIGBUS). flywheel only
+// appends to battle files, and truncates a torn tail when a battle run starts.
 #pragma once
 
 #include <string>

@@ -100,9 +100,11 @@ Leaderboard compute_leaderboard(const EloBattles& battles, const EloOptions& opt
   if (opts.per_category) {
     const auto t0 = Clock::now();
     EloTimings inner;
-    for (size_t c = 0; c < battles.categories.size(); ++c)  // sorted by name
-      lb.categories.push_back(
-          one_leaderboard(category_battles(battles, static_cast<int32_t>(c)), opts, battles.categories[c], inner));
+    const std::vector<std::vector<size_t>> rows = battles_by_category(battles);
+    for (size_t c = 0; c < battles.categories.size(); ++c) {  // sorted by name
+      const auto ci = static_cast<int32_t>(c);
+      lb.categories.push_back(one_leaderboard(category_battles(battles, ci, rows[c]), opts, battles.categories[c], inner));
+    }
     tm.categories = since(t0);
   }
   if (timings) *timings = tm;

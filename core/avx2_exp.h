@@ -2,7 +2,7 @@
 // (attention's softmax, greedy sampling's log-probability). Cephes' expf: exp(x) =
 // 2^n * exp(r) with n = round(x / ln 2), r = x - n ln 2 (split in two constants), exp(r)
 // by a degree-5 polynomial; within ~2 ulp of exp for x in [-87.3, 88.3], 0 below
-// (-inf included), +inf above. Callers check __builtin_cpu_supports first.
+// (-inf included), +inf above, NaN for NaN. Callers check __builtin_cpu_supports first.
 #pragma once
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -16,7 +16,7 @@ __attribute__((target("avx2,fma"), always_inline)) inline __m256 avx2_exp(__m256
   const __m256 hi = _mm256_set1_ps(88.3762626647949f);
   const __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
   const __m256 overflow = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
-  x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+  x = _mm256_max_ps(lo, _mm256_min_ps(hi, x));  // min/max return their second operand for a NaN: it stays NaN
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   x = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);

@@ -16,12 +16,17 @@ namespace {
 // matter, and larger ones run at the same speed either way.
 constexpr int64_t kMaxFusedWeights = 1 << 20;
 
-// The largest position in positions [B] (a CPU read; elsewhere one synchronising max).
-int64_t max_position(const at::Tensor& positions) {
-  if (!positions.is_cpu()) return positions.max().item<int64_t>();
+// The smallest and largest of positions [B] int64, B > 0 (a CPU read; elsewhere one
+// synchronising aminmax).
+std::pair<int64_t, int64_t> position_range(const at::Tensor& positions) {
+  if (!positions.is_cpu()) {
+    auto [lo, hi] = at::aminmax(positions);
+    return {lo.item<int64_t>(), hi.item<int64_t>()};
+  }
   at::Tensor p = positions.contiguous();
   const int64_t* d = p.data_ptr<int64_t>();
-  return *std::max_element(d, d + p.numel());
+  auto [lo, hi] = std::minmax_element(d, d + p.numel());
+  return {*lo, *hi};
 }
 
 DecodeState& state_for(LlamaModelImpl& m, KVCache& cache) {
@@ -106,10 +111,12 @@ at::Tensor decode_step(LlamaModelImpl& m, const at::Tensor& input_ids, const at:
   const int64_t B = input_ids.size(0), offset = cache.length;
   DecodeState& state = state_for(m, cache);
   cache.key_valid.select(1, offset).fill_(true);  // the new tokens are real
-  at::Tensor positions = position_ids.defined() ? position_ids.reshape({B})
+  at::Tensor positions = position_ids.defined() ? position_ids.reshape({B}).to(at::kLong)
                                                 : at::full({B}, offset, input_ids.options().dtype(at::kLong));
   at::Tensor h = m.embed_tokens(input_ids).view({B, -1});  // [B,C]
-  auto [cos, sin] = state.rope.rows(m.inv_freq(), positions, max_position(positions) + 1, h.scalar_type());
+  const auto [lowest, highest] = position_range(positions);
+  auto [cos, sin] = lowest >= 0 ? state.rope.rows(m.inv_freq(), positions, highest + 1, h.scalar_type())
+                                : rope_rows_direct(m.inv_freq(), positions, h.scalar_type());
   bool cache_contiguous = true;
   for (size_t l = 0; l < cache.keys.size() && cache_contiguous; ++l)
     cache_contiguous = cache.keys[l].is_contiguous() && cache.values[l].is_contiguous();

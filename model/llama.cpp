@@ -41,7 +41,7 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& input_ids, const ForwardOpt
   TORCH_CHECK(!(cache && opts.segment_ids.defined()), "packed segments cannot use a KV cache");
   // Generation's one-token steps take the cheaper path (decode_step.h); training and
   // scoring (grad on, or no cache) stay here.
-  if (cache && T == 1 && !opts.attention_mask.defined() && !at::GradMode::is_enabled())
+  if (cache && T == 1 && B > 0 && !opts.attention_mask.defined() && !at::GradMode::is_enabled())
     return decode_step(*this, input_ids, opts.position_ids, *cache);
 
   at::Tensor position_ids = opts.position_ids.defined()

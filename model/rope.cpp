@@ -41,17 +41,23 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
   return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
 }
 
+std::pair<at::Tensor, at::Tensor> rope_rows_direct(const at::Tensor& inv_freq, const at::Tensor& positions,
+                                                   at::ScalarType dtype) {
+  auto [cos, sin] = rope_cos_sin(inv_freq.to(positions.device()), positions.unsqueeze(0), dtype);
+  cos = cos.squeeze(0);
+  sin = sin.squeeze(0).clone();
+  sin.narrow(-1, 0, sin.size(-1) / 2).neg_();
+  return {cos, sin};
+}
+
 std::pair<at::Tensor, at::Tensor> RopeTable::rows(const at::Tensor& inv_freq, const at::Tensor& positions,
                                                   int64_t bound, at::ScalarType dtype) {
   const auto device = positions.device();
   if (!cos_.defined() || cos_.size(0) < bound || cos_.scalar_type() != dtype || cos_.device() != device) {
     int64_t n = 64;
-    while (n < bound) n *= 2;  // grows by doubling: a handful of rebuilds per process
-    at::Tensor all = at::arange(n, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(0);
-    std::tie(cos_, sin_) = rope_cos_sin(inv_freq.to(device), all, dtype);
-    cos_ = cos_.squeeze(0);
-    sin_ = sin_.squeeze(0).clone();
-    sin_.narrow(-1, 0, sin_.size(-1) / 2).neg_();
+    while (n < bound) n *= 2;  // grows by doubling: a few rebuilds in a table's life
+    std::tie(cos_, sin_) =
+        rope_rows_direct(inv_freq, at::arange(n, at::TensorOptions().dtype(at::kLong).device(device)), dtype);
   }
   return {cos_.index_select(0, positions), sin_.index_select(0, positions)};
 }

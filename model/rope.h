@@ -34,6 +34,11 @@ class RopeTable {
   at::Tensor cos_, sin_;  // [n,D]
 };
 
+// The same rows computed for `positions` alone (any int64, negative included), for what a
+// table cannot index.
+std::pair<at::Tensor, at::Tensor> rope_rows_direct(const at::Tensor& inv_freq, const at::Tensor& positions,
+                                                   at::ScalarType dtype);
+
 // x [..., D] rotated by a RopeTable's cos and signed sin (broadcast against x): the same
 // values as apply_rope, with fewer operations.
 at::Tensor apply_rope_signed(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& signed_sin);

@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <limits>
+
 #include "model/decode_attention.h"
 #include "model/decode_kernels.h"
 #include "model/kv_cache.h"
@@ -195,6 +197,16 @@ TEST(DecodeAttention, MatchesSdpaWithPaddingAWindowAndGqa) {
       EXPECT_LT(max_diff(got_b.to(at::kFloat), want_b), 2e-2) << S << " " << first;
     }
   }
+  // A NaN in the cache (a diverged model) comes out as NaN, as from SDPA, not as a weight.
+  at::Tensor keys = at::randn({B, Hkv, s_max, D}), values = at::randn({B, Hkv, s_max, D});
+  keys[1][0][2][5] = std::numeric_limits<float>::quiet_NaN();
+  at::Tensor q = at::randn({B, H, D});
+  at::Tensor got = decode_attention(q, keys, values, 0, 9, at::Tensor());
+  at::Tensor want = at::scaled_dot_product_attention(q.unsqueeze(2), keys.narrow(2, 0, 9), values.narrow(2, 0, 9),
+                                                     std::nullopt, 0.0, false, std::nullopt, true)
+                        .reshape({B, H * D});
+  EXPECT_TRUE(got.isnan().equal(want.isnan()));
+  EXPECT_TRUE(got[1].isnan().any().item<bool>());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <limits>
 
 #include "rollout/greedy.h"
@@ -39,6 +40,23 @@ TEST(Greedy, TiesPickTheFirstAndInfinitiesAreFine) {
   logits[2].narrow(0, 0, 40).fill_(-std::numeric_limits<float>::infinity());
   expect_like_aten(logits);
   EXPECT_EQ(greedy_next(logits).first[0].item<int64_t>(), 10);
+}
+
+// Rows whose log-softmax is NaN in ATen (an all -inf row; a +inf logit) are NaN here too,
+// whether the kernel's vector part or its scalar tail sees them.
+TEST(Greedy, NonFiniteRowsGiveWhatAtenGives) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int64_t V : {16, 17}) {
+    at::Tensor logits = at::randn({3, V});
+    logits[0].fill_(-inf);
+    logits[1][3] = inf;
+    auto [next, logp] = greedy_next(logits);
+    at::Tensor want = logits.argmax(-1);
+    EXPECT_TRUE(next.equal(want)) << V;
+    at::Tensor want_logp = sampled_logprobs(logits, want, 0.0);
+    EXPECT_TRUE(logp.isnan().equal(want_logp.isnan())) << V << " " << logp << want_logp;
+    EXPECT_TRUE(std::isnan(logp[0].item<float>()) && std::isnan(logp[1].item<float>())) << V;
+  }
 }
 
 TEST(Greedy, NaNFallsBackToAten) {
