@@ -82,6 +82,25 @@ TEST(DecodeStep, EqualsTheGeneralForwardWithHeadDim16AndBiases) {
   check_decode_step(c, 9, 4);
 }
 
+// Positions as the general forward takes them: int32, and negative (no table row).
+TEST(DecodeStep, Int32AndNegativePositionsEqualTheGeneralForward) {
+  auto c = fw::testing::tiny_config();
+  auto lm = fw::testing::tiny_lm(c, 9);
+  at::Tensor tokens = at::randint(0, c.vocab_size, {2, 4}, at::kLong);
+  for (const at::Tensor& pos : {at::tensor({3, 70}, at::kInt).view({2, 1}), at::tensor({-2, 5}, at::kLong).view({2, 1})}) {
+    KVCache fast(c, 2, 4, at::kFloat, at::kCPU), general(c, 2, 4, at::kFloat, at::kCPU);
+    at::Tensor a, b;
+    {
+      at::NoGradGuard g;
+      lm->forward(tokens.narrow(1, 0, 3), {.cache = &fast});
+      a = lm->forward(tokens.narrow(1, 3, 1), {.position_ids = pos, .cache = &fast});
+    }
+    lm->forward(tokens.narrow(1, 0, 3), {.cache = &general});
+    b = lm->forward(tokens.narrow(1, 3, 1), {.position_ids = pos, .cache = &general}).detach();
+    EXPECT_LT(max_diff(a, b), 1e-5) << pos;
+  }
+}
+
 // float64 takes the ATen path (the one CUDA and bfloat16 take): no CPU kernel runs.
 TEST(DecodeStep, AtenPathEqualsTheGeneralForward) {
   check_decode_step(fw::testing::tiny_config(), 7, 5, at::kDouble);
