@@ -17,10 +17,7 @@ TieMode tie_mode_from_name(const std::string& name) {
   throw_invalid("unknown tie mode \"" + name + "\"", {.key = "ties", .hint = "half | drop"});
 }
 
-int BattleTable::index_of(const std::string& model) const {
-  auto it = std::lower_bound(models.begin(), models.end(), model);
-  return it != models.end() && *it == model ? static_cast<int>(it - models.begin()) : -1;
-}
+int BattleTable::index_of(const std::string& model) const { return sorted_index(models, model); }
 
 static_assert(static_cast<int>(Winner::ModelA) == static_cast<int>(Outcome::AWins) &&
                   static_cast<int>(Winner::ModelB) == static_cast<int>(Outcome::BWins) &&

@@ -44,10 +44,12 @@ uint64_t name_hash(std::string_view s) {
 
 }  // namespace
 
-int EloBattles::index_of(std::string_view model) const {
-  auto it = std::lower_bound(models.begin(), models.end(), model);
-  return it != models.end() && *it == model ? static_cast<int>(it - models.begin()) : -1;
+int sorted_index(const std::vector<std::string>& names, std::string_view name) {
+  auto it = std::lower_bound(names.begin(), names.end(), name);
+  return it != names.end() && *it == name ? static_cast<int>(it - names.begin()) : -1;
 }
+
+int EloBattles::index_of(std::string_view model) const { return sorted_index(models, model); }
 
 uint32_t EloBattlesBuilder::Names::id(std::string_view name) {
   const uint64_t h = name_hash(name);
@@ -168,13 +170,6 @@ EloBattles category_battles(const EloBattles& b, int32_t category, const std::ve
     out.category.push_back(0);
   }
   return out;
-}
-
-EloBattles category_battles(const EloBattles& b, int32_t category) {
-  std::vector<size_t> rows;
-  for (size_t i = 0; i < b.size(); ++i)
-    if (b.category[i] == category) rows.push_back(i);
-  return category_battles(b, category, rows);
 }
 
 }  // namespace fw::arena

@@ -54,11 +54,14 @@ EloBattles to_elo_battles(const std::vector<Battle>& battles);
 // The parts' battles one after the other (their name lists merged); the parts are consumed.
 EloBattles concat_elo_battles(std::vector<EloBattles>&& parts);
 
-// The battles of category `category` (an index into b.categories), in order; their
+// Per category (an index into b.categories), the indices of its battles, in order: one
+// pass for all of them.
+std::vector<std::vector<size_t>> battles_by_category(const EloBattles& b);
+// The battles `rows` of category `category` (battles_by_category's), in order; their
 // models are only those that appear in them.
-EloBattles category_battles(const EloBattles& b, int32_t category);
-// The same from the category's battle indices (battles_by_category's, one pass for all).
 EloBattles category_battles(const EloBattles& b, int32_t category, const std::vector<size_t>& rows);
-std::vector<std::vector<size_t>> battles_by_category(const EloBattles& b);  // per category, in order
+
+// Index of `name` in sorted `names`, or -1.
+int sorted_index(const std::vector<std::string>& names, std::string_view name);
 
 }  // namespace fw::arena

@@ -81,8 +81,8 @@ struct Scanner {
     }
     return false;
   }
-  // A JSON number (its exact grammar); its value into *value if given.
-  bool number(double* value) {
+  // A JSON number (its exact grammar), checked and skipped.
+  bool number() {
     const char* start = p;
     eat('-');
     if (eat('0')) {
@@ -104,11 +104,10 @@ struct Scanner {
     }
     // A number the full parser may refuse (one overflowing a double: only with an
     // exponent or hundreds of digits) is converted to be sure; out of range = fall back.
-    if (value || exponent || p - start > 300) {
+    if (exponent || p - start > 300) {
       double v = 0;
       const auto r = std::from_chars(start, p, v);
       if (r.ec != std::errc() || r.ptr != p) return false;
-      if (value) *value = v;
     }
     return true;
   }
@@ -145,7 +144,7 @@ struct Scanner {
         --depth;
         return true;
       }
-      default: return number(nullptr);
+      default: return number();
     }
   }
   // null, or a string into *out.
@@ -201,7 +200,7 @@ bool check_game(Scanner& s) {
       bool& seen = key == "score_a"sv ? seen_a : seen_b;
       if (seen) return false;
       seen = true;
-      if (!s.lit("null") && !s.number(nullptr)) return false;
+      if (!s.lit("null") && !s.number()) return false;
     } else if (key == "judgment"sv) {
       if (seen_judgment) return false;
       seen_judgment = true;
@@ -282,7 +281,7 @@ bool scan_battle(const char* begin, const char* end, EloFields& b) {
       case kA: ok = s.str_view(b.model_a, b.scratch[0]); break;
       case kB: ok = s.str_view(b.model_b, b.scratch[1]); break;
       case kWinner: ok = s.str_view(winner, winner_scratch); break;
-      case kTstamp: ok = (s.peek() == '-' || is_digit(s.peek())) ? s.number(nullptr) : s.value(); break;
+      case kTstamp: ok = (s.peek() == '-' || is_digit(s.peek())) ? s.number() : s.value(); break;
       case kGames: ok = check_games(s); break;
       default: ok = s.value();
     }
