@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include "model/onednn_linear.h"
 #include "model/rope.h"
 
 namespace fw::model {
@@ -20,9 +21,9 @@ AttentionImpl::AttentionImpl(const LlamaConfig& c)
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in) {
   const int64_t B = x.size(0), T = x.size(1);
-  at::Tensor q = q_proj(x).view({B, T, n_heads_, head_dim_}).transpose(1, 2);     // [B,H,T,D]
-  at::Tensor k = k_proj(x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);  // [B,Hkv,T,D]
-  at::Tensor v = v_proj(x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);  // [B,Hkv,T,D]
+  at::Tensor q = linear_forward(*q_proj, x).view({B, T, n_heads_, head_dim_}).transpose(1, 2);     // [B,H,T,D]
+  at::Tensor k = linear_forward(*k_proj, x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);  // [B,Hkv,T,D]
+  at::Tensor v = linear_forward(*v_proj, x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);  // [B,Hkv,T,D]
   q = apply_rope(q, in.cos, in.sin);
   k = apply_rope(k, in.cos, in.sin);
   if (in.k_cache) {
@@ -36,7 +37,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in
   at::Tensor y = at::scaled_dot_product_attention(q, k, v, mask, 0.0, in.is_causal && !in.mask.defined(),
                                                   std::nullopt, /*enable_gqa=*/n_kv_heads_ != n_heads_);
   y = y.transpose(1, 2).reshape({B, T, n_heads_ * head_dim_});  // [B,T,H*D]
-  return o_proj(y);
+  return linear_forward(*o_proj, y);
 }
 
 }  // namespace fw::model

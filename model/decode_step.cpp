@@ -15,6 +15,9 @@ namespace {
 // it pays where the matrix products are small enough for their per-call overhead to
 // matter, and larger ones run at the same speed either way.
 constexpr int64_t kMaxFusedWeights = 1 << 20;
+// A packed copy of every weight doubles the model's memory for a generation call; past
+// this the products use the shared weights.
+constexpr int64_t kMaxPackedBytes = int64_t{4} << 30;
 
 // The smallest and largest of positions [B] int64, B > 0 (a CPU read; elsewhere one
 // synchronising aminmax).
@@ -36,11 +39,15 @@ DecodeState& state_for(LlamaModelImpl& m, KVCache& cache) {
   s->model = &m;
   const bool fuse_qkv = (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim * c.hidden_size <= kMaxFusedWeights;
   const bool fuse_mlp = 2 * c.intermediate_size * c.hidden_size <= kMaxFusedWeights;
+  const int64_t rows = decode_pack_rows(c, cache.batch(), m.norm->weight.scalar_type());
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const auto& layer = *m.layers[l]->as<DecoderLayer>();
     const auto& attn = *layer.self_attn;
-    s->qkv.emplace_back(std::vector{attn.q_proj.get(), attn.k_proj.get(), attn.v_proj.get()}, fuse_qkv);
-    s->gate_up.emplace_back(std::vector{layer.mlp->gate_proj.get(), layer.mlp->up_proj.get()}, fuse_mlp);
+    const auto& mlp = *layer.mlp;
+    s->qkv.emplace_back(std::vector{attn.q_proj.get(), attn.k_proj.get(), attn.v_proj.get()}, fuse_qkv, rows);
+    s->o.emplace_back(std::vector{attn.o_proj.get()}, false, rows);
+    s->gate_up.emplace_back(std::vector{mlp.gate_proj.get(), mlp.up_proj.get()}, fuse_mlp, rows);
+    s->down.emplace_back(std::vector{mlp.down_proj.get()}, false, rows);
   }
   cache.decode_state = s;
   return *s;
@@ -96,15 +103,23 @@ at::Tensor layer(const Step& s, int64_t l, const at::Tensor& x) {
   }
   const int64_t window = c.sliding_window;
   const bool windowed = window > 0 && S > window && c.uses_sliding_window(l);
-  at::Tensor h = x + layer.self_attn->o_proj(attention(s, q, l, windowed ? S - window : 0));
+  at::Tensor h = x + s.state.o[l].forward(attention(s, q, l, windowed ? S - window : 0));
 
   const int64_t I = c.intermediate_size;
   at::Tensor gu = s.state.gate_up[l].forward(norm(s, *layer.post_attention_layernorm, h));
   at::Tensor act = s.kernels ? silu_mul(gu) : at::silu(gu.narrow(1, 0, I)).mul_(gu.narrow(1, I, I));
-  return h.add_(layer.mlp->down_proj(act));
+  return h.add_(s.state.down[l].forward(act));
 }
 
 }  // namespace
+
+int64_t decode_pack_rows(const LlamaConfig& c, int64_t batch, at::ScalarType dtype) {
+  const int64_t per_layer = c.hidden_size * (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim +
+                            c.num_attention_heads * c.head_dim * c.hidden_size +
+                            3 * c.hidden_size * c.intermediate_size;
+  const int64_t weights = c.num_hidden_layers * per_layer + c.vocab_size * c.hidden_size;  // + the LM head
+  return weights * static_cast<int64_t>(c10::elementSize(dtype)) <= kMaxPackedBytes ? batch : 0;
+}
 
 at::Tensor decode_step(LlamaModelImpl& m, const at::Tensor& input_ids, const at::Tensor& position_ids,
                        KVCache& cache) {

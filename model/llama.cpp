@@ -5,6 +5,7 @@
 #include <torch/nn/init.h>
 
 #include "core/error.h"
+#include "model/onednn_linear.h"
 #include "model/attention_mask.h"
 #include "model/decode_step.h"
 #include "model/rope.h"
@@ -108,7 +109,7 @@ LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c) {
 }
 
 at::Tensor LlamaForCausalLMImpl::logits(const at::Tensor& hidden) {
-  return lm_head ? lm_head(hidden) : at::linear(hidden, model->embed_tokens->weight);
+  return lm_head ? linear_forward(*lm_head, hidden) : linear_forward(hidden, model->embed_tokens->weight, std::nullopt);
 }
 
 at::Tensor LlamaForCausalLMImpl::forward(const at::Tensor& input_ids, const ForwardOptions& opts) {
@@ -121,7 +122,7 @@ LlamaForScoreImpl::LlamaForScoreImpl(const LlamaConfig& c) {
 }
 
 at::Tensor LlamaForScoreImpl::forward(const at::Tensor& input_ids, const ForwardOptions& opts) {
-  return score(model(input_ids, opts));
+  return linear_forward(*score, model(input_ids, opts));
 }
 
 at::Tensor LlamaForScoreImpl::score_last(const at::Tensor& input_ids, const at::Tensor& lengths) {

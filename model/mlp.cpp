@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include "model/onednn_linear.h"
+
 namespace fw::model {
 
 MlpImpl::MlpImpl(const LlamaConfig& c) {
@@ -14,7 +16,7 @@ MlpImpl::MlpImpl(const LlamaConfig& c) {
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
-  return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+  return linear_forward(*down_proj, at::silu(linear_forward(*gate_proj, x)) * linear_forward(*up_proj, x));
 }
 
 }  // namespace fw::model

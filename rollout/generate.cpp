@@ -8,6 +8,8 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "model/decode_step.h"
+#include "model/fused_linear.h"
 #include "rollout/greedy.h"
 
 namespace fw::rollout {
@@ -69,11 +71,18 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
   at::Tensor positions = (mask.cumsum(1) - 1).clamp_min(0);  // [B,L], 0 on padding
 
   model::KVCache cache(lm->config(), B, L + opts.max_new_tokens, dtype, device);
+  // The LM head (the largest product of a step), packed for oneDNN on a CPU as the decode
+  // step's products are (model/decode_step.h).
+  const bool tied = !lm->lm_head;
+  const model::FusedLinear head({tied ? lm->model->embed_tokens->weight : lm->lm_head->weight},
+                                tied || !lm->lm_head->bias.defined() ? std::vector<at::Tensor>{}
+                                                                     : std::vector{lm->lm_head->bias},
+                                false, model::decode_pack_rows(lm->config(), B, dtype));
   at::Generator gen = make_generator(device, opts.seed);
 
   auto t0 = Clock::now();
   at::Tensor hidden = lm->model->forward(ids, {.position_ids = positions, .attention_mask = mask, .cache = &cache});
-  at::Tensor logits = lm->logits(hidden.select(1, L - 1));  // [B,V]: a 2-D product is cheaper
+  at::Tensor logits = head.forward(hidden.select(1, L - 1));  // [B,V]: a 2-D product is cheaper
   if (stats) {
     stats->prompt_tokens += mask.sum().item<int64_t>();  // .item() also waits for the prefill
     stats->prefill_seconds += since(t0);
@@ -127,7 +136,7 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
       rows.swap(kept_rows);
     }
     hidden = lm->model->forward(next.unsqueeze(1), {.position_ids = next_pos, .cache = &cache});
-    logits = lm->logits(hidden.squeeze(1));
+    logits = head.forward(hidden.squeeze(1));
     next_pos = next_pos + 1;
   }
   if (stats) {

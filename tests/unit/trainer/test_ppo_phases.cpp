@@ -91,11 +91,13 @@ TEST(PpoExperience, TheSeedDecidesTheRollouts) {
   const Experience d = make_experience(m, kPrompts, 7, 0.1, chunked, at::kCPU);
   EXPECT_EQ(d.batch.rows, 4);
   EXPECT_TRUE(experience_is_finite(d));
-  // Its responses scored in one pass give the same log-probs, values and scores.
+  // Its responses scored in one pass give the same log-probs, values and scores, to float32
+  // rounding: oneDNN blocks a product by its row count, so a chunk's sums are ordered
+  // differently from the whole batch's.
   at::NoGradGuard no_grad;
-  EXPECT_LT((rollout::response_logprobs(m.policy, d.batch, 1.0).logprobs - d.logprobs).abs().max().item<double>(), 1e-6);
-  EXPECT_LT((rollout::response_values(m.value, d.batch) - d.values).abs().max().item<double>(), 1e-6);
-  EXPECT_LT((rollout::sequence_scores(m.reward, d.batch) - d.raw_scores).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((rollout::response_logprobs(m.policy, d.batch, 1.0).logprobs - d.logprobs).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((rollout::response_values(m.value, d.batch) - d.values).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((rollout::sequence_scores(m.reward, d.batch) - d.raw_scores).abs().max().item<double>(), 1e-5);
 }
 
 TEST(PpoUpdate, AtLearningRateZeroTheRatioIsExactlyOne) {
