@@ -68,10 +68,15 @@ PanelWeight::PanelWeight(const at::Tensor& weight, const std::optional<at::Tenso
     : n_(weight.size(0)), k_(weight.size(1)) {
   TORCH_CHECK(supported(weight), "PanelWeight: needs a CPU float32 matrix and AVX-512F");
   at::NoGradGuard no_grad;
-  const int64_t panels = (n_ + kPanel - 1) / kPanel, padded = panels * kPanel;
-  at::Tensor w = at::zeros({padded, k_}, weight.options());
-  w.narrow(0, 0, n_).copy_(weight);
-  panels_ = w.view({panels, kPanel, k_}).transpose(1, 2).contiguous();  // [panels, K, 48]
+  const int64_t panels = (n_ + kPanel - 1) / kPanel, padded = panels * kPanel, full = n_ / kPanel;
+  // One pass over the weight: whole panels by a transposing copy, the last one zero-padded.
+  const at::Tensor w = weight.contiguous();
+  panels_ = at::empty({panels, k_, kPanel}, w.options());
+  if (full > 0) panels_.narrow(0, 0, full).copy_(w.narrow(0, 0, full * kPanel).view({full, kPanel, k_}).transpose(1, 2));
+  if (full < panels) {
+    at::Tensor last = panels_.select(0, full).zero_();  // [K, 48]
+    last.narrow(1, 0, n_ - full * kPanel).copy_(w.narrow(0, full * kPanel, n_ - full * kPanel).t());
+  }
   if (bias && bias->defined()) {
     bias_ = at::zeros({padded}, weight.options());
     bias_.narrow(0, 0, n_).copy_(*bias);

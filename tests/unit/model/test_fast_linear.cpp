@@ -45,6 +45,9 @@ TEST(PanelWeight, EqualsAFloat64ReferenceAcrossTileAndPanelEdges) {
     EXPECT_LT(max_diff(y, reference(x, w, b)), 2e-6 * s.in) << s.rows << "x" << s.in << "x" << s.out;
   }
   EXPECT_EQ(PanelWeight(at::randn({5, 3}), std::nullopt).forward(at::randn({0, 3})).sizes(), (at::IntArrayRef{0, 5}));
+  const at::Tensor transposed = at::randn({40, 100}).t();  // a weight that is not contiguous
+  const at::Tensor x = at::randn({6, 40});
+  EXPECT_LT(max_diff(PanelWeight(transposed, std::nullopt).forward(x), reference(x, transposed, at::Tensor())), 1e-4);
 }
 
 // Each output is one FMA chain over k: a row's result is bit for bit the same alone, in a
