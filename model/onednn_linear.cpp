@@ -1,8 +1,10 @@
 #include "model/onednn_linear.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <string_view>
 
@@ -41,6 +43,30 @@ at::Tensor call_linear(const at::Tensor& x, const at::Tensor& weight, const std:
                            std::nullopt);
 }
 
+// y = x W^T + b with its backward through oneDNN too: dx = dy W and dW = dy^T x are the
+// same kind of product (A B^T with B = W^T, x^T: oneDNN reads them strided, no copy).
+struct OnednnLinearFunction : torch::autograd::Function<OnednnLinearFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+                            const std::optional<at::Tensor>& bias) {
+    ctx->save_for_backward({x, weight});
+    ctx->saved_data["bias"] = bias.has_value();
+    return call_linear(x, weight, bias);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];       // [M,K]
+    const at::Tensor& weight = saved[1];  // [N,K]
+    const at::Tensor dy = grads[0].contiguous();  // [M,N]
+    at::Tensor dx, dw, db;
+    if (ctx->needs_input_grad(0)) dx = call_linear(dy, weight.t(), std::nullopt);
+    if (ctx->needs_input_grad(1)) dw = call_linear(dy.t(), x.t(), std::nullopt);
+    if (ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2)) db = dy.sum(0);
+    return {dx, dw, db};
+  }
+};
+
 }  // namespace
 
 at::Tensor onednn_pack_weight(const at::Tensor& weight, int64_t rows) {
@@ -60,12 +86,18 @@ at::Tensor onednn_linear(const at::Tensor& x, const at::Tensor& packed_weight, c
 }
 
 at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias) {
-  if (c10::GradMode::is_enabled() || !x.is_cpu() || x.scalar_type() != at::kFloat ||
-      weight.scalar_type() != at::kFloat || x.numel() == 0 || x.dim() < 2 || !onednn_usable())
+  if (!x.is_cpu() || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat ||
+      (bias && bias->scalar_type() != at::kFloat) || x.numel() == 0 || x.dim() < 2 ||
+      at::autocast::is_autocast_enabled(at::kCPU) || !onednn_usable())
     return at::linear(x, weight, bias);
   auto out_sizes = x.sizes().vec();
   out_sizes.back() = weight.size(0);
-  return call_linear(x.reshape({-1, x.size(-1)}), weight.contiguous(), bias).view(out_sizes);
+  const at::Tensor x2d = x.reshape({-1, x.size(-1)});
+  const bool grad = c10::GradMode::is_enabled() &&
+                    (x.requires_grad() || weight.requires_grad() || (bias && bias->requires_grad()));
+  at::Tensor y = grad ? OnednnLinearFunction::apply(x2d, weight, bias)
+                      : call_linear(x2d, weight.contiguous(), bias);
+  return y.view(out_sizes);
 }
 
 at::Tensor linear_forward(const torch::nn::LinearImpl& linear, const at::Tensor& x) {

@@ -70,9 +70,11 @@ TEST(LabelledLogits, SequenceLogpsEqualTheFullLogitsOnes) {
   ASSERT_EQ(selected.sizes(), full.sizes());
   EXPECT_LT((selected - full).abs().max().item<double>(), 1e-5) << selected << full;
   EXPECT_EQ(selected[3].item<double>(), 0.0);
+  // Equal to float32 rounding: the products have other row counts (labelled positions
+  // only), and oneDNN blocks a product by its row count.
   auto params = lm->parameters();
   for (size_t i = 0; i < params.size(); ++i)
-    EXPECT_LT((params[i].grad() - grads[i]).abs().max().item<double>(), 1e-6) << "param " << i;
+    EXPECT_LT((params[i].grad() - grads[i]).abs().max().item<double>(), 1e-5) << "param " << i;
 }
 
 }  // namespace
