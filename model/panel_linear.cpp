@@ -3,9 +3,13 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
-#include <immintrin.h>
 
 #include <algorithm>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define FW_PANEL_AVX512 1
+#endif
 
 namespace fw::model {
 namespace {
@@ -14,6 +18,7 @@ constexpr int64_t kVectors = 3;              // zmm vectors of output columns pe
 constexpr int64_t kPanel = 16 * kVectors;    // output columns per panel
 constexpr int64_t kRows = 8;                 // rows per tile: 8 x 3 accumulators
 
+#ifdef FW_PANEL_AVX512
 bool cpu_has_avx512f() {
   static const bool ok = __builtin_cpu_supports("avx512f");
   return ok;
@@ -57,6 +62,9 @@ using TileFn = void (*)(const float*, const float*, int64_t, const float*, float
                         int64_t, int64_t);
 constexpr TileFn kTiles[kRows + 1] = {nullptr,  tile<1>, tile<2>, tile<3>, tile<4>,
                                       tile<5>, tile<6>, tile<7>, tile<8>};
+#else
+bool cpu_has_avx512f() { return false; }  // not an x86-64 build: the callers keep their other paths
+#endif
 
 }  // namespace
 
@@ -86,9 +94,11 @@ PanelWeight::PanelWeight(const at::Tensor& weight, const std::optional<at::Tenso
 at::Tensor PanelWeight::forward(const at::Tensor& x_in) const {
   TORCH_CHECK(x_in.dim() == 2 && x_in.size(1) == k_ && x_in.is_cpu() && x_in.scalar_type() == at::kFloat,
               "PanelWeight: expected float32 [M,", k_, "] on the CPU, got ", x_in.sizes());
-  const int64_t M = x_in.size(0), K = k_, N = n_;
-  at::Tensor out = at::empty({M, N}, x_in.options());
+  const int64_t M = x_in.size(0);
+  at::Tensor out = at::empty({M, n_}, x_in.options());
   if (M == 0) return out;
+#ifdef FW_PANEL_AVX512
+  const int64_t K = k_, N = n_;
   // x in blocks of 8 rows, each k-major ([K][rows]), so a tile's broadcasts read in order.
   const at::Tensor x = x_in.contiguous();
   const int64_t blocks = (M + kRows - 1) / kRows;
@@ -119,6 +129,9 @@ at::Tensor PanelWeight::forward(const at::Tensor& x_in) const {
       }
     }
   });
+#else
+  TORCH_CHECK(false, "PanelWeight: built without its x86-64 kernel");
+#endif
   return out;
 }
 

@@ -95,7 +95,9 @@ TEST(OnednnLinear, PackedProductsEqualAtLinear) {
     }
   }
   const at::Tensor packed = onednn_pack_weight(at::randn({6, 4}), 8);
-  if (packed.defined()) EXPECT_EQ(onednn_linear(at::randn({0, 4}), packed, std::nullopt).sizes(), (at::IntArrayRef{0, 6}));
+  if (packed.defined()) {
+    EXPECT_EQ(onednn_linear(at::randn({0, 4}), packed, std::nullopt).sizes(), (at::IntArrayRef{0, 6}));
+  }
   EXPECT_FALSE(onednn_pack_weight(at::randn({6, 4}, at::kDouble), 8).defined());  // float64: not oneDNN's
 }
 
