@@ -1,6 +1,7 @@
 #include "model/decode_step.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 
 #include <algorithm>
 
@@ -18,6 +19,9 @@ constexpr int64_t kMaxFusedWeights = 1 << 20;
 // A packed copy of every weight doubles the model's memory for a generation call; past
 // this the products use the shared weights.
 constexpr int64_t kMaxPackedBytes = int64_t{4} << 30;
+// Packing copies every weight once, about three decode steps' time: fewer steps than this
+// use the shared weights.
+constexpr int64_t kMinPackedSteps = 8;
 
 // The smallest and largest of positions [B] int64, B > 0 (a CPU read; elsewhere one
 // synchronising aminmax).
@@ -39,7 +43,8 @@ DecodeState& state_for(LlamaModelImpl& m, KVCache& cache) {
   s->model = &m;
   const bool fuse_qkv = (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim * c.hidden_size <= kMaxFusedWeights;
   const bool fuse_mlp = 2 * c.intermediate_size * c.hidden_size <= kMaxFusedWeights;
-  const int64_t rows = decode_pack_rows(c, cache.batch(), m.norm->weight.scalar_type());
+  // The cache holds this step and every later one.
+  const int64_t rows = decode_pack_rows(c, cache.batch(), m.norm->weight.scalar_type(), cache.capacity() - cache.length);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const auto& layer = *m.layers[l]->as<DecoderLayer>();
     const auto& attn = *layer.self_attn;
@@ -113,7 +118,8 @@ at::Tensor layer(const Step& s, int64_t l, const at::Tensor& x) {
 
 }  // namespace
 
-int64_t decode_pack_rows(const LlamaConfig& c, int64_t batch, at::ScalarType dtype) {
+int64_t decode_pack_rows(const LlamaConfig& c, int64_t batch, at::ScalarType dtype, int64_t steps) {
+  if (steps < kMinPackedSteps || at::autocast::is_autocast_enabled(at::kCPU)) return 0;
   const int64_t per_layer = c.hidden_size * (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim +
                             c.num_attention_heads * c.head_dim * c.hidden_size +
                             3 * c.hidden_size * c.intermediate_size;
@@ -132,7 +138,9 @@ at::Tensor decode_step(LlamaModelImpl& m, const at::Tensor& input_ids, const at:
   const auto [lowest, highest] = position_range(positions);
   auto [cos, sin] = lowest >= 0 ? state.rope.rows(m.inv_freq(), positions, highest + 1, h.scalar_type())
                                 : rope_rows_direct(m.inv_freq(), positions, h.scalar_type());
-  bool cache_contiguous = true;
+  // Under CPU autocast the products return autocast's dtype, so the ATen path (which casts
+  // as autocast says) runs instead of the kernels, which take one dtype throughout.
+  bool cache_contiguous = !(h.is_cpu() && at::autocast::is_autocast_enabled(at::kCPU));
   for (size_t l = 0; l < cache.keys.size() && cache_contiguous; ++l)
     cache_contiguous = cache.keys[l].is_contiguous() && cache.values[l].is_contiguous();
   const bool kernels =

@@ -52,8 +52,17 @@ FusedLinear::FusedLinear(const std::vector<const torch::nn::LinearImpl*>& parts,
 
 at::Tensor FusedLinear::forward(const at::Tensor& x) const {
   const auto bias = bias_.defined() ? std::optional<at::Tensor>(bias_) : std::nullopt;
-  if (panels_) return panels_->forward(x);
-  if (onednn_) return onednn_linear(x, weight_, bias);
+  // A packed copy takes inputs of its own dtype; another (an autocast op upstream) runs
+  // on the parts through at::linear, which casts as autocast says.
+  const bool same_dtype = x.scalar_type() == weights_[0].scalar_type();
+  if (panels_ && same_dtype) return panels_->forward(x);
+  if (onednn_ && same_dtype) return onednn_linear(x, weight_, bias);
+  if (packed() || !same_dtype) {
+    std::vector<at::Tensor> outs;
+    for (size_t i = 0; i < weights_.size(); ++i)
+      outs.push_back(at::linear(x, weights_[i], biases_.empty() ? std::nullopt : std::optional(biases_[i])));
+    return outs.size() == 1 ? outs[0] : at::cat(outs, 1);
+  }
   if (weight_.defined()) return at::linear(x, weight_, bias);
   int64_t total = 0;
   for (const auto& w : weights_) total += w.size(0);

@@ -21,7 +21,11 @@ const std::optional<c10::TypedOperatorHandle<PackFn>>& pack_op() {
     if (!at::hasMKLDNN()) return std::nullopt;
     auto handle = c10::Dispatcher::singleton().findSchema({"mkldnn::_reorder_linear_weight", ""});
     if (!handle) return std::nullopt;
-    return handle->typed<PackFn>();
+    try {
+      return handle->typed<PackFn>();
+    } catch (const std::exception&) {
+      return std::nullopt;  // another LibTorch's schema: at::linear serves
+    }
   }();
   return op;
 }
@@ -31,7 +35,11 @@ const std::optional<c10::TypedOperatorHandle<LinearFn>>& linear_op() {
     if (!at::hasMKLDNN()) return std::nullopt;
     auto handle = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
     if (!handle) return std::nullopt;
-    return handle->typed<LinearFn>();
+    try {
+      return handle->typed<LinearFn>();
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
   }();
   return op;
 }
@@ -44,11 +52,16 @@ at::Tensor call_linear(const at::Tensor& x, const at::Tensor& weight, const std:
 }
 
 // y = x W^T + b with its backward through oneDNN too: dx = dy W and dW = dy^T x are the
-// same kind of product (A B^T with B = W^T, x^T: oneDNN reads them strided, no copy).
+// same kind of product, A B^T, with B a transposed view (W^T, x^T: oneDNN reads a plain
+// transpose without a copy). oneDNN copies A if it is not contiguous, so dW takes whichever
+// form copies less: dy^T (N x M) as A, or x^T (K x M) as A for dW^T (then N x K once more
+// for the transpose), which for a wide LM head is the smaller. No double backward.
 struct OnednnLinearFunction : torch::autograd::Function<OnednnLinearFunction> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x_in, const at::Tensor& w_in,
                             const std::optional<at::Tensor>& bias) {
-    ctx->save_for_backward({x, weight});
+    const at::Tensor x = x_in.contiguous(), weight = w_in.contiguous();  // padded strides would take a slow kernel
+    // Saved only where a gradient needs it, as at::linear's autograd does.
+    ctx->save_for_backward({w_in.requires_grad() ? x : at::Tensor(), x_in.requires_grad() ? weight : at::Tensor()});
     ctx->saved_data["bias"] = bias.has_value();
     return call_linear(x, weight, bias);
   }
@@ -56,12 +69,16 @@ struct OnednnLinearFunction : torch::autograd::Function<OnednnLinearFunction> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor& x = saved[0];       // [M,K]
-    const at::Tensor& weight = saved[1];  // [N,K]
+    const at::Tensor& x = saved[0];       // [M,K], if W needs a gradient
+    const at::Tensor& weight = saved[1];  // [N,K], if x needs one
     const at::Tensor dy = grads[0].contiguous();  // [M,N]
     at::Tensor dx, dw, db;
     if (ctx->needs_input_grad(0)) dx = call_linear(dy, weight.t(), std::nullopt);
-    if (ctx->needs_input_grad(1)) dw = call_linear(dy.t(), x.t(), std::nullopt);
+    if (ctx->needs_input_grad(1)) {
+      const int64_t M = dy.size(0), N = dy.size(1), K = x.size(1);
+      dw = N * M <= K * M + N * K ? call_linear(dy.t(), x.t(), std::nullopt)
+                                  : call_linear(x.t(), dy.t(), std::nullopt).t().contiguous();
+    }
     if (ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2)) db = dy.sum(0);
     return {dx, dw, db};
   }
@@ -75,7 +92,7 @@ at::Tensor onednn_pack_weight(const at::Tensor& weight, int64_t rows) {
   if (!onednn_usable()) return {};
   try {
     return pack_op()->call(weight.contiguous(), std::max<int64_t>(rows, 1));
-  } catch (const c10::Error&) {
+  } catch (const std::exception&) {
     return {};  // e.g. bfloat16 on a CPU oneDNN has no bfloat16 kernels for
   }
 }
@@ -85,18 +102,22 @@ at::Tensor onednn_linear(const at::Tensor& x, const at::Tensor& packed_weight, c
   return call_linear(x, packed_weight, bias);
 }
 
-at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias) {
-  if (!x.is_cpu() || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat ||
-      (bias && bias->scalar_type() != at::kFloat) || x.numel() == 0 || x.dim() < 2 ||
-      at::autocast::is_autocast_enabled(at::kCPU) || !onednn_usable())
-    return at::linear(x, weight, bias);
+at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias_in) {
+  const std::optional<at::Tensor> bias = bias_in && bias_in->defined() ? bias_in : std::nullopt;
+  // Anything but a plain float32 CPU product of matching shapes goes to at::linear, which
+  // also gives the usual errors for bad shapes or devices.
+  const bool plain = x.is_cpu() && weight.is_cpu() && x.scalar_type() == at::kFloat &&
+                     weight.scalar_type() == at::kFloat && weight.dim() == 2 && x.dim() >= 2 &&
+                     x.size(-1) == weight.size(1) && x.numel() > 0 && weight.numel() > 0 &&
+                     (!bias || (bias->is_cpu() && bias->scalar_type() == at::kFloat && bias->dim() == 1 &&
+                                bias->size(0) == weight.size(0)));
+  if (!plain || at::autocast::is_autocast_enabled(at::kCPU) || !onednn_usable()) return at::linear(x, weight, bias);
   auto out_sizes = x.sizes().vec();
   out_sizes.back() = weight.size(0);
   const at::Tensor x2d = x.reshape({-1, x.size(-1)});
   const bool grad = c10::GradMode::is_enabled() &&
                     (x.requires_grad() || weight.requires_grad() || (bias && bias->requires_grad()));
-  at::Tensor y = grad ? OnednnLinearFunction::apply(x2d, weight, bias)
-                      : call_linear(x2d, weight.contiguous(), bias);
+  at::Tensor y = grad ? OnednnLinearFunction::apply(x2d, weight, bias) : call_linear(x2d, weight.contiguous(), bias);
   return y.view(out_sizes);
 }
 

@@ -26,8 +26,8 @@ bool cpu_has_avx512f() {
 
 // One tile: rows [0,MR) of a packed row block xp [K][MR] times one panel wp [K][48] into
 // y (row stride ldy), columns [0, cols). While it runs, it prefetches its share of the next
-// panel into L2: the row blocks of a panel together prefetch all of it (`share` = which
-// block this is, of `blocks`).
+// panel into L2: the row blocks of a panel together prefetch every line of it once
+// (`share` = which block this is, of `blocks`).
 template <int MR>
 __attribute__((target("avx512f"))) void tile(const float* __restrict xp, const float* __restrict wp, int64_t K,
                                              const float* bias, float* __restrict y, int64_t ldy, int64_t cols,
@@ -37,7 +37,13 @@ __attribute__((target("avx512f"))) void tile(const float* __restrict xp, const f
     for (int j = 0; j < kVectors; ++j) acc[i][j] = _mm512_setzero_ps();
   const int64_t first = share * K;
   for (int64_t k = 0; k < K; ++k) {
-    if (next) _mm_prefetch(reinterpret_cast<const char*>(next + (first + k) * kPanel / blocks), _MM_HINT_T1);
+    if (next) {  // this step's share of the next panel: 48 / blocks floats
+      const float* share_k = next + (first + k) * kPanel / blocks;
+      _mm_prefetch(reinterpret_cast<const char*>(share_k), _MM_HINT_T1);
+      // Under 3 blocks a share spans more than one 64-byte line (16 floats): fetch them all.
+      for (int64_t f = 16; blocks < 3 && f < kPanel / blocks; f += 16)
+        _mm_prefetch(reinterpret_cast<const char*>(share_k + f), _MM_HINT_T1);
+    }
     const __m512 w0 = _mm512_loadu_ps(wp + k * kPanel);
     const __m512 w1 = _mm512_loadu_ps(wp + k * kPanel + 16);
     const __m512 w2 = _mm512_loadu_ps(wp + k * kPanel + 32);

@@ -77,7 +77,7 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
   const model::FusedLinear head({tied ? lm->model->embed_tokens->weight : lm->lm_head->weight},
                                 tied || !lm->lm_head->bias.defined() ? std::vector<at::Tensor>{}
                                                                      : std::vector{lm->lm_head->bias},
-                                false, model::decode_pack_rows(lm->config(), B, dtype));
+                                false, model::decode_pack_rows(lm->config(), B, dtype, opts.max_new_tokens));
   at::Generator gen = make_generator(device, opts.seed);
 
   auto t0 = Clock::now();

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "model/onednn_linear.h"
 
 namespace fw::rollout {
 namespace {
@@ -110,7 +111,7 @@ ResponseLogprobs response_logprobs(model::LlamaForCausalLM& lm, const ResponseBa
 
 at::Tensor response_values(model::LlamaForScore& vm, const ResponseBatch& b) {
   const at::Device device = device_of(*vm);
-  at::Tensor v = vm->score(response_hidden(vm->model, b, device)).select(-1, 0).to(at::kFloat);  // [N]
+  at::Tensor v = model::linear_forward(*vm->score, response_hidden(vm->model, b, device)).select(-1, 0).to(at::kFloat);  // [N]
   return scatter_responses(v, b);
 }
 

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/function.h>
 
 #include "model/fused_linear.h"
 #include "model/onednn_linear.h"
@@ -29,8 +30,9 @@ struct Shape {
 };
 
 // Row counts around the 8-row tile, column counts around the 48-column panel.
-const Shape kShapes[] = {{1, 7, 5, false},    {8, 64, 48, true},    {9, 33, 50, false},  {31, 96, 100, true},
-                         {32, 768, 1280, false}, {70, 40, 97, true}, {3, 2048, 16, false}, {17, 5, 200, true}};
+const Shape kShapes[] = {{1, 7, 5, false},      {8, 64, 48, true},  {9, 33, 50, false},   {31, 96, 100, true},
+                         {32, 768, 1280, false}, {70, 40, 97, true}, {3, 2048, 16, false}, {17, 5, 200, true},
+                         {12, 1, 64, true}};
 
 TEST(PanelWeight, EqualsAFloat64ReferenceAcrossTileAndPanelEdges) {
   if (!PanelWeight::supported(at::ones({1, 1}))) GTEST_SKIP() << "no AVX-512F here";
@@ -133,11 +135,55 @@ TEST(OnednnLinear, LinearForwardAndItsGradientsMatchAtLinear) {
   {
     at::NoGradGuard no_grad;
     EXPECT_FALSE(linear_forward(*ours, x).requires_grad());
+    EXPECT_THROW(linear_forward(*ours, at::randn({3, 23})), c10::Error);  // at::linear's shape error
     EXPECT_LT(max_diff(linear_forward(*ours, x), expected.detach()), 1e-5);
     EXPECT_EQ(linear_forward(*ours, at::randn({0, 24})).size(0), 0);
     EXPECT_LT(max_diff(linear_forward(x.to(at::kDouble), ours->weight.to(at::kDouble), std::nullopt),
                        at::linear(x, ours->weight)),
               1e-5);
+  }
+}
+
+// The gradient cases a trainer meets: no bias, a frozen input (the first layer's hidden
+// states) or frozen weights, 2-D and non-contiguous inputs, a head wider than its input
+// (64 rows, 4 in, 300 out: dW^T is computed then) - each against at::linear's autograd; and oneDNN's node is the
+// one that ran, wherever LibTorch has oneDNN.
+TEST(OnednnLinear, GradientsMatchAtLinearInEveryCase) {
+  at::manual_seed(6);
+  struct Case {
+    int64_t rows, in, out;
+    bool bias, x_grad, w_grad, transposed_x;
+  };
+  const Case cases[] = {{10, 24, 40, false, true, true, false}, {10, 24, 40, true, false, true, false},
+                        {10, 24, 40, true, true, false, false}, {64, 4, 300, false, true, true, false},
+                        {9, 32, 20, true, true, true, true}};
+  for (const Case& c : cases) {
+    const at::Tensor w0 = at::randn({c.out, c.in}), b0 = at::randn({c.out});
+    at::Tensor x0 = c.transposed_x ? at::randn({c.in, c.rows}).t() : at::randn({c.rows, c.in});
+    at::Tensor up = at::randn({c.rows, c.out});
+    auto run = [&](bool ours) {
+      at::Tensor x = x0.clone().requires_grad_(c.x_grad), w = w0.clone().requires_grad_(c.w_grad);
+      at::Tensor b = b0.clone().requires_grad_(c.w_grad);
+      if (c.transposed_x) x = x0.t().clone().t().requires_grad_(c.x_grad);  // keep the strides
+      const std::optional<at::Tensor> bias = c.bias ? std::optional(b) : std::nullopt;
+      at::Tensor y = ours ? linear_forward(x, w, bias) : at::linear(x, w, bias);
+      if (ours && at::hasMKLDNN()) {
+        // y's own node is the view back to x's shape; the product's is the one below it.
+        const auto& below = y.grad_fn()->next_edges();
+        const std::string name = below.empty() ? y.grad_fn()->name() : below[0].function->name();
+        EXPECT_NE(name.find("OnednnLinearFunction"), std::string::npos) << name;
+      }
+      (y * up).sum().backward();
+      return std::vector<at::Tensor>{y.detach(), c.x_grad ? x.grad() : at::Tensor(), c.w_grad ? w.grad() : at::Tensor(),
+                                     c.bias && c.w_grad ? b.grad() : at::Tensor()};
+    };
+    const auto a = run(true), e = run(false);
+    for (size_t i = 0; i < a.size(); ++i) {
+      ASSERT_EQ(a[i].defined(), e[i].defined()) << i;
+      if (a[i].defined()) {
+        EXPECT_LT(max_diff(a[i], e[i]), 1e-4) << "case " << c.rows << "x" << c.in << "x" << c.out << " output " << i;
+      }
+    }
   }
 }
 

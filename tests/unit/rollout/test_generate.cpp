@@ -118,9 +118,10 @@ TEST(Generate, RepetitionPenaltyChangesGreedyOutputDeterministically) {
 
 }  // namespace
 
-// PPO with `dtype: bfloat16` on a CPU generates under CPU autocast: the prefill's products
-// run in bfloat16, the decode step's packed ones in float32; generation still runs to the
-// end with finite log-probs, and the greedy tokens follow the model.
+// PPO with `dtype: bfloat16` on a CPU generates under CPU autocast: the decode step then
+// packs nothing and takes its ATen path, so its products run in bfloat16 as the prefill's
+// do (its float32 kernels refused the bfloat16 q/k/v before); generation runs to the end
+// with finite log-probs, and the greedy tokens follow the model.
 namespace {
 TEST(Generate, RunsUnderCpuBfloat16Autocast) {
   auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 4);
