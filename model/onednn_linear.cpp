@@ -15,32 +15,27 @@ using PackFn = at::Tensor(const at::Tensor&, std::optional<int64_t>);
 using LinearFn = at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, std::string_view,
                             c10::List<std::optional<at::Scalar>>, std::optional<std::string_view>);
 
-// Looked up once: a LibTorch built without oneDNN registers neither op.
+// The op `name` with signature Fn, or none: a LibTorch built without oneDNN registers
+// neither op, and another LibTorch's schema may not match Fn (at::linear serves then).
+template <typename Fn>
+std::optional<c10::TypedOperatorHandle<Fn>> find_op(const char* name) {
+  if (!at::hasMKLDNN()) return std::nullopt;
+  auto handle = c10::Dispatcher::singleton().findSchema({name, ""});
+  if (!handle) return std::nullopt;
+  try {
+    return handle->template typed<Fn>();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 const std::optional<c10::TypedOperatorHandle<PackFn>>& pack_op() {
-  static const auto op = []() -> std::optional<c10::TypedOperatorHandle<PackFn>> {
-    if (!at::hasMKLDNN()) return std::nullopt;
-    auto handle = c10::Dispatcher::singleton().findSchema({"mkldnn::_reorder_linear_weight", ""});
-    if (!handle) return std::nullopt;
-    try {
-      return handle->typed<PackFn>();
-    } catch (const std::exception&) {
-      return std::nullopt;  // another LibTorch's schema: at::linear serves
-    }
-  }();
+  static const auto op = find_op<PackFn>("mkldnn::_reorder_linear_weight");  // looked up once
   return op;
 }
 
 const std::optional<c10::TypedOperatorHandle<LinearFn>>& linear_op() {
-  static const auto op = []() -> std::optional<c10::TypedOperatorHandle<LinearFn>> {
-    if (!at::hasMKLDNN()) return std::nullopt;
-    auto handle = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
-    if (!handle) return std::nullopt;
-    try {
-      return handle->typed<LinearFn>();
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-  }();
+  static const auto op = find_op<LinearFn>("mkldnn::_linear_pointwise");
   return op;
 }
 
