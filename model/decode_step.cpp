@@ -64,7 +64,7 @@ struct Step {
   KVCache& cache;
   DecodeState& state;
   bool kernels;         // the CPU kernels apply (float32)
-  bool cache_contiguous;  // the attention kernel may read the cache (float32 or bfloat16)
+  bool attention_kernel;  // the attention kernel may read the cache (float32 or bfloat16)
   at::Tensor cos, sin;  // [B,D] RopeTable rows (sin signed)
 };
 
@@ -78,7 +78,7 @@ at::Tensor attention(const Step& s, const at::Tensor& q, int64_t l, int64_t firs
   KVCache& cache = s.cache;
   const int64_t B = q.size(0), H = q.size(1), S = cache.length + 1;
   const at::Tensor valid = cache.has_padding ? cache.key_valid : at::Tensor();
-  if (s.cache_contiguous && decode_attention_supported(q))
+  if (s.attention_kernel && decode_attention_supported(q))
     return decode_attention(q, cache.keys[l], cache.values[l], first, S, valid);
   at::Tensor k = cache.keys[l].narrow(2, first, S - first);
   at::Tensor v = cache.values[l].narrow(2, first, S - first);
@@ -120,11 +120,8 @@ at::Tensor layer(const Step& s, int64_t l, const at::Tensor& x) {
 
 int64_t decode_pack_rows(const LlamaConfig& c, int64_t batch, at::ScalarType dtype, int64_t steps) {
   if (steps < kMinPackedSteps || at::autocast::is_autocast_enabled(at::kCPU)) return 0;
-  const int64_t per_layer = c.hidden_size * (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim +
-                            c.num_attention_heads * c.head_dim * c.hidden_size +
-                            3 * c.hidden_size * c.intermediate_size;
-  const int64_t weights = c.num_hidden_layers * per_layer + c.vocab_size * c.hidden_size;  // + the LM head
-  return weights * static_cast<int64_t>(c10::elementSize(dtype)) <= kMaxPackedBytes ? batch : 0;
+  // The copies (every layer's products and the LM head) are at most the model's size.
+  return c.num_parameters() * static_cast<int64_t>(c10::elementSize(dtype)) <= kMaxPackedBytes ? batch : 0;
 }
 
 at::Tensor decode_step(LlamaModelImpl& m, const at::Tensor& input_ids, const at::Tensor& position_ids,
@@ -140,12 +137,12 @@ at::Tensor decode_step(LlamaModelImpl& m, const at::Tensor& input_ids, const at:
                                 : rope_rows_direct(m.inv_freq(), positions, h.scalar_type());
   // Under CPU autocast the products return autocast's dtype, so the ATen path (which casts
   // as autocast says) runs instead of the kernels, which take one dtype throughout.
-  bool cache_contiguous = !(h.is_cpu() && at::autocast::is_autocast_enabled(at::kCPU));
-  for (size_t l = 0; l < cache.keys.size() && cache_contiguous; ++l)
-    cache_contiguous = cache.keys[l].is_contiguous() && cache.values[l].is_contiguous();
+  bool attention_kernel = !(h.is_cpu() && at::autocast::is_autocast_enabled(at::kCPU));
+  for (size_t l = 0; l < cache.keys.size() && attention_kernel; ++l)
+    attention_kernel = cache.keys[l].is_contiguous() && cache.values[l].is_contiguous();
   const bool kernels =
-      cache_contiguous && decode_kernels_supported(h) && m.norm->weight.scalar_type() == at::kFloat;
-  const Step s{m, cache, state, kernels, cache_contiguous, cos, sin};
+      attention_kernel && decode_kernels_supported(h) && m.norm->weight.scalar_type() == at::kFloat;
+  const Step s{m, cache, state, kernels, attention_kernel, cos, sin};
   for (int64_t l = 0; l < m.config().num_hidden_layers; ++l) h = layer(s, l, h);
   cache.length = offset + 1;
   return norm(s, *m.norm, h).unsqueeze(1);

@@ -73,11 +73,9 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
   model::KVCache cache(lm->config(), B, L + opts.max_new_tokens, dtype, device);
   // The LM head (the largest product of a step), packed for oneDNN on a CPU as the decode
   // step's products are (model/decode_step.h).
-  const bool tied = !lm->lm_head;
-  const model::FusedLinear head({tied ? lm->model->embed_tokens->weight : lm->lm_head->weight},
-                                tied || !lm->lm_head->bias.defined() ? std::vector<at::Tensor>{}
-                                                                     : std::vector{lm->lm_head->bias},
-                                false, model::decode_pack_rows(lm->config(), B, dtype, opts.max_new_tokens));
+  const int64_t pack_rows = model::decode_pack_rows(lm->config(), B, dtype, opts.max_new_tokens);
+  const model::FusedLinear head = lm->lm_head ? model::FusedLinear({lm->lm_head.get()}, false, pack_rows)
+                                              : model::FusedLinear({lm->model->embed_tokens->weight}, {}, false, pack_rows);
   at::Generator gen = make_generator(device, opts.seed);
 
   auto t0 = Clock::now();

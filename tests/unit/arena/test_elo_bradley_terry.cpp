@@ -170,17 +170,18 @@ TEST(BradleyTerry, TabulationKeepsOnlyModelsThatBattle) {
   b.category = {-1, -1, -1};
   const BattleTable t = tabulate_battles(b, TieMode::Half);
   EXPECT_EQ(t.models, (std::vector<std::string>{"a", "c", "d"}));
-  ASSERT_EQ(t.rows.size(), 3u);
   // Rows in compacted ids, each seen from its lower id: a beat c; d (shown first) lost to a.
-  EXPECT_EQ(t.rows[0].a, 0);
-  EXPECT_EQ(t.rows[0].b, 1);
-  EXPECT_EQ(t.rows[0].outcome, Outcome::AWins);
-  EXPECT_EQ(t.rows[1].a, 0);
-  EXPECT_EQ(t.rows[1].b, 2);
-  EXPECT_EQ(t.rows[1].outcome, Outcome::AWins);
-  EXPECT_EQ(t.rows[2].a, 1);
-  EXPECT_EQ(t.rows[2].b, 2);
-  EXPECT_EQ(t.rows[2].outcome, Outcome::Tie);
+  struct Row {
+    int a, b;
+    Outcome outcome;
+  };
+  const Row want[] = {{0, 1, Outcome::AWins}, {0, 2, Outcome::AWins}, {1, 2, Outcome::Tie}};
+  ASSERT_EQ(t.rows.size(), std::size(want));
+  for (size_t i = 0; i < std::size(want); ++i) {
+    EXPECT_EQ(t.rows[i].a, want[i].a) << i;
+    EXPECT_EQ(t.rows[i].b, want[i].b) << i;
+    EXPECT_EQ(t.rows[i].outcome, want[i].outcome) << i;
+  }
 }
 
 }  // namespace

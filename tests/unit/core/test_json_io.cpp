@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/test_tmp.h"
@@ -17,6 +19,19 @@ std::string tmp_path(const std::string& name) {
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+// The fw::Error that fn throws; none (and a test failure) if it throws nothing.
+std::optional<fw::Error> error_from(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const fw::Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected an fw::Error";
+  return std::nullopt;
+}
+
+void read_all(const std::string& path) { fw::for_each_jsonl(path, [](const nlohmann::json&, long) {}); }
+
 TEST(Jsonl, ReadsLinesSkippingBlanks) {
   auto p = tmp_path("ok.jsonl");
   write(p, "{\"a\":1}\n\n{\"a\":2}\r\n");
@@ -31,58 +46,45 @@ TEST(Jsonl, ReadsLinesSkippingBlanks) {
 TEST(Jsonl, BadLineNamesFileAndLine) {
   auto p = tmp_path("bad.jsonl");
   write(p, "{\"a\":1}\n{\"a\":\n");
-  try {
-    fw::for_each_jsonl(p, [](const nlohmann::json&, long) {});
-    FAIL();
-  } catch (const fw::Error& e) {
-    EXPECT_EQ(e.context().file, p);
-    EXPECT_EQ(e.context().line, 2);
-    EXPECT_EQ(e.kind(), fw::ErrorKind::InvalidInput);
-  }
+  const auto e = error_from([&] { read_all(p); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->context().file, p);
+  EXPECT_EQ(e->context().line, 2);
+  EXPECT_EQ(e->kind(), fw::ErrorKind::InvalidInput);
 }
 
 TEST(Jsonl, NumberOverflowNamesFileAndLine) {
   auto p = tmp_path("overflow.jsonl");
   write(p, "{\"a\":1}\n{\"a\":1e999}\n");
-  try {
-    fw::for_each_jsonl(p, [](const nlohmann::json&, long) {});
-    FAIL();
-  } catch (const fw::Error& e) {
-    EXPECT_EQ(e.context().file, p);
-    EXPECT_EQ(e.context().line, 2);
-    EXPECT_NE(std::string(e.what()).find("overflow"), std::string::npos) << e.what();
-  }
+  const auto e = error_from([&] { read_all(p); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->context().file, p);
+  EXPECT_EQ(e->context().line, 2);
+  EXPECT_NE(std::string(e->what()).find("overflow"), std::string::npos) << e->what();
   write(p, "[1e999]");
-  try {
-    fw::read_json_file(p);
-    FAIL();
-  } catch (const fw::Error& e) {
-    EXPECT_EQ(e.context().file, p);
-  }
+  const auto whole = error_from([&] { fw::read_json_file(p); });
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->context().file, p);
 }
 
 TEST(Jsonl, CallbackErrorsGetFileAndLine) {
   auto p = tmp_path("cb.jsonl");
   write(p, "{}\n{}\n{}\n");
-  try {
+  const auto e = error_from([&] {
     fw::for_each_jsonl(p, [](const nlohmann::json&, long line) {
       if (line == 3) fw::throw_invalid("missing field 'messages'");
     });
-    FAIL();
-  } catch (const fw::Error& e) {
-    EXPECT_EQ(std::string(e.what()), p + ":3: missing field 'messages'");
-  }
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(std::string(e->what()), p + ":3: missing field 'messages'");
 }
 
 TEST(Json, SyntaxErrorHasLineAndColumn) {
   auto p = tmp_path("bad.json");
   write(p, "{\n  \"a\": 1,\n  \"b\": ]\n}\n");
-  try {
-    fw::read_json_file(p);
-    FAIL();
-  } catch (const fw::Error& e) {
-    EXPECT_EQ(e.context().line, 3);
-  }
+  const auto e = error_from([&] { fw::read_json_file(p); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->context().line, 3);
 }
 
 TEST(Json, MissingFileIsRuntimeError) {
