@@ -229,6 +229,44 @@ std::vector<SftExample> build_sft_data(const std::vector<Battle>& battles,
   return out;
 }
 
+namespace {
+
+// Each model's mean score over its battles on one prompt, best first; equal means in name
+// order, so the best is the first name and the worst the last among its ties.
+std::vector<std::pair<std::string, double>> ranked_means(const std::vector<Scored>& scored) {
+  std::map<std::string, std::pair<double, int>> sums;
+  for (const Scored& s : scored) {
+    for (const std::string* m : {&s.battle->model_a, &s.battle->model_b}) {
+      auto& [sum, n] = sums[*m];
+      sum += s.score_of(*m);
+      ++n;
+    }
+  }
+  std::vector<std::pair<std::string, double>> ranked;
+  for (const auto& [m, sn] : sums) ranked.emplace_back(m, sn.first / sn.second);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+  return ranked;
+}
+
+}  // namespace
+
+DpoPairs dpo_pairs_from_name(const std::string& name) {
+  if (name == "best_vs_worst") return DpoPairs::BestVsWorst;
+  if (name == "on_policy") return DpoPairs::OnPolicy;
+  if (name == "target_lost") return DpoPairs::TargetLost;
+  throw_invalid("unknown DPO pair choice '" + name + "' (expected best_vs_worst, on_policy or target_lost)",
+                {.key = "dpo_pairs"});
+}
+
+std::string dpo_pairs_name(DpoPairs pairs) {
+  switch (pairs) {
+    case DpoPairs::BestVsWorst: return "best_vs_worst";
+    case DpoPairs::OnPolicy: return "on_policy";
+    case DpoPairs::TargetLost: return "target_lost";
+  }
+  return "?";
+}
+
 std::vector<PreferenceRecord> build_dpo_data(const std::vector<Battle>& battles,
                                              const std::map<std::string, data::PromptRecord>& prompts,
                                              const ResponseTable& responses, double margin, SliceStats* stats) {
@@ -237,21 +275,8 @@ std::vector<PreferenceRecord> build_dpo_data(const std::vector<Battle>& battles,
   const ByPrompt grouped = group_battles(battles, prompts, st);
   std::vector<PreferenceRecord> out;
   for (const std::string& qid : grouped.order) {
-    // Each model's mean over its battles on this prompt.
-    std::map<std::string, std::pair<double, int>> sums;
-    for (const Scored& s : grouped.battles.at(qid)) {
-      for (const std::string* m : {&s.battle->model_a, &s.battle->model_b}) {
-        auto& [sum, n] = sums[*m];
-        sum += s.score_of(*m);
-        ++n;
-      }
-    }
-    if (sums.size() < 2) continue;  // no usable battle on this prompt
-    std::vector<std::pair<std::string, double>> ranked;
-    for (const auto& [m, sn] : sums) ranked.emplace_back(m, sn.first / sn.second);
-    // Best first; equal means in name order, so the best is the first name and the worst
-    // the last among its ties.
-    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+    const auto ranked = ranked_means(grouped.battles.at(qid));
+    if (ranked.size() < 2) continue;  // no usable battle on this prompt
     const auto& [best, best_score] = ranked.front();
     const auto& [worst, worst_score] = ranked.back();
     const double gap = best_score - worst_score;
@@ -262,6 +287,38 @@ std::vector<PreferenceRecord> build_dpo_data(const std::vector<Battle>& battles,
     const std::string *chosen = nullptr, *rejected = nullptr;
     if (!pair_responses(responses, qid, best, worst, st, chosen, rejected)) continue;
     out.push_back(make_preference(prompts.at(qid), *chosen, *rejected, best, worst, gap, st));
+  }
+  return out;
+}
+
+std::vector<PreferenceRecord> build_on_policy_dpo_data(const std::vector<Battle>& battles,
+                                                       const std::map<std::string, data::PromptRecord>& prompts,
+                                                       const ResponseTable& responses, const std::string& target,
+                                                       double margin, bool both_directions, SliceStats* stats) {
+  SliceStats local;
+  SliceStats& st = stats ? *stats : local;
+  const ByPrompt grouped = group_battles(battles, prompts, st);
+  std::vector<PreferenceRecord> out;
+  for (const std::string& qid : grouped.order) {
+    const auto ranked = ranked_means(grouped.battles.at(qid));
+    const auto self = std::find_if(ranked.begin(), ranked.end(), [&](const auto& m) { return m.first == target; });
+    if (self == ranked.end() || ranked.size() < 2) continue;  // the target has no usable battle here
+    const auto& [best, best_score] = ranked.front().first == target ? ranked[1] : ranked.front();
+    const auto& [worst, worst_score] = ranked.back().first == target ? ranked[ranked.size() - 2] : ranked.back();
+    // The target lost by K: its answer is rejected. Otherwise, with both directions, it beat
+    // the worst by K: its answer is chosen.
+    const bool lost = reaches(best_score - self->second, margin);
+    const bool won = both_directions && !lost && reaches(self->second - worst_score, margin);
+    if (!lost && !won) {
+      ++st.below_margin;
+      continue;
+    }
+    const std::string& winner = lost ? best : target;
+    const std::string& loser = lost ? target : worst;
+    const double gap = lost ? best_score - self->second : self->second - worst_score;
+    const std::string *chosen = nullptr, *rejected = nullptr;
+    if (!pair_responses(responses, qid, winner, loser, st, chosen, rejected)) continue;
+    out.push_back(make_preference(prompts.at(qid), *chosen, *rejected, winner, loser, gap, st));
   }
   return out;
 }

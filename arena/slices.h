@@ -84,6 +84,30 @@ std::vector<PreferenceRecord> build_dpo_data(const std::vector<Battle>& battles,
                                              const std::map<std::string, data::PromptRecord>& prompts,
                                              const ResponseTable& responses, double margin,
                                              SliceStats* stats = nullptr);
+// The on-policy choices: every pair holds the target's own answer. Per prompt, each
+// model's mean score over its battles there; where the target lost by K, the
+// best-scoring competitor's answer is chosen and the target's rejected (ties of the best:
+// name order); with both_directions, where it did not lose but beat the worst competitor
+// by K, the target's answer is chosen and the worst's rejected.
+//
+// Why: in best-vs-worst pairs often neither side is the policy's text, and DPO can lower
+// both (the displacement of the chosen answer). With the target's losing answers alone
+// (both_directions false) every rejected side is the policy's own mode, and DPO can fit
+// them by a shortcut, lowering its mode everywhere (on the synthetic domain: answers off
+// by one on prompts it had right); the pairs where its answer wins hold the mode up where
+// it is right.
+std::vector<PreferenceRecord> build_on_policy_dpo_data(const std::vector<Battle>& battles,
+                                                       const std::map<std::string, data::PromptRecord>& prompts,
+                                                       const ResponseTable& responses, const std::string& target,
+                                                       double margin, bool both_directions,
+                                                       SliceStats* stats = nullptr);
+
+// Which DPO pairs a flywheel stage builds: the paper's best vs worst of all models; the
+// on-policy pairs both ways; or only the target's losses.
+enum class DpoPairs { BestVsWorst, OnPolicy, TargetLost };
+DpoPairs dpo_pairs_from_name(const std::string& name);  // "best_vs_worst" | "on_policy" | "target_lost"
+std::string dpo_pairs_name(DpoPairs pairs);
+
 std::vector<PreferenceRecord> build_rm_data(const std::vector<Battle>& battles,
                                             const std::map<std::string, data::PromptRecord>& prompts,
                                             const ResponseTable& responses, SliceStats* stats = nullptr);

@@ -18,10 +18,30 @@ namespace fw::flywheel {
 struct TrainerStageSection {
   std::string recipe;                  // a trainer recipe file
   std::vector<std::string> overrides;  // key=value, applied after the file
+  std::vector<std::string> retries;    // gate.on_fail: retry — each "key=value key=value ...", tried in turn
   template <class V>
   void visit(V& v) {
     v.field("recipe", recipe, "trainer recipe file (needed when the stage runs)");
     v.field("overrides", overrides, "key=value overrides of that recipe");
+    v.field("retries", retries,
+            "settings the stage gate retries a failed stage with, in order: each a space-separated key=value list "
+            "applied after overrides (rm_ppo: to the ppo recipe)");
+  }
+};
+
+// The stage gate (flywheel/stage_gate.h): each training stage's output battles its input
+// on the stage's held-out prompts (heldout_fraction of its slice) with the run's judge.
+struct GateSection {
+  bool enabled = true;
+  double min_win_rate = 0.5;     // the output's win rate (ties half) must be above this
+  std::string on_fail = "keep";  // keep (report only) | retry (the stage's retries, then drop) | drop
+  int64_t bootstrap = 200;       // rounds for the win rate's 95 % interval
+  template <class V>
+  void visit(V& v) {
+    v.field("enabled", enabled, "arena-check each stage's output against its input");
+    v.field("min_win_rate", min_win_rate, "win rate (ties half) the output needs against its input").range(0.0, 1.0);
+    v.field("on_fail", on_fail, "keep | retry | drop").one_of({"keep", "retry", "drop"});
+    v.field("bootstrap", bootstrap, "bootstrap rounds of the win rate's interval").min(0);
   }
 };
 
@@ -86,6 +106,12 @@ struct FlywheelRecipe {
   std::vector<double> dpo_margin = {2};
   std::string sft_selection = "judge";      // judge | random (the ablation: random prompts, same count)
   bool sft_accumulate = true;               // SFT stages also train on the earlier SFT data (D0's, ...)
+  std::string dpo_pairs = "on_policy";      // on_policy | target_lost | best_vs_worst (the paper's), arena/slices.h
+  double heldout_fraction = 0.1;            // of each stage's slice, kept out of training (held-out figures, gate)
+  std::string rm_data = "run";              // slice | run: the RM's pairs (this slice's, or every battle so far)
+  double rm_min_accuracy = 0.6;             // a reward model below this held-out accuracy does not feed PPO
+  std::string rm_init = "target";           // target (a fresh head on the stage's target) | previous_rm
+  GateSection gate;
   TrainerStageSection sft, dpo, rm, ppo;
   int64_t chunk_prompts = 64;
   int64_t dist_wait_seconds = 86400;  // data parallel: how long the other ranks wait for rank 0's battles
@@ -109,6 +135,22 @@ struct FlywheelRecipe {
     v.field("dpo_margin", dpo_margin, "DPO: best - worst >= K, per iteration").non_empty();
     v.field("sft_selection", sft_selection, "judge (pair-judge selection) | random (ablation)").one_of({"judge", "random"});
     v.field("sft_accumulate", sft_accumulate, "SFT stages also train on the earlier SFT stages' data");
+    v.field("dpo_pairs", dpo_pairs,
+            "on_policy (the target's own answer in every pair: rejected where it lost, chosen where it won) | "
+            "target_lost (only where it lost) | best_vs_worst (of all models, the paper's)")
+        .one_of({"on_policy", "target_lost", "best_vs_worst"});
+    v.field("heldout_fraction", heldout_fraction,
+            "share of each stage's slice held out of its training: the held-out figures and the gate's prompts")
+        .range(0.0, 0.5);
+    v.field("rm_data", rm_data,
+            "slice (this slice's battles) | run (also every earlier stage's battles of the run)").one_of({"slice", "run"});
+    v.field("rm_init", rm_init,
+            "target: the reward model starts from the stage's target with a fresh head; previous_rm: from the "
+            "last iteration's reward model (iteration 1: the target)").one_of({"target", "previous_rm"});
+    v.field("rm_min_accuracy", rm_min_accuracy,
+            "held-out pair accuracy a reward model needs before PPO runs against it (0 = no check)").range(0.0, 1.0);
+    v.section("gate", gate);
+    v.check(!gate.enabled || heldout_fraction > 0, "gate.enabled", "the gate plays on held-out prompts: set heldout_fraction > 0");
     v.section("sft", sft);
     v.section("dpo", dpo);
     v.section("rm", rm);

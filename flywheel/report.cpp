@@ -153,6 +153,54 @@ struct Table {
   }
 };
 
+// The stages' held-out figures (the trainers' eval/ metrics on the held-out part of their
+// slice): first and last value of each, and every value in order (PPO's curve over steps).
+Table heldout_table(const Facts& f) {
+  Table t{{"Stage", "Trainer", "Held-out figure", "Start", "End", "Over steps"}, {}};
+  for (const Json* s : f.stages) {
+    const Json figures = s->value("outputs", Json::object()).value("heldout", Json::object());
+    for (const auto& [trainer, rows] : figures.items()) {
+      std::vector<std::string> keys;
+      for (const auto& row : rows)
+        for (const auto& [k, v] : row.items())
+          if (k != "step" && std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+      for (const auto& k : keys) {
+        std::string curve, first, last;
+        for (const auto& row : rows) {
+          if (!row.contains(k) || !row[k].is_number()) continue;
+          const std::string v = fmt(row[k].get<double>(), 3);
+          if (first.empty()) first = v;
+          last = v;
+          curve += (curve.empty() ? "" : ", ") + std::to_string(row.value("step", 0)) + ": " + v;
+        }
+        const std::string name = s->value("id", "");
+        const std::string which = trainer == "rm" ? "rm" : name.substr(name.rfind('.') + 1) == "rm_ppo" ? "ppo" : name.substr(name.rfind('.') + 1);
+        t.rows.push_back({name, which, k.substr(5), first, last, curve});
+      }
+    }
+  }
+  return t;
+}
+
+// Each stage's gate: every attempt's win rate against its input on the held-out prompts,
+// and what was done.
+Table gate_table(const Facts& f) {
+  Table t{{"Stage", "Attempt", "Settings", "Held-out prompts", "Win rate vs its input", "95% CI", "Outcome"}, {}};
+  for (const Json* s : f.stages) {
+    const Json g = s->value("outputs", Json::object()).value("gate", Json::object());
+    const Json checks = g.value("checks", Json::array());
+    for (size_t k = 0; k < checks.size(); ++k) {
+      const Json c = checks[k].value("check", Json::object());
+      t.rows.push_back({s->value("id", ""), std::to_string(checks[k].value("attempt", 0)),
+                        checks[k].value("settings", std::string()), fmt(num(c, "prompts")),
+                        fmt(100 * num(c, "win_rate"), 1) + "%",
+                        fmt(100 * num(c, "ci_low"), 1) + " – " + fmt(100 * num(c, "ci_high"), 1) + "%",
+                        k + 1 == checks.size() ? g.value("verdict", std::string()) : "failed, retried"});
+    }
+  }
+  return t;
+}
+
 }  // namespace
 
 std::string write_report(const std::string& out, const Json& manifest, const FlywheelRecipe& r) {
@@ -208,7 +256,9 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
       inconsistency += fmt(100 * c.value("rate", 0.0), 1) + "% (" + judge + ")";
       battles += c.value("battles", 0);
     }
-    const std::string status = s->value("status", "") + (out.contains("skipped") ? " (skipped: " + out["skipped"].get<std::string>() + ")" : "");
+    const std::string status = s->value("status", "") +
+                               (out.contains("skipped") ? " (skipped: " + out["skipped"].get<std::string>() + ")" : "") +
+                               (out.contains("dropped") ? " (dropped by the gate)" : "");
     data.rows.push_back({s->value("id", ""), status, d.contains("examples") ? std::to_string(d["examples"].get<int64_t>()) : fmt(num(out, "examples")),
                          std::to_string(battles), inconsistency});
     for (const char* kind : {"sft", "dpo", "rm"})
@@ -228,6 +278,9 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
       eval_consistency.rows.push_back({ev->at("id").get<std::string>() + " (" + judge + ")", std::to_string(c.value("battles", 0)),
                                        fmt(100 * c.value("rate", 0.0), 1) + "%"});
   }
+
+  const Table heldout = heldout_table(f);
+  const Table gate = gate_table(f);
 
   // Artefacts.
   std::vector<std::pair<std::string, std::string>> links = {{"resolved recipe", "config.yaml"}, {"manifest", "manifest.json"}};
@@ -269,7 +322,9 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
     md += "Best target snapshot **" + summary["elo_gain"]["to"].get<std::string>() + "**: " +
           fmt(summary["elo_gain"]["points"].get<double>(), 0) + " Elo above " + summary["elo_gain"]["from"].get<std::string>() + ".\n\n";
   md += "## Elo on the offline test set\n\n" + elo.md() + "\n## Win rates against the competitors (last evaluation)\n\n" +
-        wins.md() + "\n## Stages: data and battles\n\n" + data.md() + "\n## Chosen and rejected responses per battle model\n\n" +
+        wins.md() + "\n## Stages: data and battles\n\n" + data.md() +
+        "\n## Held-out figures of the stages (their slice's held-out prompts)\n\n" + heldout.md() +
+        "\n## Stage gate: each stage's output against its input (held-out prompts, the run's judge)\n\n" + gate.md() + "\n## Chosen and rejected responses per battle model\n\n" +
         by_model.md() + "\n## Judge position inconsistency on the test set\n\n" + eval_consistency.md() + "\n## Artefacts\n\n";
   for (const auto& [what, path] : links) md += "- [" + what + "](" + path + ")\n";
   write_file_atomic(out + "/report.md", md);
@@ -285,7 +340,9 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
             fmt(summary["elo_gain"]["points"].get<double>(), 0) + " Elo above " + esc(summary["elo_gain"]["from"]) + ".</p>";
   html += "<h2>Elo of the target snapshots (95% CI) and the competitors</h2>" + elo_chart(f) + elo.html() +
           "<h2>Win rates against the competitors (last evaluation)</h2>" + wins.html() +
-          "<h2>Stages: data and battles</h2>" + data.html() + "<h2>Chosen and rejected responses per battle model</h2>" +
+          "<h2>Stages: data and battles</h2>" + data.html() +
+          "<h2>Held-out figures of the stages (their slice's held-out prompts)</h2>" + heldout.html() +
+          "<h2>Stage gate: each stage's output against its input (held-out prompts, the run's judge)</h2>" + gate.html() + "<h2>Chosen and rejected responses per battle model</h2>" +
           by_model.html() + "<h2>Judge position inconsistency on the test set</h2>" + eval_consistency.html() +
           "<h2>Artefacts</h2><ul>";
   for (const auto& [what, path] : links) html += "<li><a href='" + esc(path) + "'>" + esc(what) + "</a></li>";

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 #include "arena/arena_setup.h"
 #include "arena/decontaminate.h"
@@ -22,6 +23,7 @@
 #include "flywheel/rank_sync.h"
 #include "flywheel/report.h"
 #include "flywheel/stage_data.h"
+#include "flywheel/stage_gate.h"
 #include "flywheel/trainer_stages.h"
 
 namespace fs = std::filesystem;
@@ -122,7 +124,12 @@ class Driver {
   // anything else, so the other ranks do not start a trainer on it (rank_sync.h).
   void clear_stale_ready() const {
     for (const auto& st : manifest_.json()["stages"]) {
-      if (st.value("status", "") != "done") fs::remove(out_ + "/" + stage_folder(st.value("id", "")) + "/data/READY");
+      if (st.value("status", "") != "done") {
+        const std::string data = out_ + "/" + stage_folder(st.value("id", "")) + "/data";
+        fs::remove(data + "/READY");
+        for (size_t j = 1; fs::exists(data + "/retry" + std::to_string(j)); ++j)
+          fs::remove(data + "/retry" + std::to_string(j) + "/READY");
+      }
     }
   }
 
@@ -192,6 +199,12 @@ class Driver {
   }
 
   bool target_is_trained() const { return r_.target.start.empty(); }
+  // Whether every prompt of slice k has a reference answer (the verifier's held-out score).
+  bool slice_has_references(int64_t k) const {
+    for (const auto& p : data::read_prompt_records({slice_file(k)}))
+      if (!p.has_reference) return false;
+    return true;
+  }
   std::string slice_file(int64_t k) const { return out_ + "/data/D" + std::to_string(k) + ".jsonl"; }
 
   // ---- i0: the starting target ----
@@ -280,24 +293,149 @@ class Driver {
   }
 
   // ---- one stage of an iteration: battle on the slice -> data -> train ----
-  // The trainer(s) of a stage, on every rank. True when interrupted.
-  bool train_stage(const std::string& kind, const std::string& id, const std::string& dir, const StageCommon& c) {
+  // The RM trainer's settings of an rm_ppo stage (its own folder, data and held-out pairs).
+  StageCommon rm_common(const StageCommon& c, const std::string& dir, int64_t i) const {
+    StageCommon rm = c;
+    rm.output_dir = dir + "/rm";
+    if (const std::string prev = previous_rm(i); !prev.empty()) rm.model_path = prev;
+    rm.train_files = {dir + "/data/rm.jsonl"};
+    rm.eval_files = r_.heldout_fraction > 0 ? std::vector<std::string>{dir + "/data/rm_heldout.jsonl"}
+                                            : std::vector<std::string>{};
+    return rm;
+  }
+
+  // rm_init: previous_rm — the newest earlier iteration's reward model, which the next one
+  // continues training (on the new battles as well); "" when there is none or rm_init: target.
+  std::string previous_rm(int64_t i) const {
+    if (r_.rm_init != "previous_rm") return "";
+    for (int64_t j = i - 1; j >= 1; --j) {
+      const std::string d = out_ + "/" + stage_folder("i" + std::to_string(j) + ".rm_ppo") + "/rm/final";
+      if (fs::exists(d + "/config.json")) return d;
+    }
+    return "";
+  }
+  std::string previous_rm_inputs(int64_t i) const {
+    for (int64_t j = i - 1; j >= 1; --j)
+      for (const auto& st : manifest_.json()["stages"])
+        if (st.value("id", "") == "i" + std::to_string(j) + ".rm_ppo") return st.value("inputs_sha256", "");
+    return "";
+  }
+  static int64_t iteration_of(const std::string& id) { return std::stoll(id.substr(1, id.find('.') - 1)); }
+
+  // The trainer(s) of a stage, on every rank. True when interrupted. A held-out file that
+  // came out empty (a slice with no pair on its held-out prompts) is left out.
+  bool train_stage(const std::string& kind, const std::string& id, const std::string& dir, StageCommon c,
+                   size_t attempt = 0) {
+    drop_empty_files(c.eval_files);
+    c.output_dir += attempt_suffix(attempt);
     if (kind == "sft") {
-      auto p = prepare_sft(r_.sft, "sft", c);
+      auto p = prepare_sft(with_retry(r_.sft, attempt), "sft", c);
       return with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted;
     }
     if (kind == "dpo") {
-      auto p = prepare_dpo(r_.dpo, c);
+      auto p = prepare_dpo(with_retry(r_.dpo, attempt), c);
       return with_default_signals_after(trainer::run_dpo(p.recipe, p.yaml)).interrupted;
     }
-    StageCommon rm = c;
-    rm.output_dir = dir + "/rm";
-    rm.train_files = {dir + "/data/rm.jsonl"};
+    if (attempt > 0) {  // a retry changes PPO only: the reward model stands
+      auto pp = prepare_ppo(with_retry(r_.ppo, attempt), c, dir + "/rm/final");
+      return with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml, heldout_judge(pp.recipe.eval.prompts)))
+          .interrupted;
+    }
+    StageCommon rm = rm_common(c, dir, iteration_of(id));
+    drop_empty_files(rm.eval_files);
     auto prm = prepare_rm(r_.rm, rm);
-    if (with_default_signals_after(trainer::run_rm(prm.recipe, prm.yaml)).interrupted) return true;
+    const trainer::RmResult rm_result = with_default_signals_after(trainer::run_rm(prm.recipe, prm.yaml));
+    if (rm_result.interrupted) return true;
+    // A reward model that has not learned the judge would only teach PPO its errors.
+    if (leader_ && r_.rm_min_accuracy > 0 && rm_result.eval_accuracy && *rm_result.eval_accuracy < r_.rm_min_accuracy)
+      throw_runtime(id + ": the reward model's held-out accuracy against the judge's verdicts is " +
+                        std::to_string(*rm_result.eval_accuracy) + ", below rm_min_accuracy " +
+                        std::to_string(r_.rm_min_accuracy) + "; PPO is not run against it",
+                    {.file = dir + "/rm/metrics.jsonl", .key = "rm_min_accuracy",
+                     .hint = "train the reward model longer or on more pairs (rm.overrides, rm_data: run), "
+                             "or lower rm_min_accuracy"});
     crash_point(id, "rm");
     auto pp = prepare_ppo(r_.ppo, c, dir + "/rm/final");
-    return with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml)).interrupted;
+    return with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml, heldout_judge(pp.recipe.eval.prompts)))
+        .interrupted;
+  }
+
+  // PPO's held-out score under the run's judge (rank 0, which has it): each response
+  // against the prompt's reference answer, both orders, the response's mean score over
+  // the parsed games (NaN when neither parsed). Beside the reward model's score of the
+  // same responses, a judge score that stalls while the reward model's rises is reward
+  // hacking.
+  trainer::ResponseJudge heldout_judge(const std::string& prompts_file) const {
+    if (!judge_ || prompts_file.empty()) return {};
+    auto by_id = std::make_shared<std::map<std::string, data::PromptRecord>>();
+    for (auto& p : data::read_prompt_records({prompts_file})) (*by_id)[p.id] = std::move(p);
+    arena::Judge* judge = judge_.get();
+    return [by_id, judge](const trainer::EvalPrompts& prompts, const std::vector<std::string>& responses) {
+      std::vector<arena::JudgeRequest> requests;
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        const data::PromptRecord& rec = by_id->at(prompts[i].id);
+        requests.push_back({&rec, responses[i], rec.reference});
+        requests.push_back({&rec, rec.reference, responses[i]});
+      }
+      std::vector<double> sum(prompts.size(), 0.0);
+      std::vector<int> parsed(prompts.size(), 0);
+      judge->judge(requests, [&](size_t k, const arena::JudgeOutcome* o, const Error*) {
+        if (!o || o->unparseable()) return;
+        sum[k / 2] += k % 2 == 0 ? *o->score_first : *o->score_second;
+        ++parsed[k / 2];
+      });
+      std::vector<double> out(prompts.size());
+      for (size_t i = 0; i < out.size(); ++i) out[i] = parsed[i] ? sum[i] / parsed[i] : std::nan("");
+      return out;
+    };
+  }
+
+  // The stage's trainer section with its `attempt`-th retry setting (1-based) appended to
+  // its overrides.
+  static TrainerStageSection with_retry(TrainerStageSection s, size_t attempt) {
+    if (attempt == 0) return s;
+    std::istringstream words(s.retries.at(attempt - 1));
+    for (std::string w; words >> w;) s.overrides.push_back(w);
+    return s;
+  }
+
+  static void drop_empty_files(std::vector<std::string>& files) {
+    std::erase_if(files, [](const std::string& f) { return !fs::exists(f) || fs::file_size(f) == 0; });
+  }
+
+  // The battles of every earlier stage of this run (its folders and slices), for the reward
+  // model with rm_data: run.
+  std::vector<BattleSource> earlier_battles(int64_t i, size_t k) const {
+    std::vector<BattleSource> out;
+    if (r_.rm_data != "run") return out;
+    for (int64_t j = 1; j <= i; ++j)
+      for (size_t q = 0; q < r_.stages.size() && (j < i || q < k); ++q) {
+        const std::string d = out_ + "/" + stage_folder("i" + std::to_string(j) + "." + r_.stages[q]) + "/battle";
+        const int64_t sl = (j - 1) * static_cast<int64_t>(r_.stages.size()) + static_cast<int64_t>(q) + 1;
+        if (fs::exists(d + "/battles.jsonl")) out.push_back({d, slice_file(sl)});
+      }
+    return out;
+  }
+
+  // A stage's held-out figures, as its trainers logged them: every metrics.jsonl line with
+  // eval/ keys ({"step", "eval/...": ...}), per trainer folder.
+  nlohmann::json heldout_figures(const std::string& dir, size_t attempt = 0) const {
+    nlohmann::json out = nlohmann::json::object();
+    for (const std::string sub : {"rm", "train"}) {
+      const std::string file = dir + "/" + sub + (sub == "train" ? attempt_suffix(attempt) : "") + "/metrics.jsonl";
+      if (!fs::exists(file)) continue;
+      auto rows = nlohmann::json::array();
+      for_each_jsonl(file, [&](const nlohmann::json& line, long) {
+        nlohmann::json row = nlohmann::json::object();
+        for (const auto& [key, value] : line.items())
+          if (key.rfind("eval/", 0) == 0) row[key] = value;
+        if (row.empty()) return;
+        row["step"] = line.value("step", 0);
+        rows.push_back(std::move(row));
+      });
+      if (!rows.empty()) out[sub] = std::move(rows);
+    }
+    return out;
   }
 
   Snapshot stage(int64_t i, size_t k, const Snapshot& target) {
@@ -324,37 +462,39 @@ class Driver {
       for (size_t f = 0; f + 1 < c.train_files.size(); ++f) recipes += files_sha({c.train_files[f]});
     } else if (kind == "dpo") {
       c.train_files = {dir + "/data/dpo.jsonl"};
+      if (r_.heldout_fraction > 0) c.eval_files = {dir + "/data/dpo_heldout.jsonl"};
       recipes = prepare_dpo(r_.dpo, c).yaml;
     } else {
-      StageCommon rm = c;
-      rm.output_dir = dir + "/rm";
-      rm.train_files = {dir + "/data/rm.jsonl"};
       c.train_files = {dir + "/data/ppo_prompts.jsonl"};
-      recipes = prepare_rm(r_.rm, rm).yaml + prepare_ppo(r_.ppo, c, dir + "/rm/final").yaml;
+      if (r_.heldout_fraction > 0 && slice_has_references(slice)) c.eval_files = {dir + "/data/ppo_heldout.jsonl"};
+      recipes = prepare_rm(r_.rm, rm_common(c, dir, i)).yaml + prepare_ppo(r_.ppo, c, dir + "/rm/final").yaml;
+      // A reward model continued from an earlier iteration's: that stage's inputs identify it.
+      if (!previous_rm(i).empty()) recipes += previous_rm_inputs(i);
+      // The earlier battles the reward model also trains on (done stages: their files are final).
+      for (const BattleSource& src : earlier_battles(i, k)) recipes += files_sha({src.battle_dir + "/battles.jsonl"});
     }
     nlohmann::json arena_id = {{"judge", judge_identity()}, {"verdict", r_.verdict}, {"tie_margin", r_.tie_margin},
                                {"sft_margin", per_iteration(r_.sft_margin, i)}, {"dpo_margin", per_iteration(r_.dpo_margin, i)},
                                {"selection", r_.sft_selection}, {"sampling", as_competitor(target).sampling.max_tokens}};
+    arena_id["heldout"] = {{"fraction", r_.heldout_fraction}, {"dpo_pairs", r_.dpo_pairs}, {"rm_data", r_.rm_data},
+                           {"rm_min_accuracy", r_.rm_min_accuracy}, {"rm_init", r_.rm_init}};
+    if (r_.gate.enabled)
+      arena_id["gate"] = {{"min_win_rate", r_.gate.min_win_rate}, {"on_fail", r_.gate.on_fail},
+                          {"bootstrap", r_.gate.bootstrap}, {"retries", retries_of(kind)}};
     for (const auto& comp : r_.competitors) arena_id["competitors"].push_back(comp.name + ":" + comp.kind + ":" + comp.model);
     const std::string inputs = sha256_hex(id + "\n" + recipes + files_sha({slice_file(slice)}) + target.sha + arena_id.dump());
     Snapshot out{name, dir + "/train/final", inputs, static_cast<int>(i), kind};
-    if (!leader_) {
-      const auto st = wait_for(id, dir + "/data");
-      if (st.value("status", "") == "done" && st.value("outputs", nlohmann::json::object()).contains("skipped")) return target;
-      out.sha = st.value("inputs_sha256", inputs);
-      snapshots_.push_back(out);
-      if (st.value("status", "") == "done") return out;
-      return train_stage(kind, id, dir, c) ? interrupt(out) : out;
-    }
+    if (!leader_) return follow_stage(kind, id, dir, c, target, out, inputs);
     bool restart = false;
-    if (manifest_.begin(id, inputs, &restart)) {
-      if (manifest_.outputs(id).contains("skipped")) return target;
-      snapshots_.push_back(out);
-      return out;
-    }
+    if (manifest_.begin(id, inputs, &restart)) return done_stage(manifest_.outputs(id), target, out);
 
     fs::remove(dir + "/data/READY");
-    if (restart) set_aside_stale(id, {dir + "/train", dir + "/rm"});
+    if (restart) {
+      std::vector<std::string> earlier = {dir + "/train", dir + "/rm", dir + "/gate"};
+      for (size_t j = 1; j <= retries_of(kind).size(); ++j)
+        for (const char* part : {"/train", "/gate"}) earlier.push_back(dir + part + attempt_suffix(j));
+      set_aside_stale(id, earlier);
+    }
     // 1. Battles: the target against each competitor on the slice.
     const std::vector<data::PromptRecord> prompts = data::read_prompt_records({slice_file(slice)});
     log::info("flywheel: " + id + " — " + target.name + " battles " + std::to_string(r_.competitors.size()) +
@@ -380,20 +520,108 @@ class Driver {
     for (const auto& comp : r_.competitors) names.push_back(comp.name);
     const StageData data = build_stage_data(
         {kind, bo.out_dir, dir + "/data", target.name, per_iteration(r_.sft_margin, i), per_iteration(r_.dpo_margin, i),
-         r_.sft_selection, names, static_cast<uint64_t>(r_.seed) * 7919 + static_cast<uint64_t>(i)},
+         r_.sft_selection, names, static_cast<uint64_t>(r_.seed) * 7919 + static_cast<uint64_t>(i),
+         arena::dpo_pairs_from_name(r_.dpo_pairs), r_.heldout_fraction, earlier_battles(i, k)},
         prompts);
     if (data.examples == 0) return skip(id, target, data.stats, battle_summary, data.empty_reason);
     log::info("flywheel: " + id + " — " + std::to_string(data.examples) + " training examples");
     crash_point(id, "data");
 
-    // 3. Train (with the other ranks, when data-parallel).
-    mark_ready(dir + "/data", inputs);
-    const bool interrupted = train_stage(kind, id, dir, c);
-    if (interrupted) return interrupt(out);
+    // 3. Train (with the other ranks, when data-parallel), then 4. the gate: the output
+    // against its input on the held-out prompts; a failed stage is kept, retried with the
+    // next of its retries, or dropped, as the recipe says.
+    const std::vector<data::PromptRecord> heldout(prompts.end() - static_cast<std::ptrdiff_t>(
+                                                      heldout_count(prompts.size(), r_.heldout_fraction)),
+                                                  prompts.end());
+    auto gate_log = nlohmann::json::array();
+    std::string verdict = "no gate";
+    for (size_t attempt = 0;; ++attempt) {
+      mark_ready(ready_dir(dir, attempt), inputs);
+      if (train_stage(kind, id, dir, c, attempt)) return interrupt(out);
+      out.path = dir + "/train" + attempt_suffix(attempt) + "/final";
+      if (!r_.gate.enabled || heldout.empty()) break;
+      const GateCheck g = run_gate(out, target, heldout, dir + "/gate" + attempt_suffix(attempt), attempt);
+      gate_log.push_back({{"attempt", attempt}, {"settings", attempt ? retries_of(kind)[attempt - 1] : ""},
+                          {"check", g.to_json()}});
+      if (g.passed) {
+        verdict = "passed";
+        break;
+      }
+      const GateAction action = gate_action_from_name(r_.gate.on_fail);
+      if (action == GateAction::Keep) {
+        verdict = "failed, kept (gate.on_fail: keep)";
+        break;
+      }
+      if (action == GateAction::Retry && attempt < retries_of(kind).size()) continue;
+      verdict = "failed, dropped (gate.on_fail: " + r_.gate.on_fail + ")";
+      log::warn("flywheel: " + id + " — the gate dropped " + out.name + ": its win rate against " + target.name +
+                " is " + std::to_string(g.win_rate) + "; the target goes on unchanged");
+      manifest_.finish(id, {{"dropped", verdict}, {"slice", slice}, {"data", data.stats},
+                            {"battles", battle_summary.to_json()}, {"gate", {{"verdict", verdict}, {"checks", gate_log}}},
+                            {"heldout", heldout_figures(dir, attempt)}});
+      return target;
+    }
+    const size_t kept = gate_log.empty() ? 0 : gate_log.back().value("attempt", size_t{0});
     manifest_.finish(id, {{"snapshot", snapshot_json(out)}, {"slice", slice}, {"data", data.stats},
-                          {"battles", battle_summary.to_json()}});
+                          {"battles", battle_summary.to_json()}, {"gate", {{"verdict", verdict}, {"checks", gate_log}}},
+                          {"heldout", heldout_figures(dir, kept)}});
     snapshots_.push_back(out);
     return out;
+  }
+
+  // A stage done before (this run or an earlier one): its snapshot as recorded (a retry's
+  // folder), or its input when it was skipped or dropped.
+  Snapshot done_stage(const nlohmann::json& outputs, const Snapshot& target, Snapshot out) {
+    if (outputs.contains("skipped") || outputs.contains("dropped")) return target;
+    if (outputs.contains("snapshot")) out.path = outputs["snapshot"].value("path", out.path);
+    snapshots_.push_back(out);
+    return out;
+  }
+
+  // Ranks > 0: train each attempt rank 0 starts (its READY), until rank 0 marks the stage done.
+  Snapshot follow_stage(const std::string& kind, const std::string& id, const std::string& dir, const StageCommon& c,
+                        const Snapshot& target, Snapshot out, const std::string& inputs) {
+    out.sha = inputs;
+    for (size_t attempt = 0;; ++attempt) {
+      const auto st = wait_for(id, ready_dir(dir, attempt));
+      out.sha = st.value("inputs_sha256", inputs);
+      if (st.value("status", "") == "done")
+        return done_stage(st.value("outputs", nlohmann::json::object()), target, out);
+      if (train_stage(kind, id, dir, c, attempt)) {
+        snapshots_.push_back(out);
+        return interrupt(out);
+      }
+    }
+  }
+
+  // Attempt 0 is the stage as its recipe says; attempt j > 0 its j-th retry setting, in
+  // folders named <part>.retry<j>, started (for the other ranks) by READY in data/retry<j>.
+  static std::string attempt_suffix(size_t attempt) { return attempt ? ".retry" + std::to_string(attempt) : ""; }
+  static std::string ready_dir(const std::string& dir, size_t attempt) {
+    return dir + "/data" + (attempt ? "/retry" + std::to_string(attempt) : "");
+  }
+  const std::vector<std::string>& retries_of(const std::string& kind) const {
+    return kind == "sft" ? r_.sft.retries : kind == "dpo" ? r_.dpo.retries : r_.ppo.retries;
+  }
+
+  // The gate's battles: the stage's output against its input on the held-out prompts.
+  GateCheck run_gate(const Snapshot& output, const Snapshot& input, const std::vector<data::PromptRecord>& prompts,
+                     const std::string& battle_dir, size_t attempt) {
+    arena::BattleRunOptions bo = battle_options();
+    bo.out_dir = battle_dir;
+    bo.pairs = arena::PairMode::AllPairs;
+    auto owned = setup_.competitors({as_competitor(output), as_competitor(input)});
+    std::vector<arena::Competitor*> models;
+    for (auto& m : owned) models.push_back(m.get());
+    arena::run_battles(prompts, models, *judge_, bo);
+    const GateCheck g = gate_check(arena::read_battles(battle_dir + "/battles.jsonl"), output.name, input.name,
+                                   r_.gate.min_win_rate, r_.gate.bootstrap,
+                                   static_cast<uint64_t>(r_.seed) * 104729 + attempt);
+    log::info("flywheel: gate — " + output.name + (attempt ? " (retry " + std::to_string(attempt) + ")" : "") +
+              " vs " + input.name + " on " + std::to_string(g.prompts) + " held-out prompts: win rate " +
+              std::to_string(g.win_rate) + " [" + std::to_string(g.ci_low) + ", " + std::to_string(g.ci_high) + "] " +
+              (g.passed ? "passes" : "fails") + " (needs > " + std::to_string(r_.gate.min_win_rate) + ")");
+    return g;
   }
 
   // A stage with no data keeps the target as it is (recorded, so the report says so).

@@ -3,18 +3,34 @@
 //   sft     data/sft.jsonl          prompts the target lost by sft_margin, the best winner's
 //                                   answer (sft_selection: random — the ablation — takes as
 //                                   many random prompts with a random competitor's answer)
-//   dpo     data/dpo.jsonl          best vs worst answer per prompt, gap >= dpo_margin
-//   rm_ppo  data/rm.jsonl           every pair with a clear winner
-//           data/ppo_prompts.jsonl  the slice's prompts
+//   dpo     data/dpo.jsonl          per prompt, gap >= dpo_margin: the best winner vs the
+//                                   target's own losing answer (dpo_pairs: on_policy), or the
+//                                   best vs the worst answer of all models (best_vs_worst)
+//           data/dpo_heldout.jsonl  the same on the held-out prompts (the stage's held-out figures)
+//   rm_ppo  data/rm.jsonl           every pair with a clear winner on the slice's training
+//                                   prompts, and (rm_sources) on earlier stages' battles
+//           data/rm_heldout.jsonl   the pairs of the held-out prompts (the RM's held-out accuracy)
+//           data/ppo_prompts.jsonl  the slice's training prompts
+//           data/ppo_heldout.jsonl  its held-out prompts (PPO's held-out score)
+// Every stage keeps its held-out prompts out of its training data (SFT too: they are the
+// stage gate's, flywheel/stage_gate.h). The held-out prompts are the last heldout_fraction of the slice (the slices are drawn
+// from a seeded shuffle of the pool, so they are a random sample).
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "arena/slices.h"
 #include "data/prompt_dataset.h"
 
 namespace fw::flywheel {
+
+// An earlier stage's battles, for the reward model's data (rm_data: run).
+struct BattleSource {
+  std::string battle_dir;  // battles.jsonl, answers.jsonl
+  std::string prompts;     // the prompt JSONL they were played on
+};
 
 struct StageDataRequest {
   std::string kind;                      // sft | dpo | rm_ppo
@@ -25,7 +41,14 @@ struct StageDataRequest {
   std::string sft_selection = "judge";   // judge | random
   std::vector<std::string> competitors;  // their names (the random selection draws from them)
   uint64_t seed = 0;                     // the random selection's draws
+  arena::DpoPairs dpo_pairs = arena::DpoPairs::OnPolicy;
+  double heldout_fraction = 0;           // dpo, rm_ppo: the slice's share kept out of training
+  std::vector<BattleSource> rm_sources;  // rm_ppo: earlier battles the RM also trains on
 };
+
+// The slice's held-out prompts: the last round(fraction * n) (at least 1 when fraction > 0
+// and the slice has 2 or more).
+size_t heldout_count(size_t slice_prompts, double fraction);
 
 struct StageData {
   nlohmann::json stats;      // {"<kind>": SliceStats, "examples": n, ...}, for the manifest and the report

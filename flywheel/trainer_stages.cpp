@@ -46,7 +46,7 @@ Prepared<trainer::SftRecipe> prepare_sft(const TrainerStageSection& s, const std
 Prepared<trainer::DpoRecipe> prepare_dpo(const TrainerStageSection& s, const StageCommon& c) {
   auto r = load<trainer::DpoRecipe>(s, "dpo");
   set_common(r, c);
-  r.data.eval.clear();
+  r.data.eval = c.eval_files;
   r.dpo.reference_path.clear();  // the stage's starting policy is its reference
   return done(std::move(r));
 }
@@ -54,7 +54,7 @@ Prepared<trainer::DpoRecipe> prepare_dpo(const TrainerStageSection& s, const Sta
 Prepared<trainer::RmRecipe> prepare_rm(const TrainerStageSection& s, const StageCommon& c) {
   auto r = load<trainer::RmRecipe>(s, "rm");
   set_common(r, c);
-  r.data.eval.clear();
+  r.data.eval = c.eval_files;
   return done(std::move(r));
 }
 
@@ -64,7 +64,7 @@ Prepared<trainer::PpoRecipe> prepare_ppo(const TrainerStageSection& s, const Sta
   r.ppo.reward_model_path = reward_model;
   r.ppo.value_model_path.clear();
   r.ppo.reference_path.clear();
-  r.eval.prompts.clear();
+  r.eval.prompts = c.eval_files.empty() ? std::string() : c.eval_files.front();
   return done(std::move(r));
 }
 

@@ -1,6 +1,6 @@
 // The flywheel's training stages: a trainer recipe file + overrides, with the fields the
-// flywheel owns set on top (output_dir, seed, deterministic, model.path, data.train; the
-// trainer's own evaluations are switched off — the arena evaluates), prepared first so the
+// flywheel owns set on top (output_dir, seed, deterministic, model.path, data.train, and
+// data.eval / eval.prompts: the stage's held-out part of its slice, or nothing), prepared first so the
 // resolved recipe can be hashed into the stage's inputs, then run.
 #pragma once
 
@@ -21,6 +21,7 @@ struct StageCommon {
   std::vector<std::string> train_files;
   int64_t seed = 0;
   bool deterministic = false;
+  std::vector<std::string> eval_files;  // DPO / RM: held-out pairs; PPO: held-out prompts (with references)
 };
 
 template <class Recipe>

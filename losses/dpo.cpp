@@ -51,6 +51,7 @@ DpoLossOutput dpo_loss(const at::Tensor& policy_chosen_logps, const at::Tensor& 
   check_same_shape(pc, ref_chosen_logps, "ref_chosen_logps");
   check_same_shape(pc, ref_rejected_logps, "ref_rejected_logps");
   if (!(opts.beta > 0)) throw_invalid("dpo_loss: beta must be > 0", {.key = "beta"});
+  if (!(opts.rpo_alpha >= 0)) throw_invalid("dpo_loss: rpo_alpha must be >= 0", {.key = "rpo_alpha"});
   const double ls = opts.label_smoothing;
   if (opts.type == DpoLossType::Robust) {
     if (!(ls >= 0.0 && ls < 0.5))
@@ -94,6 +95,14 @@ DpoLossOutput dpo_loss(const at::Tensor& policy_chosen_logps, const at::Tensor& 
     }
   }
   out.loss = out.losses.mean();
+  if (opts.rpo_alpha > 0) {
+    if (!chosen_lengths.defined())
+      throw_invalid("dpo_loss: rpo_alpha needs chosen_lengths (completion token counts)",
+                    {.key = "chosen_lengths", .hint = "pass scored_lengths(labels) of the chosen half"});
+    check_same_shape(pc, chosen_lengths, "chosen_lengths");
+    out.sft_nll = -pc.sum() / chosen_lengths.to(pc.scalar_type()).sum().clamp_min(1.0);
+    out.loss = out.loss + opts.rpo_alpha * out.sft_nll;
+  }
   out.chosen_rewards = beta * chosen_logratio.detach();
   out.rejected_rewards = beta * rejected_logratio.detach();
   return out;

@@ -33,7 +33,17 @@
 //            Noisy Feedback" (ε = the probability that a label is flipped). TRL "robust".
 //            ε = 0 gives sigmoid.
 //
-// loss = mean over the batch (TRL: per_sequence_loss.mean()). Rewards, logged as TRL's
+// RPO (Pang et al. 2024, "Iterative Reasoning Preference Optimization"; TRL's rpo_alpha,
+// in TRL 1.16 loss_type ["sigmoid", "sft"] with loss_weights [1, α]) adds an SFT term on
+// the chosen completions against the displacement of the chosen response (both
+// log-probs falling while their difference grows):
+//
+//   sft_nll = -Σ_b policy_chosen[b] / Σ_b n_c[b]     (the batch's mean per-token NLL)
+//   loss    = mean_b losses[b] + α · sft_nll
+//
+// It needs chosen_lengths (as ipo does).
+//
+// loss = mean over the batch (TRL: per_sequence_loss.mean()), plus α · sft_nll. Rewards, logged as TRL's
 // rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies, are
 // β · chosen_logratio and β · rejected_logratio, detached.
 //
@@ -58,6 +68,7 @@ struct DpoLossOptions {
   DpoLossType type = DpoLossType::Sigmoid;  // which loss (see above)
   double beta = 0.1;             // > 0: strength of the implicit KL to the reference (IPO: τ)
   double label_smoothing = 0.0;  // robust only: the label-flip probability ε in [0, 0.5)
+  double rpo_alpha = 0.0;        // >= 0: weight of the SFT (NLL) term on the chosen completions
 };
 
 struct DpoLossOutput {
@@ -65,6 +76,8 @@ struct DpoLossOutput {
   at::Tensor losses;            // [B] per-pair losses (differentiable)
   at::Tensor chosen_rewards;    // [B] β (policy_chosen - ref_chosen), detached
   at::Tensor rejected_rewards;  // [B] β (policy_rejected - ref_rejected), detached
+  at::Tensor sft_nll;           // scalar: the chosen side's mean per-token NLL (differentiable);
+                                // defined only when rpo_alpha > 0
 };
 
 // All log-prob inputs are [B] and of one shape. chosen_lengths / rejected_lengths are [B]

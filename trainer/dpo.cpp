@@ -112,7 +112,8 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
                                     r.optim.decay_norms_and_biases, r.optim.decay_embeddings});
   ScheduleOptions schedule{schedule_from_name(r.schedule.kind), r.optim.lr, r.schedule.warmup_steps, total_steps,
                            r.schedule.min_lr_ratio};
-  losses::DpoLossOptions loss_opts{losses::dpo_loss_type_from_name(r.dpo.loss_type), r.dpo.beta, r.dpo.label_smoothing};
+  losses::DpoLossOptions loss_opts{losses::dpo_loss_type_from_name(r.dpo.loss_type), r.dpo.beta, r.dpo.label_smoothing,
+                                   r.dpo.rpo_alpha};
   // The shared-prompt layout measures a sliding window on slots, not positions: only when
   // no window can bite.
   const model::LlamaConfig& mc = lm->config();
@@ -175,8 +176,9 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
 
   // Held-out preference accuracy: does the policy's implicit reward rank chosen first?
   at::Tensor eval_ref_table;  // [N,2] reference log-probs of the eval pairs, made once
-  auto evaluate = [&]() -> std::optional<double> {
-    if (!eval || pg.rank() != 0) return std::nullopt;  // rank 0 evaluates
+  // Also the held-out implicit rewards (β · log-ratio) and their margin, TRL's eval/ names.
+  auto evaluate = [&]() -> Metrics {
+    if (!eval || pg.rank() != 0) return {};  // rank 0 evaluates
     lm->eval();
     at::Tensor pol = all_pair_logps(lm, *eval, r.train.micro_batch_size, pad_id, device, r.run.dtype, shared_prompt);
     if (!eval_ref_table.defined()) {  // the reference never changes: score it once
@@ -191,11 +193,17 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     }
     const at::Tensor& refl = eval_ref_table;
     lm->train();
-    at::Tensor margin = (pol.select(1, 0) - refl.select(1, 0)) - (pol.select(1, 1) - refl.select(1, 1));
+    const at::Tensor chosen = r.dpo.beta * (pol.select(1, 0) - refl.select(1, 0));
+    const at::Tensor rejected = r.dpo.beta * (pol.select(1, 1) - refl.select(1, 1));
+    const at::Tensor margin = chosen - rejected;
     const double acc = (margin > 0).to(at::kFloat).mean().item<double>();
-    log::info("eval: rewards/accuracies " + std::to_string(acc) + " on " + std::to_string(eval->examples.size()) +
+    log::info("eval: rewards/accuracies " + std::to_string(acc) + ", margin " +
+              std::to_string(margin.mean().item<double>()) + " on " + std::to_string(eval->examples.size()) +
               " held-out pairs");
-    return acc;
+    return {{"eval/rewards/accuracies", acc}, {"eval/rewards/margins", margin.mean().item<double>()},
+            {"eval/rewards/chosen", chosen.mean().item<double>()}, {"eval/rewards/rejected", rejected.mean().item<double>()},
+            {"eval/logps/chosen", pol.select(1, 0).mean().item<double>()},
+            {"eval/logps/rejected", pol.select(1, 1).mean().item<double>()}};
   };
 
   // 6. The loop.
@@ -204,7 +212,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   Progress progress(total_steps, st.step);
   DpoResult result;
   if (!resume) {
-    if (auto acc = evaluate()) metrics.log(0, {{"eval/rewards/accuracies", *acc}});
+    if (Metrics e = evaluate(); !e.empty()) metrics.log(0, e);
   }
   while (st.step < total_steps) {
     auto t_step = Clock::now();
@@ -217,7 +225,8 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     for (size_t i = 0; i < micro.size(); ++i)
       if (!micro[i].empty()) last_batch = i;
 
-    double loss_sum = 0, chosen_reward = 0, rejected_reward = 0, correct = 0, chosen_logp = 0, rejected_logp = 0;
+    double loss_sum = 0, chosen_reward = 0, rejected_reward = 0, correct = 0, chosen_logp = 0, rejected_logp = 0,
+           nll_sum = 0;
     double t_data = 0, t_reference = 0, t_forward_backward = 0;
     for (size_t i = 0; i < micro.size(); ++i) {
       const data::MicroBatch& mb = micro[i];
@@ -247,8 +256,15 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
       losses::DpoLossOutput out = losses::dpo_loss(lp.narrow(0, 0, B), lp.narrow(0, B, B), ref_lp.narrow(0, 0, B),
                                                    ref_lp.narrow(0, B, B), loss_opts, lengths.narrow(0, 0, B),
                                                    lengths.narrow(0, B, B));
-      (out.losses.sum() / static_cast<double>(pairs)).backward();
-      loss_sum += out.losses.sum().item<double>();
+      // The SFT term is a per-micro-batch token mean (TRL's per-batch mean under gradient
+      // accumulation), weighted by the micro-batch's share of the step's pairs.
+      at::Tensor total = out.losses.sum();
+      if (out.sft_nll.defined()) {
+        total = total + r.dpo.rpo_alpha * static_cast<double>(B) * out.sft_nll;
+        nll_sum += out.sft_nll.item<double>() * static_cast<double>(B);
+      }
+      (total / static_cast<double>(pairs)).backward();
+      loss_sum += total.item<double>();
       chosen_reward += out.chosen_rewards.sum().item<double>();
       rejected_reward += out.rejected_rewards.sum().item<double>();
       correct += (out.chosen_rewards > out.rejected_rewards).sum().item<double>();
@@ -259,9 +275,9 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
     grad_sync.flush();  // before the next collective, also on a rank with no pairs this step
     {  // the step's statistics over every rank
       const auto sums = dist::all_reduce_sum(pg, {loss_sum, chosen_reward, rejected_reward, correct, chosen_logp,
-                                                  rejected_logp, static_cast<double>(step_tokens)});
+                                                  rejected_logp, static_cast<double>(step_tokens), nll_sum});
       loss_sum = sums[0], chosen_reward = sums[1], rejected_reward = sums[2], correct = sums[3];
-      chosen_logp = sums[4], rejected_logp = sums[5], step_tokens = static_cast<int64_t>(sums[6]);
+      chosen_logp = sums[4], rejected_logp = sums[5], step_tokens = static_cast<int64_t>(sums[6]), nll_sum = sums[7];
     }
     const double n = static_cast<double>(pairs);
     const double loss = loss_sum / n;
@@ -281,6 +297,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
                             {"rewards/chosen", chosen_reward / n}, {"rewards/rejected", rejected_reward / n},
                             {"rewards/accuracies", correct / n}, {"rewards/margins", (chosen_reward - rejected_reward) / n},
                             {"logps/chosen", chosen_logp / n}, {"logps/rejected", rejected_logp / n},
+                            {"nll_loss", nll_sum / n},
                             {"epoch", stream.epoch_progress(st.cursor)}, {"num_tokens", st.tokens_seen},
                             {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds},
                             {"timing/data", t_data}, {"timing/reference", t_reference},
@@ -300,8 +317,10 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   save(st);
   result.final_dir = export_final(r.run.output_dir, pg, write_model);
   result.steps = st.step;
-  result.eval_accuracy = evaluate();
-  if (result.eval_accuracy) metrics.log(st.step, {{"eval/rewards/accuracies", *result.eval_accuracy}});
+  if (Metrics e = evaluate(); !e.empty()) {
+    metrics.log(st.step, e);
+    result.eval_accuracy = std::get<double>(e.front().second);
+  }
   log::info("done: " + std::to_string(st.step) + " steps, final loss " + std::to_string(result.last_loss) +
             "; model in " + result.final_dir);
   return result;

@@ -1,5 +1,6 @@
 #include "trainer/eval_generation.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -39,6 +40,7 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
   std::map<std::string, std::pair<int64_t, int64_t>> by_category;  // correct, total
   double score_sum = 0, reward_sum = 0;
   int64_t correct = 0;
+  std::vector<std::string> texts;  // every response, for the judge
   for (size_t start = 0; start < prompts.size(); start += static_cast<size_t>(opts.batch_size)) {
     const size_t end = std::min(prompts.size(), start + static_cast<size_t>(opts.batch_size));
     std::vector<std::vector<int64_t>> batch;
@@ -59,7 +61,8 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
       std::vector<int32_t> ids(outs[i - start].tokens.begin(), outs[i - start].tokens.end());
       std::string prompt_text;
       for (const auto& m : prompts[i].messages) prompt_text += m.content + "\n";
-      synth::Verdict v = synth::verify_answer(prompts[i].reference, tok.decode(ids), prompt_text);
+      texts.push_back(tok.decode(ids));
+      synth::Verdict v = synth::verify_answer(prompts[i].reference, texts.back(), prompt_text);
       score_sum += v.score;
       correct += v.correct;
       auto& c = by_category[prompts[i].category];
@@ -71,6 +74,17 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
   r.accuracy = static_cast<double>(correct) / static_cast<double>(r.n);
   r.mean_score = score_sum / static_cast<double>(r.n);
   if (opts.reward_model) r.mean_reward = reward_sum / static_cast<double>(r.n);
+  if (opts.judge && *opts.judge) {
+    const std::vector<double> scores = (*opts.judge)(prompts, texts);
+    if (scores.size() != texts.size())
+      throw_runtime("the eval judge gave " + std::to_string(scores.size()) + " scores for " +
+                    std::to_string(texts.size()) + " responses");
+    double sum = 0;
+    int64_t scored = 0;  // a response the judge could not score (NaN) is left out
+    for (double x : scores)
+      if (std::isfinite(x)) sum += x, ++scored;
+    if (scored > 0) r.mean_judge = sum / static_cast<double>(scored);
+  }
   for (const auto& [cat, c] : by_category) r.accuracy_by_category[cat] = static_cast<double>(c.first) / static_cast<double>(c.second);
   return r;
 }
@@ -84,9 +98,11 @@ Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokeniz
   for (const auto& [cat, acc] : e.accuracy_by_category) by_category += " " + cat + "=" + std::to_string(acc).substr(0, 4);
   log::info("eval: accuracy " + std::to_string(e.accuracy) + ", mean score " + std::to_string(e.mean_score) + " on " +
             std::to_string(e.n) + " held-out prompts;" + by_category +
-            (e.mean_reward ? "; reward model score " + std::to_string(*e.mean_reward) : ""));
+            (e.mean_reward ? "; reward model score " + std::to_string(*e.mean_reward) : "") +
+            (e.mean_judge ? "; judge score " + std::to_string(*e.mean_judge) : ""));
   Metrics m = {{"eval/accuracy", e.accuracy}, {"eval/mean_score", e.mean_score}};
   if (e.mean_reward) m.emplace_back("eval/reward_model_score", *e.mean_reward);
+  if (e.mean_judge) m.emplace_back("eval/judge_score", *e.mean_judge);
   for (const auto& [cat, acc] : e.accuracy_by_category) m.emplace_back("eval/accuracy/" + cat, acc);
   return m;
 }

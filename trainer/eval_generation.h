@@ -2,6 +2,7 @@
 // greedy responses scored by the verifier. Accuracy = share scored correct.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,10 +25,16 @@ using EvalPrompts = std::vector<EvalPrompt>;
 // lines without a reference are an error (they cannot be scored).
 EvalPrompts load_eval_prompts(const std::string& path, int64_t max_prompts);
 
+// Scores each prompt's response (same order, same length) on some outside scale: the
+// flywheel passes its judge (the trainer knows no judge; DESIGN.md §2).
+using ResponseJudge =
+    std::function<std::vector<double>(const EvalPrompts& prompts, const std::vector<std::string>& responses)>;
+
 struct EvalOptions {
   int64_t max_new_tokens = 32;
   int64_t batch_size = 32;
   model::LlamaForScore* reward_model = nullptr;  // also score each prompt + response with it
+  const ResponseJudge* judge = nullptr;          // also score the responses with it
 };
 
 struct EvalResult {
@@ -36,14 +43,15 @@ struct EvalResult {
   double mean_score = 0;  // verifier score, 1..10
   std::map<std::string, double> accuracy_by_category;
   std::optional<double> mean_reward;  // the reward model's mean score, when one was given
+  std::optional<double> mean_judge;   // the judge's mean score, when one was given
 };
 
 EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, data::TemplateKind chat_template,
                                const EvalPrompts& prompts, const EvalOptions& opts);
 
 // evaluate_generation in eval mode (train mode restored after), a one-line summary in the
-// log, and the metrics: eval/accuracy, eval/mean_score, eval/accuracy/<category>, and
-// eval/reward_model_score with a reward model.
+// log, and the metrics: eval/accuracy, eval/mean_score, eval/accuracy/<category>,
+// eval/reward_model_score with a reward model and eval/judge_score with a judge.
 Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokenizer& tok,
                                 data::TemplateKind chat_template, const EvalPrompts& prompts, const EvalOptions& opts);
 

@@ -73,7 +73,7 @@ void check_same_vocabulary(const model::LlamaConfig& policy, const model::LlamaC
 
 }  // namespace
 
-PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
+PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, const ResponseJudge& judge) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
   const RecipeStart start =
       start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
@@ -175,7 +175,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
     if (!eval_prompts || pg.rank() != 0) return {};  // rank 0 evaluates
     return generation_eval_metrics(m.policy, tok, start.chat_template, *eval_prompts,
                                    {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size,
-                                    .reward_model = &m.reward});
+                                    .reward_model = &m.reward, .judge = judge ? &judge : nullptr});
   };
 
   // Fault injection for the tests of the NaN path: FLYWHEEL_TEST_NAN_AT_STEP=N makes
@@ -199,7 +199,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
     for (const auto& mb : plan)
       for (const auto& row : mb) {
         const auto& ids = prompts.examples[static_cast<size_t>(row[0])].prompt_ids;
-        batch_prompts.emplace_back(ids.begin(), ids.end());
+        for (int64_t k = 0; k < r.ppo.samples_per_prompt; ++k) batch_prompts.emplace_back(ids.begin(), ids.end());
       }
     // Each rank samples its own rollouts: the seed depends on (seed, step, rank).
     const uint64_t step_seed = Rng::for_index(static_cast<uint64_t>(r.run.seed), static_cast<uint64_t>(st.step),
@@ -284,7 +284,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml) {
                    {"val/ratio", rank_mean(15)}, {"val/ratio_var", rank_mean(16)},
                    {"val/num_eos_tokens", static_cast<int64_t>(sums[5])}, {"val/ended_fraction", sums[6] / B},
                    {"val/response_length", sums[7] / B}, {"lr", lr}, {"grad_norm", u.grad_norm},
-                   {"episode", st.step * r.ppo.batch_size * pg.world_size()},
+                   {"episode", st.step * r.ppo.batch_size * r.ppo.samples_per_prompt * pg.world_size()},
                    {"epoch", stream.epoch_progress(st.cursor)}, {"num_tokens", st.tokens_seen},
                    {"generation/tokens_per_second", sums[7] / (sums[17] / ranks)},
                    {"timing/generate", exp.generate_seconds}, {"timing/score", exp.score_seconds},

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "trainer/eval_generation.h"
 #include "trainer/ppo_recipe.h"
 
 namespace fw::trainer {
@@ -18,6 +19,9 @@ struct PpoResult {
   bool interrupted = false;
 };
 
-PpoResult run_ppo(const PpoRecipe& recipe, const std::string& resolved_config_yaml);
+// judge (optional, rank 0): also scores the eval.prompts responses at each evaluation
+// (eval/judge_score), beside the verifier and the reward model, so that reward hacking
+// shows as the reward model's score rising while the judge's does not.
+PpoResult run_ppo(const PpoRecipe& recipe, const std::string& resolved_config_yaml, const ResponseJudge& judge = {});
 
 }  // namespace fw::trainer

@@ -2,7 +2,8 @@
 // DESIGN.md §5 and TRL's PPOConfig where DESIGN.md is silent. It shares the model,
 // tokenizer, optim, schedule, train, checkpoint and eval sections with SFT.
 //
-// One PPO step = one rollout batch of `ppo.batch_size` prompts: generate, score, then
+// One PPO step = one rollout batch of `ppo.batch_size` prompts, each sampled
+// `ppo.samples_per_prompt` times: generate, score, then
 // `ppo.ppo_epochs` passes over `ppo.num_mini_batches` shuffled mini-batches, one optimizer
 // update each (gradients accumulated over micro-batches of `train.micro_batch_size` rows).
 // train.max_steps / train.epochs count PPO steps / passes over the prompts.
@@ -35,7 +36,8 @@ struct PpoSection {
   std::string reward_model_path;     // a LlamaForSequenceClassification (flywheel rm), frozen
   std::string value_model_path;      // the value model's start; empty = the reward model (TRL)
   std::string reference_path;        // frozen reference; empty = the starting policy
-  int64_t batch_size = 16;           // prompts (rollouts) per PPO step
+  int64_t batch_size = 16;           // prompts per PPO step
+  int64_t samples_per_prompt = 1;    // rollouts of each prompt (OpenRLHF's n_samples_per_prompt)
   int64_t num_mini_batches = 1;      // optimizer updates per PPO epoch
   int64_t ppo_epochs = 4;            // passes over each rollout batch
   int64_t forward_batch_size = 0;    // rows per generation / scoring pass; 0 = the whole batch
@@ -65,6 +67,8 @@ struct PpoSection {
     v.field("value_model_path", value_model_path, "value model start; empty = the reward model");
     v.field("reference_path", reference_path, "frozen reference; empty = the starting policy");
     v.field("batch_size", batch_size, "prompts per PPO step").min(2);
+    v.field("samples_per_prompt", samples_per_prompt,
+            "rollouts sampled of each prompt (batch_size x this rows per step)").range(1, 64);
     v.field("num_mini_batches", num_mini_batches, "optimizer updates per PPO epoch").min(1);
     v.field("ppo_epochs", ppo_epochs, "passes over each rollout batch").min(1);
     v.field("forward_batch_size", forward_batch_size, "rows per generation/scoring pass; 0 = all").min(0);

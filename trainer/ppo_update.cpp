@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -26,7 +27,10 @@ PpoUpdateStats ppo_update(PpoModels& m, torch::nn::Module& trainable, torch::opt
                           dist::GradientSync* sync, dist::ProcessGroup* group) {
   const auto t_start = std::chrono::steady_clock::now();
   const int64_t B = exp.batch.rows;
-  const int64_t mini = B / o.num_mini_batches;
+  // Mini-batch mb takes rows [begin(mb), begin(mb + 1)) of the shuffled order: sizes differ
+  // by one at most when num_mini_batches does not divide B (a short last batch of an
+  // epoch), and every row is used.
+  auto begin = [&](int64_t mb) { return mb * B / o.num_mini_batches; };
   PpoUpdateStats s;
   std::vector<double> ratios;
   double grad_norm_sum = 0;
@@ -36,9 +40,10 @@ PpoUpdateStats ppo_update(PpoModels& m, torch::nn::Module& trainable, torch::opt
     Rng::for_index(o.seed, static_cast<uint64_t>(epoch), /*stream=*/1).shuffle(order);
     for (int64_t mb = 0; mb < o.num_mini_batches; ++mb) {
       double loss_total = 0;
-      for (int64_t start = mb * mini; start < (mb + 1) * mini; start += o.micro_batch_size) {
-        const int64_t n = std::min(o.micro_batch_size, (mb + 1) * mini - start);
-        if (sync) sync->set_sync(start + n == (mb + 1) * mini);  // the last micro-batch communicates
+      const int64_t first = begin(mb), end = begin(mb + 1), mini = std::max<int64_t>(1, end - first);
+      for (int64_t start = first; start < end; start += o.micro_batch_size) {
+        const int64_t n = std::min(o.micro_batch_size, end - start);
+        if (sync) sync->set_sync(start + n == end);  // the last micro-batch communicates
         const std::vector<int64_t> rows(order.begin() + start, order.begin() + start + n);
         const rollout::ResponseBatch sub = exp.batch.select(rows);
         const at::Tensor idx = at::tensor(rows, at::kLong).to(device);

@@ -30,6 +30,7 @@ struct DpoSection {
   std::string loss_type = "sigmoid";  // sigmoid | ipo | hinge | robust
   double beta = 0.1;
   double label_smoothing = 0.0;       // robust (and sigmoid's conservative DPO)
+  double rpo_alpha = 0.0;             // + α · the chosen side's mean token NLL (TRL's rpo_alpha)
   std::string reference_path;         // frozen reference; empty = the starting policy
   bool precompute_ref_logps = false;  // one pass before training, cached beside the data
   bool shared_prompt = true;          // one row per pair, the prompt computed once (trainer/dpo_batch.h)
@@ -38,6 +39,8 @@ struct DpoSection {
     v.field("loss_type", loss_type).one_of({"sigmoid", "ipo", "hinge", "robust"});
     v.field("beta", beta, "strength of the KL anchor to the reference").range(1e-6, 100.0);
     v.field("label_smoothing", label_smoothing).range(0.0, 0.49);
+    v.field("rpo_alpha", rpo_alpha,
+            "weight of an SFT term on the chosen completions (RPO, TRL's rpo_alpha); 0 = plain DPO").range(0.0, 100.0);
     v.field("reference_path", reference_path, "frozen reference model; empty = the starting policy");
     v.field("precompute_ref_logps", precompute_ref_logps, "compute reference log-probs once and cache them");
     v.field("shared_prompt", shared_prompt,

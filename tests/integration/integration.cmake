@@ -46,3 +46,11 @@ fw_add_test(test_shipped_configs TORCH
   LIBS fw_model
   LABELS integration)
 add_dependencies(test_shipped_configs flywheel)
+
+# `make demo` end to end and what every stage must do to the target (issue 17): minutes.
+fw_add_test(test_flywheel_demo TORCH
+  SOURCES integration/test_flywheel_demo.cpp integration/cli_run.cpp
+  LIBS fw_model
+  LABELS integration slow
+  TIMEOUT 1500)
+add_dependencies(test_flywheel_demo flywheel)

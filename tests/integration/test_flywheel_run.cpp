@@ -41,7 +41,9 @@ std::string recipe(const std::string& out, const std::string& data) {
          "judge: {kind: rule}\n"
          "pool: {files: [" + data + "/pool.jsonl], d0_size: 120, slice_size: 40}\n" +
          "eval: {prompts: [" + data + "/test.jsonl], bootstrap: 20}\n" +
-         "iterations: 1\nchunk_prompts: 16\n" +
+         "iterations: 1\nchunk_prompts: 16\n"
+         "rm_min_accuracy: 0\n"  // a 6-step reward model is not expected to learn the judge
+         +
          "sft: {recipe: " + cfg + "/sft/tiny.yaml, overrides: [train.max_steps=8, checkpoint.every_steps=3, threads=1]}\n" +
          "dpo: {recipe: " + cfg + "/dpo/tiny.yaml, overrides: [train.max_steps=6, train.micro_batch_size=8, checkpoint.every_steps=2, threads=1]}\n" +
          "rm: {recipe: " + cfg + "/rm/tiny.yaml, overrides: [train.max_steps=6, train.micro_batch_size=8, checkpoint.every_steps=2, threads=1]}\n" +
@@ -238,6 +240,90 @@ TEST_F(FlywheelRun, RunsDataParallelUnderATwoRankLaunch) {
   EXPECT_EQ(summary["snapshots"].size(), 4u);
   EXPECT_EQ(summary["final_leaderboard"].size(), 7u);  // 3 competitors + 4 snapshots
   for (const char* m : kModels) EXPECT_TRUE(exists(out + "/" + m + "/model.safetensors")) << m;
+}
+
+// The stage gate on a deliberately harmful stage: DPO at a learning rate far too high
+// (1.0; the retry at 2.0 is as bad) loses to its input on the held-out prompts. With
+// on_fail: retry the stage is retried with its retry setting, fails again and is dropped:
+// the run goes on from the SFT snapshot, the report and the manifest say why. With
+// on_fail: keep the same stage is kept and reported as failed.
+std::string gate_recipe(const std::string& out, const std::string& on_fail) {
+  std::string r = recipe(out, g_data);
+  const std::string dpo_line = r.substr(r.find("dpo: {"), r.find('\n', r.find("dpo: {")) - r.find("dpo: {"));
+  r.replace(r.find(dpo_line), dpo_line.size(),
+            "dpo: {recipe: " FW_SOURCE_DIR "/configs/dpo/tiny.yaml, overrides: [train.max_steps=6, "
+            "train.micro_batch_size=8, optim.lr=1.0, schedule.warmup_steps=0, dpo.rpo_alpha=0, threads=1], "
+            "retries: [\"optim.lr=2.0 dpo.beta=0.5\"]}");
+  return r + "stages: [sft, dpo]\nheldout_fraction: 0.25\ngate: {on_fail: " + on_fail + "}\n";
+}
+
+void expect_dropped_after_retry(const std::string& out) {
+  const auto m = fw::read_json_file(out + "/manifest.json");
+  nlohmann::json dpo;
+  for (const auto& st : m["stages"])
+    if (st["id"] == "i1.dpo") dpo = st;
+  ASSERT_EQ(dpo.value("status", ""), "done");
+  const auto& o = dpo["outputs"];
+  EXPECT_TRUE(o.contains("dropped")) << o.dump();
+  EXPECT_FALSE(o.contains("snapshot"));
+  ASSERT_EQ(o["gate"]["checks"].size(), 2u) << o["gate"].dump();
+  for (size_t k = 0; k < 2; ++k) {
+    const auto& c = o["gate"]["checks"][k];
+    EXPECT_EQ(c["attempt"], k);
+    EXPECT_EQ(c["check"]["passed"], false) << c.dump();
+    EXPECT_LT(c["check"]["win_rate"].get<double>(), 0.5) << c.dump();
+    EXPECT_GT(c["check"]["prompts"].get<int64_t>(), 0);
+  }
+  EXPECT_EQ(o["gate"]["checks"][1]["settings"], "optim.lr=2.0 dpo.beta=0.5");
+  EXPECT_TRUE(exists(out + "/i1/dpo/train.retry1/final/model.safetensors"));
+  // The dropped stage is no snapshot: the leaderboard has I0 and I1-sft only.
+  const auto summary = fw::read_json_file(out + "/summary.json");
+  ASSERT_EQ(summary["snapshots"].size(), 2u) << summary["snapshots"].dump();
+  EXPECT_EQ(summary["snapshots"][1]["name"], "micro-I1-sft");
+  EXPECT_NE(fw::read_text_file(out + "/report.md").find("dropped"), std::string::npos);
+}
+
+TEST_F(FlywheelRun, TheGateRetriesThenDropsAHarmfulStage) {
+  const std::string out = fw::testing::tmp_dir() + "/gate-retry";
+  const std::string path = fw::testing::tmp_dir() + "/gate-retry.yaml";
+  std::ofstream(path) << gate_recipe(out, "retry");
+  ASSERT_EQ(fw::testing::run_flywheel("run " + path, out + ".log"), 0) << fw::testing::read_text(out + ".log");
+  expect_dropped_after_retry(out);
+  EXPECT_NE(fw::testing::read_text(out + ".log").find("the gate dropped micro-I1-dpo"), std::string::npos);
+  // Done: a rerun changes nothing and trains nothing.
+  ASSERT_EQ(fw::testing::run_flywheel("run " + path, out + ".again.log"), 0);
+  EXPECT_EQ(fw::testing::read_text(out + ".again.log").find("training"), std::string::npos);
+  expect_dropped_after_retry(out);
+}
+
+TEST_F(FlywheelRun, TheGateKeepsAFailedStageWhenTheRecipeSaysSo) {
+  const std::string out = fw::testing::tmp_dir() + "/gate-keep";
+  const std::string path = fw::testing::tmp_dir() + "/gate-keep.yaml";
+  std::ofstream(path) << gate_recipe(out, "keep");
+  ASSERT_EQ(fw::testing::run_flywheel("run " + path, out + ".log"), 0) << fw::testing::read_text(out + ".log");
+  const auto summary = fw::read_json_file(out + "/summary.json");
+  ASSERT_EQ(summary["snapshots"].size(), 3u);
+  EXPECT_EQ(summary["snapshots"][2]["name"], "micro-I1-dpo");
+  const auto m = fw::read_json_file(out + "/manifest.json");
+  for (const auto& st : m["stages"])
+    if (st["id"] == "i1.dpo") {
+      EXPECT_EQ(st["outputs"]["gate"]["verdict"], "failed, kept (gate.on_fail: keep)") << st["outputs"].dump();
+      EXPECT_EQ(st["outputs"]["gate"]["checks"].size(), 1u);
+    }
+  EXPECT_FALSE(exists(out + "/i1/dpo/train.retry1"));
+}
+
+// The retry under a 2-rank launch: rank 1 trains both attempts with rank 0 and ends with
+// it; the outcome is the single process's.
+TEST_F(FlywheelRun, TheGateRetryRunsDataParallel) {
+  const std::string out = fw::testing::tmp_dir() + "/gate-dp";
+  const std::string path = fw::testing::tmp_dir() + "/gate-dp.yaml";
+  std::ofstream(path) << gate_recipe(out, "retry");
+  const auto codes = fw::testing::run_flywheel_ranks("run " + path, 2, out + ".rank");
+  ASSERT_EQ(codes, (std::vector<int>{0, 0})) << fw::testing::read_text(out + ".rank.0") << fw::testing::read_text(out + ".rank.1");
+  expect_dropped_after_retry(out);
+  const std::string rank1 = fw::testing::read_text(out + ".rank.1");
+  EXPECT_NE(rank1.find("train.retry1"), std::string::npos) << rank1;
 }
 
 }  // namespace

@@ -85,6 +85,24 @@ TEST(TrlParity, DpoLossesEqualTrl) {
   std::cout << "largest difference to TRL: " << g_max_diff << "\n";
 }
 
+TEST(TrlParity, RpoEqualsTrlSigmoidPlusSft) {
+  g_max_diff = 0;
+  ASSERT_EQ(reference()["rpo"].size(), 2u);
+  for (const json& c : reference()["rpo"]) {
+    SCOPED_TRACE("beta=" + std::to_string(c["beta"].get<double>()) + " alpha=" + std::to_string(c["rpo_alpha"].get<double>()));
+    fw::losses::DpoLossOptions opts{.beta = c["beta"], .rpo_alpha = c["rpo_alpha"]};
+    at::Tensor pc = vec(c["policy_chosen_logps"]).requires_grad_(true);
+    at::Tensor pr = vec(c["policy_rejected_logps"]).requires_grad_(true);
+    auto out = fw::losses::dpo_loss(pc, pr, vec(c["ref_chosen_logps"]), vec(c["ref_rejected_logps"]), opts,
+                                    ivec(c["chosen_lengths"]), ivec(c["rejected_lengths"]));
+    expect_near(out.loss.item<double>(), c["loss"], "loss");
+    out.loss.backward();
+    expect_close(pc.grad(), c["grad_policy_chosen"], "d loss / d policy_chosen_logps");
+    expect_close(pr.grad(), c["grad_policy_rejected"], "d loss / d policy_rejected_logps");
+  }
+  std::cout << "largest difference to TRL: " << g_max_diff << "\n";
+}
+
 TEST(TrlParity, RewardLossEqualsTrl) {
   g_max_diff = 0;
   ASSERT_EQ(reference()["reward"].size(), 5u);

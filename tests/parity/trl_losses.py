@@ -81,10 +81,11 @@ class StubLM(nn.Module):
         )
 
 
-def dpo_trainer(loss_type, beta, label_smoothing, model):
+def dpo_trainer(loss_type, beta, label_smoothing, model, loss_weights=None):
     args = DPOConfig(
         output_dir=OUT_DIR,
-        loss_type=[loss_type],
+        loss_type=loss_type if isinstance(loss_type, list) else [loss_type],
+        loss_weights=loss_weights,
         beta=beta,
         label_smoothing=label_smoothing,
         precompute_ref_log_probs=True,
@@ -127,14 +128,14 @@ def dpo_batch(prompt_lens, chosen_lens, rejected_lens):
     return input_ids, attention, completion
 
 
-def run_dpo(loss_type, beta, ls, pc, pr, rc, rr, prompt_lens, chosen_lens, rejected_lens):
+def run_dpo(loss_type, beta, ls, pc, pr, rc, rr, prompt_lens, chosen_lens, rejected_lens, loss_weights=None):
     """TRL's loss, metrics and d loss / d policy logps for one batch."""
     input_ids, attention, completion = dpo_batch(prompt_lens, chosen_lens, rejected_lens)
     pc = torch.tensor(pc, requires_grad=True)
     pr = torch.tensor(pr, requires_grad=True)
     model = StubLM(torch.cat([pc, pr]), completion)
     model.train()
-    t = dpo_trainer(loss_type, beta, ls, model)
+    t = dpo_trainer(loss_type, beta, ls, model, loss_weights)
     inputs = {
         "input_ids": input_ids,
         "attention_mask": attention,
@@ -213,6 +214,35 @@ def dpo_cases():
     return cases
 
 
+def rpo_cases():
+    """RPO: TRL 1.16's loss_type ["sigmoid", "sft"] with loss_weights [1, alpha] (the old rpo_alpha)."""
+    g = torch.Generator().manual_seed(77)
+    B = 6
+    pc = (-30 * torch.rand(B, generator=g) - 2).tolist()
+    pr = (-30 * torch.rand(B, generator=g) - 2).tolist()
+    rc = (-30 * torch.rand(B, generator=g) - 2).tolist()
+    rr = (-30 * torch.rand(B, generator=g) - 2).tolist()
+    prompt_lens = torch.randint(1, 6, (B,), generator=g).tolist()
+    chosen_lens = torch.randint(1, 12, (B,), generator=g).tolist()
+    rejected_lens = torch.randint(1, 12, (B,), generator=g).tolist()
+    cases = []
+    for beta, alpha in [(0.1, 1.0), (0.5, 0.2)]:
+        whole = run_dpo(["sigmoid", "sft"], beta, 0.0, pc, pr, rc, rr, prompt_lens, chosen_lens, rejected_lens,
+                        loss_weights=[1.0, alpha])
+        cases.append({
+            "beta": beta,
+            "rpo_alpha": alpha,
+            "policy_chosen_logps": pc,
+            "policy_rejected_logps": pr,
+            "ref_chosen_logps": rc,
+            "ref_rejected_logps": rr,
+            "chosen_lengths": chosen_lens,
+            "rejected_lengths": rejected_lens,
+            **whole,
+        })
+    return cases
+
+
 class StubRewardModel(nn.Module):
     """A sequence-classification model whose scores are fixed: logits [2B, 1]."""
 
@@ -279,6 +309,7 @@ def main():
         "trl_version": trl.__version__,
         "torch_version": torch.__version__,
         "dpo": dpo_cases(),
+        "rpo": rpo_cases(),
         "reward": reward_cases(),
     }
     for case in out["dpo"] + out["reward"]:

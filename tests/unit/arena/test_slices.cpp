@@ -366,6 +366,68 @@ TEST(DpoSlice, OnePairPerPromptUnparseableAndMissingCounted) {
 
 // ----------------------------------------------------------------------------------- RM
 
+TEST(OnPolicyDpoSlice, TheTargetsOwnAnswerOnOneSideOfEveryPair) {
+  // q1: the target 4 loses to alpha 9 and beta 7 -> (alpha, target), gap 5.
+  // q2: the target 8 beats alpha 3; beta 8 ties -> it did not lose by K; it beat the worst
+  //     (alpha) by 5 -> (target, alpha) both ways, nothing with target_lost.
+  // q3: the target 5 loses to beta 6 only: gap 1 < K = 2, and beats nobody -> below the margin.
+  // q4: the worst is a competitor (gamma 1) and the target in between (4) loses to alpha 10:
+  //     the rejected side is the target's answer, never gamma's (the paper's choice).
+  const std::vector<Battle> battles = {
+      fight("q1", kTarget, "alpha", 4, 9), fight("q1", "beta", kTarget, 7, 4),
+      fight("q2", kTarget, "alpha", 8, 3), fight("q2", kTarget, "beta", 8, 8),
+      fight("q3", kTarget, "beta", 5, 6),
+      fight("q4", kTarget, "alpha", 4, 10), fight("q4", "gamma", kTarget, 1, 4)};
+  SliceStats st;
+  auto lost = build_on_policy_dpo_data(battles, prompts(), all_responses(), kTarget, 2, false, &st);
+  ASSERT_EQ(lost.size(), 2u);
+  EXPECT_EQ(lost[0].question_id, "q1");
+  EXPECT_EQ(lost[0].chosen_model, "alpha");
+  EXPECT_EQ(lost[0].rejected_model, kTarget);
+  EXPECT_EQ(lost[0].rejected, reply("q1", kTarget));
+  EXPECT_DOUBLE_EQ(lost[0].score_gap, 5);
+  EXPECT_EQ(lost[1].question_id, "q4");
+  EXPECT_EQ(lost[1].chosen_model, "alpha");
+  EXPECT_EQ(lost[1].rejected_model, kTarget);
+  EXPECT_DOUBLE_EQ(lost[1].score_gap, 6);
+  EXPECT_EQ(st.below_margin, 2);  // q2 and q3
+  EXPECT_EQ(rejected(st, kTarget), 2);
+  EXPECT_EQ(rejected(st, "gamma"), 0);
+
+  auto both = build_on_policy_dpo_data(battles, prompts(), all_responses(), kTarget, 2, true, &st);
+  ASSERT_EQ(both.size(), 3u);
+  EXPECT_EQ(both[1].question_id, "q2");
+  EXPECT_EQ(both[1].chosen_model, kTarget);
+  EXPECT_EQ(both[1].chosen, reply("q2", kTarget));
+  EXPECT_EQ(both[1].rejected_model, "alpha");
+  EXPECT_DOUBLE_EQ(both[1].score_gap, 5);
+  EXPECT_EQ(st.below_margin, 1);  // q3
+  EXPECT_EQ(chosen(st, kTarget), 1);
+  EXPECT_EQ(rejected(st, kTarget), 2);
+  for (const auto& p : both) EXPECT_TRUE(p.chosen_model == kTarget || p.rejected_model == kTarget) << p.question_id;
+
+  // The paper's choice on the same battles takes gamma as q4's rejected side.
+  auto paper = build_dpo_data(battles, prompts(), all_responses(), 2);
+  ASSERT_GE(paper.size(), 3u);
+  EXPECT_EQ(paper.back().rejected_model, "gamma");
+}
+
+TEST(OnPolicyDpoSlice, NoPairWithoutTheTargetAndNamesParse) {
+  // The target beats its only competitor by 7: chosen both ways, nothing when only losses count.
+  EXPECT_TRUE(build_on_policy_dpo_data({fight("q1", kTarget, "alpha", 9, 2)}, prompts(), all_responses(), kTarget, 2,
+                                       false).empty());
+  EXPECT_EQ(build_on_policy_dpo_data({fight("q1", kTarget, "alpha", 9, 2)}, prompts(), all_responses(), kTarget, 2, true)
+                .size(),
+            1u);
+  // A prompt the target never battled on gives no pair.
+  EXPECT_TRUE(build_on_policy_dpo_data({fight("q1", "alpha", "beta", 9, 2)}, prompts(), all_responses(), kTarget, 2,
+                                       true).empty());
+  for (const auto p : {DpoPairs::BestVsWorst, DpoPairs::OnPolicy, DpoPairs::TargetLost})
+    EXPECT_EQ(dpo_pairs_from_name(dpo_pairs_name(p)), p);
+  EXPECT_EQ(dpo_pairs_name(DpoPairs::OnPolicy), "on_policy");
+  EXPECT_THROW(dpo_pairs_from_name("onpolicy"), fw::Error);
+}
+
 TEST(RmSlice, EveryClearWinnerTiesSkipped) {
   Battle both_bad = fight("q3", "alpha", "gamma", 2, 1);
   both_bad.winner = Winner::TieBothBad;

@@ -43,6 +43,32 @@ TEST(DpoLoss, SigmoidHandDerived) {
   EXPECT_NEAR(pr.grad()[1].item<double>(), 0.5 / 2, 1e-12);
 }
 
+TEST(DpoLoss, RpoAddsTheChosenSidesMeanTokenNll) {
+  // beta = 1, alpha = 0.5. Row 0 as above (sigmoid loss ln(1 + e^-1)), row 1 ln 2.
+  // Chosen log-probs -1 over 2 tokens and -3 over 4 tokens: sft_nll = (1 + 3) / 6 = 2/3
+  // (the batch's per-token mean, not the mean of per-row means, 0.625).
+  at::Tensor pc = t({-1.0, -3.0}).requires_grad_(true), pr = t({-2.0, -4.0}).requires_grad_(true);
+  at::Tensor rc = t({-1.5, -3.0}), rr = t({-1.5, -4.0});
+  auto out = dpo_loss(pc, pr, rc, rr, {.type = DpoLossType::Sigmoid, .beta = 1.0, .rpo_alpha = 0.5}, t({2, 4}), t({3, 3}));
+  const double dpo = (std::log1p(std::exp(-1.0)) + std::log(2.0)) / 2;
+  ASSERT_TRUE(out.sft_nll.defined());
+  EXPECT_NEAR(out.sft_nll.item<double>(), 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(out.loss.item<double>(), dpo + 0.5 * 2.0 / 3.0, 1e-12);
+  // The per-pair losses are the DPO term alone.
+  EXPECT_NEAR(out.losses[1].item<double>(), std::log(2.0), 1e-12);
+  // d sft_nll / d pc_b = -1 / 6 for every row, on top of the sigmoid gradient; the rejected
+  // side's gradient is the sigmoid's alone.
+  out.loss.backward();
+  const double s1 = 1.0 / (1.0 + std::exp(1.0));
+  EXPECT_NEAR(pc.grad()[0].item<double>(), -s1 / 2 - 0.5 / 6, 1e-12);
+  EXPECT_NEAR(pc.grad()[1].item<double>(), -0.5 / 2 - 0.5 / 6, 1e-12);
+  EXPECT_NEAR(pr.grad()[0].item<double>(), s1 / 2, 1e-12);
+  // Off by default; alpha needs the chosen lengths and must not be negative.
+  EXPECT_FALSE(dpo_loss(pc, pr, rc, rr, {.beta = 1.0}).sft_nll.defined());
+  EXPECT_THROW(dpo_loss(pc, pr, rc, rr, {.beta = 1.0, .rpo_alpha = 1.0}), fw::Error);
+  EXPECT_THROW(dpo_loss(pc, pr, rc, rr, {.beta = 1.0, .rpo_alpha = -1.0}, t({2, 4}), t({3, 3})), fw::Error);
+}
+
 TEST(DpoLoss, SigmoidWithSmallBeta) {
   // z = 10 ln 3, beta = 0.1 -> beta z = ln 3 -> σ = 3/4 -> loss = ln(4/3).
   const double z = 10 * std::log(3.0);

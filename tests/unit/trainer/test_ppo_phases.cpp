@@ -127,6 +127,24 @@ TEST(PpoUpdate, AtLearningRateZeroTheRatioIsExactlyOne) {
   EXPECT_NEAR(s.policy_loss, policy_loss / 4, 1e-5);
 }
 
+TEST(PpoUpdate, EveryRowIsUsedWhenTheMiniBatchesDoNotDivideTheBatch) {
+  // 3 rollouts in 2 mini-batches (the short last batch of an epoch): sizes 1 and 2, and
+  // the policy loss at lr 0 is the mean of -A over all three rows, each seen once per epoch.
+  PpoModels m = tiny_models();
+  const std::vector<std::vector<int64_t>> three(kPrompts.begin(), kPrompts.begin() + 3);
+  const Experience e = make_experience(m, three, 7, 0.1, experience_options(), at::kCPU);
+  PolicyAndValue w(m);
+  auto opt = make_adamw(*w, {.lr = 0.0});
+  const PpoUpdateStats s = ppo_update(m, *w, *opt, e,
+                                      {.ppo_epochs = 1, .num_mini_batches = 2, .micro_batch_size = 1,
+                                       .temperature = 1.0, .lr = 0.0, .seed = 3},
+                                      at::kCPU);
+  EXPECT_EQ(s.updates, 2);
+  double policy_loss = 0;
+  for (int64_t b = 0; b < 3; ++b) policy_loss += losses::masked_mean(-e.advantages[b], e.mask[b]).item<double>();
+  EXPECT_NEAR(s.policy_loss, policy_loss / 3, 1e-5);
+}
+
 TEST(PpoUpdate, MovesLogprobsTowardsTheAdvantagesAndIsSeeded) {
   auto run = [](uint64_t seed) {
     PpoModels m = tiny_models();
