@@ -108,7 +108,7 @@ struct FlywheelRecipe {
   bool sft_accumulate = true;               // SFT stages also train on the earlier SFT data (D0's, ...)
   std::string dpo_pairs = "on_policy";      // on_policy | target_lost | best_vs_worst (the paper's), arena/slices.h
   double heldout_fraction = 0.1;            // of each stage's slice, kept out of training (held-out figures, gate)
-  std::string rm_data = "run";              // slice | run: the RM's pairs (this slice's, or every battle so far)
+  std::string rm_data = "slice";            // slice | run: the RM's pairs (this slice's, or every battle so far)
   double rm_min_accuracy = 0.6;             // a reward model below this held-out accuracy does not feed PPO
   std::string rm_init = "target";           // target (a fresh head on the stage's target) | previous_rm
   GateSection gate;
