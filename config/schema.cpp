@@ -37,11 +37,26 @@ const Entry* Binder::lookup(std::string_view key) {
   return nullptr;
 }
 
+// `key` may be a dotted path into sections ("eval.anchor.model"), for a rule across two
+// sections checked where both are bound; the error points at the deepest node present.
 void Binder::check(bool ok, std::string_view key, const std::string& message) const {
   if (ok) return;
-  for (const auto& e : map_.entries)
-    if (e.key == key) detail::fail(e.value.origin, detail::child_path(path_, key), message);
-  detail::fail(where_, detail::child_path(path_, key), message);
+  const Origin* at = &where_;
+  const Node* map = &map_;
+  for (std::string_view rest = key; map && !rest.empty();) {
+    const size_t dot = rest.find('.');
+    const std::string_view part = rest.substr(0, dot);
+    const Node* next = nullptr;
+    for (const auto& e : map->entries)
+      if (e.key == part) {
+        at = &e.value.origin;
+        next = &e.value;
+      }
+    if (!next || dot == std::string_view::npos) break;
+    map = next->is_map() ? next : nullptr;
+    rest.remove_prefix(dot + 1);
+  }
+  detail::fail(*at, detail::child_path(path_, key), message);
 }
 
 void Binder::finish() const {

@@ -1,6 +1,8 @@
 #include "flywheel/evaluation.h"
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "arena/elo_input.h"
 #include "arena/elo_run.h"
@@ -22,10 +24,24 @@ EvalResult evaluate(arena::ArenaSetup& setup, arena::Judge& judge, const std::ve
   arena::EloOptions elo;
   elo.bootstrap.rounds = static_cast<int>(req.bootstrap);
   elo.bootstrap.seed = req.seed;
+  elo.anchor_model = req.anchor_model;
+  elo.anchor_elo = req.anchor_elo;
   r.leaderboard = arena::compute_leaderboard(arena::read_elo_battles(req.battle_dir + "/battles.jsonl"), elo);
   std::filesystem::create_directories(req.out_dir);
   arena::write_leaderboard_files(r.leaderboard, req.out_dir);
   return r;
+}
+
+std::string choose_best(const std::vector<std::string>& candidates, const arena::Leaderboard& board) {
+  auto elo = [&](const std::string& m) {
+    for (const auto& e : board.entries)
+      if (e.model == m && std::isfinite(e.elo)) return e.elo;
+    return -std::numeric_limits<double>::infinity();
+  };
+  std::string best = candidates.at(0);
+  for (const auto& c : candidates)
+    if (elo(c) > elo(best)) best = c;
+  return best;
 }
 
 }  // namespace fw::flywheel

@@ -75,15 +75,38 @@ struct TargetSection {
   }
 };
 
+// The competitor whose rating is pinned in every Elo fit of the run. Without it the fit's
+// mean is fixed instead, so every rating moves whenever new snapshots join the fit (the
+// same competitor read 1158, 1142, 1126 across three evaluations); pinned, the numbers of
+// different evaluations compare. Only a shift: the differences are the same.
+struct AnchorSection {
+  std::string model;  // a competitor's name or <target.name>-I0; empty = the first competitor
+  double elo = 1000;  // its rating in every evaluation
+  template <class V>
+  void visit(V& v) {
+    v.field("model", model, "competitor (or <target.name>-I0) pinned in every Elo fit; empty = the first competitor");
+    v.field("elo", elo, "its Elo");
+  }
+};
+
 struct EvalSection {
   std::vector<std::string> prompts;  // the offline test set (prompt JSONL)
   int64_t max_prompts = 0;           // 0 = all
   int64_t bootstrap = 100;
+  // Prompts held out of the pool (before D0 and the slices, decontaminated like them) on
+  // which the iteration's snapshots battle to choose the one that goes on. Choosing on
+  // the test set would make its figures those of the best of several draws, inflated.
+  // 0 = choose on the test set (the report says so).
+  int64_t validation_prompts = 200;
+  AnchorSection anchor;
   template <class V>
   void visit(V& v) {
     v.field("prompts", prompts, "offline test set, prompt JSONL").required().non_empty();
     v.field("max_prompts", max_prompts, "0 = all").min(0);
     v.field("bootstrap", bootstrap, "Elo bootstrap rounds").min(0);
+    v.field("validation_prompts", validation_prompts,
+            "pool prompts held out to choose each iteration's best snapshot; 0 = choose on the test set").min(0);
+    v.section("anchor", anchor);
   }
 };
 
@@ -161,7 +184,20 @@ struct FlywheelRecipe {
       for (size_t b = a + 1; b < stages.size(); ++b) distinct = distinct && stages[a] != stages[b];
     v.check(distinct, "stages", "each stage kind at most once per iteration (each has its own folder and slice)");
     v.field("dist_wait_seconds", dist_wait_seconds, "data parallel: ranks > 0 wait this long for rank 0").min(1);
+    // A competitor, or the starting snapshot: the models in every evaluation.
+    bool known_anchor = eval.anchor.model.empty() || eval.anchor.model == target.name + "-I0";
+    std::string names = target.name + "-I0";
+    for (const auto& c : competitors) {
+      known_anchor = known_anchor || c.name == eval.anchor.model;
+      names += ", " + c.name;
+    }
+    v.check(known_anchor, "eval.anchor.model", "\"" + eval.anchor.model + "\" is not a model of every evaluation (" + names + ")");
   }
 };
+
+// The competitor pinned in the run's Elo fits (eval.anchor.model, else the first).
+inline std::string eval_anchor_model(const FlywheelRecipe& r) {
+  return !r.eval.anchor.model.empty() || r.competitors.empty() ? r.eval.anchor.model : r.competitors.front().name;
+}
 
 }  // namespace fw::flywheel

@@ -213,10 +213,12 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
   for (const Json* ev : f.evals) elo.head.push_back("Elo after " + ev->at("id").get<std::string>());
   elo.head.push_back("95% CI (last)");
   elo.head.push_back("Battles");
+  const std::string pinned = f.evals.empty() ? "" : f.evals.back()->at("outputs").value("anchor", Json::object()).value("model", "");
   for (const auto& m : models) {
     std::string label;
     for (const auto& c : r.competitors)
       if (c.name == m) label = c.kind == "simulated" ? " (simulated competitor)" : " (competitor)";
+    if (m == pinned) label += " (pinned)";
     std::vector<std::string> row = {m + label};
     for (const Json* ev : f.evals) {
       const Json* e = board_entry(ev->at("outputs").at("leaderboard"), m);
@@ -226,6 +228,31 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
     row.push_back(fmt(num(*e, "ci_low")) + " – " + fmt(num(*e, "ci_high")));
     row.push_back(fmt(num(*e, "battles")));
     elo.rows.push_back(row);
+  }
+
+  // The scale: one model pinned in every fit, so the columns above compare.
+  std::string scale;
+  if (!f.evals.empty())
+    if (const Json a = f.evals.back()->at("outputs").value("anchor", Json()); a.is_object() && !a.value("model", "").empty())
+      scale = a["model"].get<std::string>() + " is pinned at " + fmt(a.value("elo", 0.0)) +
+              " in every evaluation (eval.anchor), so the columns compare.";
+
+  // Which snapshot went on after each iteration, and on what it was chosen.
+  Table choice{{"Evaluation", "Candidate", "Validation Elo (95% CI)", "Test Elo (95% CI)", "Chosen"}, {}};
+  for (const Json* ev : f.evals) {
+    const Json& o = ev->at("outputs");
+    if (!o.contains("candidates")) continue;
+    const Json val = o.value("validation", Json::object()).value("leaderboard", Json::array());
+    auto cell = [](const Json* e) {
+      return e ? fmt(num(*e, "elo")) + " (" + fmt(num(*e, "ci_low")) + " – " + fmt(num(*e, "ci_high")) + ")" : std::string();
+    };
+    for (const auto& c : o.at("candidates")) {
+      const std::string name = c;
+      const bool chosen = o.at("best").value("name", "") == name;
+      choice.rows.push_back({ev->at("id").get<std::string>(), name, cell(board_entry(val, name)),
+                             cell(board_entry(o.at("leaderboard"), name)),
+                             chosen ? "yes (on the " + std::string(o.value("chosen_by", "") == "validation" ? "validation split" : "test set") + ")" : ""});
+    }
   }
 
   // Win rates of each snapshot against each competitor (final evaluation).
@@ -288,6 +315,8 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
     links.push_back({ev->at("id").get<std::string>() + " leaderboard",
                      rel(out, ev->at("outputs").value("leaderboard_dir", "") + "/leaderboard.html")});
   links.push_back({"offline battles", "eval/battle/battles.jsonl"});
+  if (fs::exists(out + "/eval/validation/battles.jsonl")) links.push_back({"validation battles", "eval/validation/battles.jsonl"});
+  if (fs::exists(out + "/data/validation.jsonl")) links.push_back({"validation prompts", "data/validation.jsonl"});
   for (const Json* s : f.stages) {
     const std::string id = s->value("id", "");
     const std::string dir = stage_folder(id);
@@ -299,32 +328,52 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
   Json summary = {{"format", "flywheel.summary/1"}, {"competitors", f.competitors}, {"final_leaderboard", f.final_board},
                   {"snapshots", f.snapshots}, {"stages", stage_summary}};
   Json evals = Json::array();
-  for (const Json* ev : f.evals) evals.push_back({{"id", ev->at("id")}, {"leaderboard", ev->at("outputs").at("leaderboard")},
-                                                  {"best", ev->at("outputs").at("best")}});
+  for (const Json* ev : f.evals) {
+    const Json& o = ev->at("outputs");
+    Json e = {{"id", ev->at("id")}, {"leaderboard", o.at("leaderboard")}, {"best", o.at("best")}};
+    for (const char* k : {"anchor", "chosen_by", "candidates"})
+      if (o.contains(k)) e[k] = o.at(k);
+    if (o.contains("validation")) e["validation_leaderboard"] = o.at("validation").value("leaderboard", Json::array());
+    evals.push_back(e);
+  }
   summary["evaluations"] = evals;
-  if (!f.snapshots.empty()) {
+  if (!f.evals.empty()) summary["anchor"] = f.evals.back()->at("outputs").value("anchor", Json());
+  // The headline is the snapshot the flywheel went on with (chosen on the validation split
+  // when there is one), at its test Elo; not the best test Elo of all snapshots, which
+  // would be the maximum of several noisy draws and so biased upwards.
+  if (!f.snapshots.empty() && !f.evals.empty()) {
+    const Json& last = f.evals.back()->at("outputs");
+    const std::string to = last.at("best").value("name", "");
     const Json* first = board_entry(f.final_board, f.snapshots.front()["name"]);
-    double best = -1e9;
-    std::string best_name;
-    for (const auto& s : f.snapshots)
-      if (const Json* e = board_entry(f.final_board, s["name"]); e && num(*e, "elo") > best) {
-        best = num(*e, "elo");
-        best_name = s["name"];
-      }
-    if (first) summary["elo_gain"] = {{"from", f.snapshots.front()["name"]}, {"to", best_name}, {"points", best - num(*first, "elo")}};
+    const Json* chosen = board_entry(f.final_board, to);
+    if (first && chosen)
+      summary["elo_gain"] = {{"from", f.snapshots.front()["name"]}, {"to", to}, {"points", num(*chosen, "elo") - num(*first, "elo")},
+                             {"chosen_by", last.value("chosen_by", "")}, {"after", f.evals.back()->value("id", "")}};
   }
   links.push_back({"summary", "summary.json"});
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
 
   // report.md
   std::string md = "# Flywheel report: " + out + "\n\n";
+  // Where the final snapshot was chosen, in words.
+  std::string chosen_on;
+  if (summary.contains("elo_gain")) {
+    const std::string by = summary["elo_gain"]["chosen_by"];
+    chosen_on = by == "validation" ? " (chosen on the validation split, so the choice does not inflate its test Elo)"
+                : by == "test"     ? " (chosen on the test set itself, eval.validation_prompts: 0: an optimistic figure)"
+                                   : "";
+  }
   if (summary.contains("elo_gain"))
-    md += "Best target snapshot **" + summary["elo_gain"]["to"].get<std::string>() + "**: " +
-          fmt(summary["elo_gain"]["points"].get<double>(), 0) + " Elo above " + summary["elo_gain"]["from"].get<std::string>() + ".\n\n";
-  md += "## Elo on the offline test set\n\n" + elo.md() + "\n## Win rates against the competitors (last evaluation)\n\n" +
-        wins.md() + "\n## Stages: data and battles\n\n" + data.md() +
+    md += "The target after " + summary["elo_gain"]["after"].get<std::string>() + ": **" +
+          summary["elo_gain"]["to"].get<std::string>() + "**" + chosen_on + ", " +
+          fmt(summary["elo_gain"]["points"].get<double>(), 0) + " Elo above " + summary["elo_gain"]["from"].get<std::string>() +
+          " on the offline test set.\n\n";
+  md += "## Elo on the offline test set\n\n" + (scale.empty() ? "" : scale + "\n\n") + elo.md() +
+        "\n## The snapshot that goes on, per iteration\n\n" + choice.md() +
+        "\n## Win rates against the competitors (last evaluation)\n\n" + wins.md() + "\n## Stages: data and battles\n\n" + data.md() +
         "\n## Held-out figures of the stages (their slice's held-out prompts)\n\n" + heldout.md() +
-        "\n## Stage gate: each stage's output against its input (held-out prompts, the run's judge)\n\n" + gate.md() + "\n## Chosen and rejected responses per battle model\n\n" +
+        "\n## Stage gate: each stage's output against its input (held-out prompts, the run's judge)\n\n" + gate.md() +
+        "\n## Chosen and rejected responses per battle model\n\n" +
         by_model.md() + "\n## Judge position inconsistency on the test set\n\n" + eval_consistency.md() + "\n## Artefacts\n\n";
   for (const auto& [what, path] : links) md += "- [" + what + "](" + path + ")\n";
   write_file_atomic(out + "/report.md", md);
@@ -336,9 +385,12 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
       "td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
       "th{background:#f4f4f4}</style></head><body><h1>Flywheel report</h1><p>" + esc(out) + "</p>";
   if (summary.contains("elo_gain"))
-    html += "<p>Best target snapshot <b>" + esc(summary["elo_gain"]["to"]) + "</b>: " +
-            fmt(summary["elo_gain"]["points"].get<double>(), 0) + " Elo above " + esc(summary["elo_gain"]["from"]) + ".</p>";
-  html += "<h2>Elo of the target snapshots (95% CI) and the competitors</h2>" + elo_chart(f) + elo.html() +
+    html += "<p>The target after " + esc(summary["elo_gain"]["after"]) + ": <b>" + esc(summary["elo_gain"]["to"]) + "</b>" +
+            esc(chosen_on) + ", " +
+            fmt(summary["elo_gain"]["points"].get<double>(), 0) + " Elo above " + esc(summary["elo_gain"]["from"]) +
+            " on the offline test set.</p>";
+  html += "<h2>Elo of the target snapshots (95% CI) and the competitors</h2>" + (scale.empty() ? "" : "<p>" + esc(scale) + "</p>") +
+          elo_chart(f) + elo.html() + "<h2>The snapshot that goes on, per iteration</h2>" + choice.html() +
           "<h2>Win rates against the competitors (last evaluation)</h2>" + wins.html() +
           "<h2>Stages: data and battles</h2>" + data.html() +
           "<h2>Held-out figures of the stages (their slice's held-out prompts)</h2>" + heldout.html() +

@@ -1,6 +1,8 @@
 // The flywheel's report, rebuilt from the manifest after every evaluation and at the end:
 //   report.html   self-contained: the Elo of each target snapshot with its 95 % CI across
-//                 the iterations next to the competitors (inline SVG), win rates of each
+//                 the iterations next to the competitors (inline SVG; the pinned model
+//                 named), the snapshot chosen after each iteration with its validation
+//                 and test Elo, win rates of each
 //                 snapshot against each competitor, data counts per stage and per battle
 //                 model (the paper's Table 7), the judge's position inconsistency, links
 //                 to every artefact

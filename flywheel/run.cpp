@@ -25,6 +25,7 @@
 #include "flywheel/stage_data.h"
 #include "flywheel/stage_gate.h"
 #include "flywheel/trainer_stages.h"
+#include "flywheel/validation_split.h"
 
 namespace fs = std::filesystem;
 
@@ -160,7 +161,8 @@ class Driver {
     const std::string inputs = sha256_hex(files_sha(r_.pool.files) + files_sha(r_.eval.prompts) +
                                           nlohmann::json({r_.pool.d0_size, r_.pool.slice_size, slices, r_.seed,
                                                           r_.pool.decontaminate, r_.eval.max_prompts,
-                                                          target_is_trained()}).dump());
+                                                          target_is_trained()}).dump() +
+                                          validation_id());
     const std::string dir = out_ + "/data";
     if (!manifest_.begin("split", inputs)) {
       std::vector<data::PromptRecord> pool = data::read_prompt_records(r_.pool.files);
@@ -178,9 +180,14 @@ class Driver {
         counts = report.counts;
         pool = std::move(kept);
       }
+      // The validation split comes out first, so D0 and the slices never hold its prompts.
+      ValidationSplit v = split_validation(pool, r_.eval.validation_prompts, static_cast<uint64_t>(r_.seed),
+                                           r_.pool.decontaminate);
+      pool = std::move(v.rest);
       const arena::PoolSplit s = arena::split_pool(pool, target_is_trained() ? r_.pool.d0_size : 0, r_.pool.slice_size,
                                                    slices, static_cast<uint64_t>(r_.seed));
       fs::create_directories(dir);
+      if (!v.validation.empty()) arena::write_prompt_records(validation_file(), v.validation);
       arena::write_prompt_records(dir + "/D0.jsonl", s.d0);
       for (size_t k = 0; k < s.slices.size(); ++k)
         arena::write_prompt_records(dir + "/D" + std::to_string(k + 1) + ".jsonl", s.slices[k]);
@@ -189,12 +196,17 @@ class Driver {
                                  {"test", test.size()},
                                  {"decontaminated", {{"exact_duplicate", counts.exact_duplicate},
                                                      {"near_duplicate", counts.near_duplicate}}},
+                                 {"validation", v.validation.size()},
+                                 {"decontaminated_validation", {{"exact_duplicate", v.removed.exact_duplicate},
+                                                                {"near_duplicate", v.removed.near_duplicate}}},
                                  {"d0", s.d0.size()},
                                  {"slices", s.slices.size()},
                                  {"slice_size", r_.pool.slice_size}});
       log::info("flywheel: split the pool into D0 (" + std::to_string(s.d0.size()) + ") and " +
                 std::to_string(s.slices.size()) + " slices of " + std::to_string(r_.pool.slice_size) + "; " +
-                std::to_string(counts.removed()) + " pool prompts removed as duplicates of test prompts");
+                std::to_string(counts.removed()) + " pool prompts removed as duplicates of test prompts; " +
+                std::to_string(v.validation.size()) + " held out for validation (and " + std::to_string(v.removed.removed()) +
+                " duplicates of them removed)");
     }
   }
 
@@ -206,6 +218,12 @@ class Driver {
     return true;
   }
   std::string slice_file(int64_t k) const { return out_ + "/data/D" + std::to_string(k) + ".jsonl"; }
+  std::string validation_file() const { return out_ + "/data/validation.jsonl"; }
+  bool validates() const { return r_.eval.validation_prompts > 0; }
+  // Part of the split's inputs; empty without a validation split, so such runs keep their hashes.
+  std::string validation_id() const {
+    return validates() ? "validation:" + std::to_string(r_.eval.validation_prompts) : std::string();
+  }
 
   // ---- i0: the starting target ----
   Snapshot start() {
@@ -632,42 +650,72 @@ class Driver {
     return target;
   }
 
-  // ---- evaluation on the offline test set ----
+  // ---- evaluation: the offline test set reports, the validation split chooses ----
+  EvalRequest eval_request(const std::string& battle_dir, const std::string& out_dir) const {
+    EvalRequest req;
+    req.models = r_.competitors;
+    for (const auto& s : snapshots_) req.models.push_back(as_competitor(s));
+    req.battle_dir = battle_dir;
+    req.out_dir = out_dir;
+    req.battle = battle_options();
+    req.bootstrap = r_.eval.bootstrap;
+    req.seed = static_cast<uint64_t>(r_.seed);
+    req.anchor_model = eval_anchor_model(r_);
+    req.anchor_elo = r_.eval.anchor.elo;
+    return req;
+  }
+
+  static nlohmann::json board_json(const arena::Leaderboard& lb) {
+    auto board = nlohmann::json::array();
+    for (const auto& e : lb.entries)
+      board.push_back({{"model", e.model}, {"elo", e.elo}, {"ci_low", e.ci_low}, {"ci_high", e.ci_high},
+                       {"battles", e.battles}, {"win_rate", e.win_rate}});
+    return board;
+  }
+
   Snapshot evaluate_all(int64_t i, std::optional<Snapshot> iteration_start = std::nullopt) {
     const std::string id = "i" + std::to_string(i) + ".eval";
+    // i0 only ranks; later evaluations also choose the snapshot that goes on, on the
+    // validation split when there is one (else on the test set, which the report flags).
+    const bool choose = iteration_start.has_value();
+    const bool on_validation = choose && validates();
     std::string shas;
     for (const auto& s : snapshots_) shas += s.name + ":" + s.sha + "\n";
-    const std::string inputs = sha256_hex(id + "\n" + shas + files_sha(r_.eval.prompts) + judge_identity().dump());
+    const nlohmann::json scale = {{"anchor", eval_anchor_model(r_)}, {"anchor_elo", r_.eval.anchor.elo},
+                                  {"validation", on_validation ? files_sha({validation_file()}) : ""}};
+    const std::string inputs = sha256_hex(id + "\n" + shas + files_sha(r_.eval.prompts) + judge_identity().dump() + scale.dump());
     Snapshot best = snapshots_.back();
     if (!leader_) return snapshot_from(wait_for(id).at("outputs").at("best"));
     if (manifest_.begin(id, inputs)) {
       best = snapshot_from(manifest_.outputs(id).at("best"));
       return best;
     }
-    EvalRequest req;
-    req.models = r_.competitors;
-    for (const auto& s : snapshots_) req.models.push_back(as_competitor(s));
-    req.battle_dir = out_ + "/eval/battle";
-    req.out_dir = out_ + "/i" + std::to_string(i) + "/eval";
-    req.battle = battle_options();
-    req.bootstrap = r_.eval.bootstrap;
-    req.seed = static_cast<uint64_t>(r_.seed);
+    const EvalRequest req = eval_request(out_ + "/eval/battle", out_ + "/i" + std::to_string(i) + "/eval");
     log::info("flywheel: " + id + " — " + std::to_string(req.models.size()) + " models on the offline test set (" +
               std::to_string(test_.size()) + " prompts)");
     const EvalResult res = evaluate(setup_, *judge_, test_, req);
     crash_point(id, "leaderboard");
+    std::optional<EvalResult> val;
+    if (on_validation) {
+      const auto prompts = data::read_prompt_records({validation_file()});
+      const EvalRequest vreq = eval_request(out_ + "/eval/validation", req.out_dir + "/validation");
+      log::info("flywheel: " + id + " — the same models on the validation split (" + std::to_string(prompts.size()) +
+                " prompts), to choose the snapshot that goes on");
+      val = evaluate(setup_, *judge_, prompts, vreq);
+      crash_point(id, "validation");
+    }
     // The best of this iteration's snapshots (its starting model included) goes on.
-    std::map<std::string, double> elo;
-    for (const auto& e : res.leaderboard.entries) elo[e.model] = e.elo;
-    if (iteration_start) {
+    nlohmann::json candidates = nlohmann::json::array();
+    if (choose) {
+      std::vector<std::string> names = {iteration_start->name};
+      for (const auto& s : snapshots_)
+        if (s.iteration == i) names.push_back(s.name);
+      const std::string pick = choose_best(names, on_validation ? val->leaderboard : res.leaderboard);
       best = *iteration_start;
       for (const auto& s : snapshots_)
-        if (s.iteration == i && elo[s.name] > elo[best.name]) best = s;
+        if (s.name == pick) best = s;
+      candidates = names;
     }
-    auto board = nlohmann::json::array();
-    for (const auto& e : res.leaderboard.entries)
-      board.push_back({{"model", e.model}, {"elo", e.elo}, {"ci_low", e.ci_low}, {"ci_high", e.ci_high},
-                       {"battles", e.battles}, {"win_rate", e.win_rate}});
     auto snaps = nlohmann::json::array();
     for (const auto& s : snapshots_) snaps.push_back(snapshot_json(s));
     // Each snapshot's win rate against each competitor (ties half), from the pairwise view.
@@ -683,11 +731,22 @@ class Driver {
           const size_t a = index(s.name), b = index(c.name);
           if (a < n && b < n && std::isfinite(lb.pair_win_rate[a * n + b])) win_rates[s.name][c.name] = lb.pair_win_rate[a * n + b];
         }
-    manifest_.finish(id, {{"best", snapshot_json(best)}, {"leaderboard", board}, {"snapshots", snaps}, {"win_rates", win_rates},
-                          {"leaderboard_dir", req.out_dir}, {"battles", res.battles.to_json()}});
+    nlohmann::json outputs = {{"best", snapshot_json(best)}, {"leaderboard", board_json(res.leaderboard)}, {"snapshots", snaps},
+                              {"win_rates", win_rates}, {"leaderboard_dir", req.out_dir}, {"battles", res.battles.to_json()},
+                              {"anchor", {{"model", req.anchor_model}, {"elo", req.anchor_elo}}}};
+    if (choose) {
+      outputs["chosen_by"] = on_validation ? "validation" : "test";
+      outputs["candidates"] = candidates;
+    }
+    if (val)
+      outputs["validation"] = {{"leaderboard", board_json(val->leaderboard)}, {"prompts", r_.eval.validation_prompts},
+                               {"leaderboard_dir", req.out_dir + "/validation"}, {"battles", val->battles.to_json()}};
+    manifest_.finish(id, outputs);
     std::string line;
     for (const auto& e : res.leaderboard.entries) line += "  " + e.model + " " + std::to_string(static_cast<int>(e.elo));
-    log::info("flywheel: " + id + " — Elo:" + line + "; next: " + best.name);
+    log::info("flywheel: " + id + " — test Elo (" + req.anchor_model + " pinned at " +
+              std::to_string(static_cast<int>(req.anchor_elo)) + "):" + line +
+              (choose ? "; next: " + best.name + " (chosen on the " + (on_validation ? "validation split" : "test set") + ")" : ""));
     write_report(out_, manifest_.json(), r_);
     return best;
   }

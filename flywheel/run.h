@@ -1,14 +1,17 @@
 // `flywheel run RECIPE.yaml`: the Arena Learning loop (DESIGN.md §1), end to end.
 //
-//   split    pool -> (decontaminated against the test set) -> D0, D1..Dn   (seeded)
+//   split    pool -> (decontaminated against the test set) -> the validation split,
+//            then (decontaminated against it) D0, D1..Dn   (seeded)
 //   i0.sft   SFT-I0 on D0 (the pool's reference answers), unless target.start is given
 //   i0.eval  every model (competitors + snapshots) battles on the offline test set -> Elo
+//            (eval.anchor pinned, so every evaluation has the same scale)
 //   for each iteration i, for each stage k of `stages`, on a fresh slice:
 //     i<i>.<k>   battle the current target against each competitor on the slice ->
 //                build the stage's data (arena/slices.h) -> train (sft | dpo | rm then
 //                ppo) -> the new snapshot <target>-I<i>-<k> becomes the current target
-//     i<i>.eval  the offline evaluation again; the iteration's best snapshot (by Elo,
-//                its starting model included) starts the next iteration
+//     i<i>.eval  the offline evaluation again, which only reports; the iteration's best
+//                snapshot by Elo on the validation split (its starting model included)
+//                starts the next iteration
 //   report   report.html / report.md / summary.json
 //
 // Every stage is recorded in manifest.json (flywheel/manifest.h). A crash or Ctrl-C

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "core/json_io.h"
@@ -40,7 +41,7 @@ std::string recipe(const std::string& out, const std::string& data) {
          "  - {name: sim-c, kind: simulated, accuracy: 0.2, seed: 3}\n"
          "judge: {kind: rule}\n"
          "pool: {files: [" + data + "/pool.jsonl], d0_size: 120, slice_size: 40}\n" +
-         "eval: {prompts: [" + data + "/test.jsonl], bootstrap: 20}\n" +
+         "eval: {prompts: [" + data + "/test.jsonl], bootstrap: 20, validation_prompts: 40}\n" +
          "iterations: 1\nchunk_prompts: 16\n"
          "rm_min_accuracy: 0\n"  // a 6-step reward model is not expected to learn the judge
          +
@@ -105,7 +106,7 @@ std::string write_recipe(const std::string& name, const std::string& out) {
 // The stage outputs compared between runs.
 const char* kCompared[] = {"data/D0.jsonl", "data/D1.jsonl", "i0/sft/data/sft.jsonl", "i1/sft/battle/battles.jsonl",
                            "i1/sft/data/sft.jsonl", "i1/dpo/data/dpo.jsonl", "i1/rm_ppo/data/rm.jsonl",
-                           "eval/battle/battles.jsonl"};
+                           "eval/battle/battles.jsonl", "data/validation.jsonl", "eval/validation/battles.jsonl"};
 const char* kModels[] = {"i0/sft/train/final", "i1/sft/train/final", "i1/dpo/train/final", "i1/rm_ppo/rm/final",
                          "i1/rm_ppo/train/final"};
 
@@ -116,6 +117,54 @@ TEST_F(FlywheelRun, KilledInEachStageAndResumedEqualsAnUninterruptedRun) {
   const auto ref_summary = fw::read_json_file(ref + "/summary.json");
   ASSERT_TRUE(exists(ref + "/report.html"));
   ASSERT_EQ(ref_summary["snapshots"].size(), 4u);  // I0 and one per stage
+  {
+    SCOPED_TRACE("the scale and the choice of the next snapshot");
+    const auto manifest = fw::read_json_file(ref + "/manifest.json");
+    std::map<std::string, nlohmann::json> out;
+    for (const auto& st : manifest["stages"]) out[st["id"]] = st["outputs"];
+    // The scale is pinned: the first competitor (the default anchor) is at 1000 in both
+    // evaluations, though three new snapshots joined the second fit.
+    for (const char* ev : {"i0.eval", "i1.eval"}) {
+      EXPECT_EQ(out[ev]["anchor"]["model"], "sim-a") << ev;
+      bool found = false;
+      for (const auto& e : out[ev]["leaderboard"])
+        if (e["model"] == "sim-a") {
+          found = true;
+          EXPECT_NEAR(e["elo"].get<double>(), 1000.0, 1e-6) << ev;
+        }
+      EXPECT_TRUE(found) << ev;
+    }
+    // The snapshot that goes on is the best candidate on the validation board (the test
+    // board only reports), and the headline quotes that snapshot.
+    const auto& i1 = out["i1.eval"];
+    ASSERT_EQ(i1["chosen_by"], "validation");
+    EXPECT_EQ(i1["candidates"], nlohmann::json({"micro-I0", "micro-I1-sft", "micro-I1-dpo", "micro-I1-ppo"}));
+    std::map<std::string, double> val;
+    for (const auto& e : i1["validation"]["leaderboard"]) val[e["model"]] = e["elo"];
+    ASSERT_EQ(val.size(), 7u);  // 3 competitors + 4 snapshots
+    std::string pick = "micro-I0";
+    for (const auto& c : i1["candidates"])
+      if (val.at(c) > val.at(pick)) pick = c;
+    EXPECT_EQ(i1["best"]["name"], pick);
+    EXPECT_EQ(ref_summary["elo_gain"]["to"], pick);
+    EXPECT_EQ(ref_summary["elo_gain"]["chosen_by"], "validation");
+    EXPECT_NE(fw::testing::read_text(ref + "/report.md").find("sim-a is pinned at 1000"), std::string::npos);
+    // The validation battles are on the validation prompts: held out of the pool's slices
+    // and D0, disjoint from the test set.
+    std::set<std::string> held, elsewhere;
+    fw::for_each_jsonl(ref + "/data/validation.jsonl", [&](const nlohmann::json& r, long) { held.insert(r["id"]); });
+    EXPECT_EQ(held.size(), 40u);
+    for (const std::string& f : {ref + "/data/D0.jsonl", ref + "/data/D1.jsonl", ref + "/data/D2.jsonl", ref + "/data/D3.jsonl",
+                                 g_data + "/test.jsonl"})
+      fw::for_each_jsonl(f, [&](const nlohmann::json& r, long) { elsewhere.insert(r["id"]); });
+    for (const auto& id : held) EXPECT_EQ(elsewhere.count(id), 0u) << id;
+    size_t battles = 0;
+    fw::for_each_jsonl(ref + "/eval/validation/battles.jsonl", [&](const nlohmann::json& b, long) {
+      ++battles;
+      EXPECT_EQ(held.count(b["question_id"]), 1u) << b["question_id"];
+    });
+    EXPECT_EQ(battles, 40u * 21u);  // every pair of the 7 models on every validation prompt
+  }
 
   // Kill points in every stage, in order: mid-training by a checkpoint file appearing, the
   // short moments between the parts of a stage through the driver's crash hook.
@@ -135,6 +184,7 @@ TEST_F(FlywheelRun, KilledInEachStageAndResumedEqualsAnUninterruptedRun) {
       {"i1.rm_ppo after rm", never, "i1.rm_ppo:rm"},
       {"i1.rm_ppo ppo", [&] { return exists(out + "/i1/rm_ppo/train/checkpoint-00000001"); }, ""},
       {"i1.eval", never, "i1.eval:leaderboard"},
+      {"i1.eval validation", never, "i1.eval:validation"},
   };
   for (size_t k = 0; k < kills.size(); ++k)
     EXPECT_TRUE(kill_when({"run", recipe}, kills[k].ready, out + ".kill" + std::to_string(k) + ".log", kills[k].crash_at))
@@ -217,6 +267,14 @@ TEST_F(FlywheelRun, KilledInEachStageAndResumedEqualsAnUninterruptedRun) {
   ASSERT_EQ(fw::testing::run_flywheel("run " + recipe + " sft.overrides=[train.max_steps=9]", out + ".changed.log"), 2);
   EXPECT_NE(fw::testing::read_text(out + ".changed.log").find("stage i1.sft is finished"), std::string::npos)
       << fw::testing::read_text(out + ".changed.log");
+  // A changed validation split changes the split's inputs: refused likewise. An anchor
+  // that is no model of the evaluations is refused before anything runs, at its key.
+  ASSERT_EQ(fw::testing::run_flywheel("run " + recipe + " eval.validation_prompts=30", out + ".validation.log"), 2);
+  EXPECT_NE(fw::testing::read_text(out + ".validation.log").find("stage split is finished"), std::string::npos)
+      << fw::testing::read_text(out + ".validation.log");
+  ASSERT_EQ(fw::testing::run_flywheel("run " + recipe + " eval.anchor.model=nobody", out + ".anchor.log"), 2);
+  EXPECT_NE(fw::testing::read_text(out + ".anchor.log").find("eval.anchor.model"), std::string::npos)
+      << fw::testing::read_text(out + ".anchor.log");
   // ... and the run folder's config.yaml is still the recipe its stages were made with.
   EXPECT_EQ(fw::read_text_file(out + "/config.yaml").find("train.max_steps=9"), std::string::npos);
 }

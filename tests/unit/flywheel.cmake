@@ -1,5 +1,12 @@
-# flywheel/ tests: the driver's pure parts (the stage gate's check, the stages' held-out split).
+# flywheel/ tests: the driver's pure parts — the stage gate's check and the stages'
+# held-out split; the validation split, the choice of the snapshot that goes on, the eval
+# section's anchor. (The whole loop: tests/integration/test_flywheel_run.cpp.)
 fw_add_test(test_flywheel_stage_gate TORCH
   SOURCES unit/flywheel/test_stage_gate.cpp
+  LIBS fw_flywheel
+  LABELS unit)
+
+fw_add_test(test_flywheel_eval
+  SOURCES unit/flywheel/test_eval_choice.cpp
   LIBS fw_flywheel
   LABELS unit)

@@ -1,6 +1,7 @@
 // Binding YAML to recipe structs: values, defaults, and every kind of input error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tests/unit/config/recipes.h"
@@ -235,6 +236,44 @@ TEST(ConfigSchema, CrossFieldCheck) {
   EXPECT_EQ(error_of([] { parse("model: m\noptim:\n  lr: 0.1\n  min_lr: 0.2\n"); }),
             "recipe.yaml:4:11: optim.min_lr: must not exceed optim.lr");
   EXPECT_NO_THROW(parse("model: m\noptim:\n  lr: 0.1\n  min_lr: 0.05\n"));
+}
+
+// A rule across two sections, checked at the top level by a dotted key path.
+struct Pinned {
+  std::vector<std::string> names;
+  struct Eval {
+    struct Anchor {
+      std::string model;
+      template <class V>
+      void visit(V& v) {
+        v.field("model", model);
+      }
+    } anchor;
+    template <class V>
+    void visit(V& v) {
+      v.section("anchor", anchor);
+    }
+  } eval;
+  template <class V>
+  void visit(V& v) {
+    v.field("names", names);
+    v.section("eval", eval);
+    v.check(eval.anchor.model.empty() || std::find(names.begin(), names.end(), eval.anchor.model) != names.end(),
+            "eval.anchor.model", "not one of names");
+  }
+};
+
+TEST(ConfigSchema, CrossSectionCheckNamesTheDottedPathAtItsDeepestLine) {
+  EXPECT_EQ(error_of([] { parse_recipe_string<Pinned>("names: [a]\neval:\n  anchor:\n    model: b\n", "p.yaml"); }),
+            "p.yaml:4:12: eval.anchor.model: not one of names");
+  // Flow style and overrides: the deepest node present locates it.
+  Error e = catch_error([] { parse_recipe_string<Pinned>("names: [a]\neval: {anchor: {model: b}}\n", "p.yaml"); });
+  EXPECT_EQ(e.context().key, "eval.anchor.model");
+  EXPECT_EQ(e.context().line, 2);
+  EXPECT_NE(error_of([] { parse_recipe_string<Pinned>("names: [a]\n", "p.yaml", {"eval.anchor.model=b"}); })
+                .find("eval.anchor.model: not one of names"),
+            std::string::npos);
+  EXPECT_NO_THROW(parse_recipe_string<Pinned>("names: [a]\neval: {anchor: {model: a}}\n", "p.yaml"));
 }
 
 TEST(ConfigSchema, TopLevelMustBeAMap) {
