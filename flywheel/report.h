@@ -2,7 +2,8 @@
 //   report.html   self-contained: the Elo of each target snapshot with its 95 % CI across
 //                 the iterations next to the competitors (inline SVG), win rates of each
 //                 snapshot against each competitor, data counts per stage and per battle
-//                 model (the paper's Table 7), the judge's position inconsistency, links
+//                 model (the paper's Table 7), the SFT data selection (judge or an
+//                 ablation arm, arena/sft_selection.h), the judge's position inconsistency, links
 //                 to every artefact
 //   report.md     the same tables
 //   summary.json  the same figures, for scripts

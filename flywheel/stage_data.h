@@ -1,8 +1,9 @@
 // A training stage's data from its battles (arena/slices.h), written into the stage's
 // data folder:
-//   sft     data/sft.jsonl          prompts the target lost by sft_margin, the best winner's
-//                                   answer (sft_selection: random — the ablation — takes as
-//                                   many random prompts with a random competitor's answer)
+//   sft     data/sft.jsonl          by sft_selection (arena/sft_selection.h): judge = the
+//                                   prompts the target lost by sft_margin, the best winner's
+//                                   answer; random | kmeans | longest (the Table-3 ablation) =
+//                                   as many prompts chosen so, with the pool's own response
 //   dpo     data/dpo.jsonl          best vs worst answer per prompt, gap >= dpo_margin
 //   rm_ppo  data/rm.jsonl           every pair with a clear winner
 //           data/ppo_prompts.jsonl  the slice's prompts
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "arena/sft_selection.h"
 #include "data/prompt_dataset.h"
 
 namespace fw::flywheel {
@@ -22,9 +24,9 @@ struct StageDataRequest {
   std::string data_dir;                  // where the data goes
   std::string target;                    // the target's name in those battles
   double sft_margin = 1, dpo_margin = 2;
-  std::string sft_selection = "judge";   // judge | random
-  std::vector<std::string> competitors;  // their names (the random selection draws from them)
-  uint64_t seed = 0;                     // the random selection's draws
+  arena::SftSelection sft_selection = arena::SftSelection::Judge;
+  std::string prompts_file;              // the slice's prompt file (named by errors)
+  uint64_t seed = 0;                     // the random and k-means selections' draws
 };
 
 struct StageData {
