@@ -50,12 +50,15 @@ struct PoolSection {
   int64_t d0_size = 2000;          // SFT-I0's seed data D0 (when the target is trained here)
   int64_t slice_size = 1000;       // prompts per slice D1..Dn
   bool decontaminate = true;       // drop pool prompts that duplicate test prompts (exact/near)
+  bool reserve_d0 = false;         // set D0 aside even when target.start is given (the start was
+                                   // trained on this pool's D0), so no slice repeats its prompts
   template <class V>
   void visit(V& v) {
     v.field("files", files, "instruction pool (prompt JSONL)").required().non_empty();
     v.field("d0_size", d0_size, "prompts of D0, SFT-I0's data").min(0);
     v.field("slice_size", slice_size, "prompts per slice").min(1);
     v.field("decontaminate", decontaminate, "remove pool prompts that duplicate test prompts");
+    v.field("reserve_d0", reserve_d0, "set D0's prompts aside even when target.start is given (the start saw them)");
   }
 };
 
@@ -127,7 +130,8 @@ struct FlywheelRecipe {
   std::vector<std::string> stages = {"sft", "dpo", "rm_ppo"};  // per iteration, each on a fresh slice
   std::vector<double> sft_margin = {3, 1};  // K per iteration (the last repeats); paper: 3, then 1
   std::vector<double> dpo_margin = {2};
-  std::string sft_selection = "judge";      // judge | random (the ablation: random prompts, same count)
+  std::string sft_selection = "judge";      // judge | random | kmeans | longest (arena::SftSelection; the
+                                            // ablation's arms: as many prompts, the pool's own responses)
   bool sft_accumulate = true;               // SFT stages also train on the earlier SFT data (D0's, ...)
   std::string dpo_pairs = "on_policy";      // on_policy | target_lost | best_vs_worst (the paper's), arena/slices.h
   double heldout_fraction = 0.1;            // of each stage's slice, kept out of training (held-out figures, gate)
@@ -156,7 +160,9 @@ struct FlywheelRecipe {
     v.field("stages", stages, "per iteration, in order").non_empty().one_of({"sft", "dpo", "rm_ppo"});
     v.field("sft_margin", sft_margin, "SFT: winner's score - target's >= K, per iteration").non_empty();
     v.field("dpo_margin", dpo_margin, "DPO: best - worst >= K, per iteration").non_empty();
-    v.field("sft_selection", sft_selection, "judge (pair-judge selection) | random (ablation)").one_of({"judge", "random"});
+    v.field("sft_selection", sft_selection,
+            "judge (pair-judge selection) | random | kmeans | longest (ablation arms: as many prompts, the pool's references)")
+        .one_of({"judge", "random", "kmeans", "longest"});
     v.field("sft_accumulate", sft_accumulate, "SFT stages also train on the earlier SFT stages' data");
     v.field("dpo_pairs", dpo_pairs,
             "on_policy (the target's own answer in every pair: rejected where it lost, chosen where it won) | "

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "arena/sft_selection.h"
 #include "core/atomic_file.h"
 #include "flywheel/manifest.h"
 
@@ -270,7 +271,7 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
   }
 
   // Data per stage and per battle model; the judge's position inconsistency.
-  Table data{{"Stage", "Status", "Training examples", "Battles", "Position-inconsistent"}, {}};
+  Table data{{"Stage", "Status", "Training examples", "Selection", "Battles", "Position-inconsistent"}, {}};
   Table by_model{{"Stage", "Model", "Chosen", "Rejected"}, {}};
   Json stage_summary = Json::array();
   for (const Json* s : f.stages) {
@@ -286,8 +287,16 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
     const std::string status = s->value("status", "") +
                                (out.contains("skipped") ? " (skipped: " + out["skipped"].get<std::string>() + ")" : "") +
                                (out.contains("dropped") ? " (dropped by the gate)" : "");
+    // SFT stages: how the data was chosen (arena/sft_selection.h), with the judge's count
+    // every arm matches.
+    std::string selection;
+    if (d.contains("selection")) {
+      const Json& sel = d["selection"];
+      selection = sel.value("method", "") + " (judge count " + std::to_string(sel.value("judge_count", int64_t{0})) +
+                  (sel.contains("clusters") ? ", " + std::to_string(sel["clusters"].get<int64_t>()) + " clusters" : "") + ")";
+    }
     data.rows.push_back({s->value("id", ""), status, d.contains("examples") ? std::to_string(d["examples"].get<int64_t>()) : fmt(num(out, "examples")),
-                         std::to_string(battles), inconsistency});
+                         selection, std::to_string(battles), inconsistency});
     for (const char* kind : {"sft", "dpo", "rm"})
       if (d.contains(kind)) {
         const Json counts = d[kind].value("by_model", Json::object());
@@ -327,6 +336,11 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
   // summary.json
   Json summary = {{"format", "flywheel.summary/1"}, {"competitors", f.competitors}, {"final_leaderboard", f.final_board},
                   {"snapshots", f.snapshots}, {"stages", stage_summary}};
+  // The run's SFT data selection (the Table-3 ablation's arm), as the recipe gives it.
+  const arena::SftSelection selection = arena::sft_selection_from_name(r.sft_selection);
+  summary["sft_selection"] = {{"method", arena::sft_selection_name(selection)},
+                              {"description", arena::sft_selection_description(selection)}};
+  const std::string selection_line = "SFT data selection: " + arena::sft_selection_description(selection) + ".";
   Json evals = Json::array();
   for (const Json* ev : f.evals) {
     const Json& o = ev->at("outputs");
@@ -368,6 +382,7 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
           summary["elo_gain"]["to"].get<std::string>() + "**" + chosen_on + ", " +
           fmt(summary["elo_gain"]["points"].get<double>(), 0) + " Elo above " + summary["elo_gain"]["from"].get<std::string>() +
           " on the offline test set.\n\n";
+  md += selection_line + "\n\n";
   md += "## Elo on the offline test set\n\n" + (scale.empty() ? "" : scale + "\n\n") + elo.md() +
         "\n## The snapshot that goes on, per iteration\n\n" + choice.md() +
         "\n## Win rates against the competitors (last evaluation)\n\n" + wins.md() + "\n## Stages: data and battles\n\n" + data.md() +
@@ -389,6 +404,7 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
             esc(chosen_on) + ", " +
             fmt(summary["elo_gain"]["points"].get<double>(), 0) + " Elo above " + esc(summary["elo_gain"]["from"]) +
             " on the offline test set.</p>";
+  html += "<p>" + esc(selection_line) + "</p>";
   html += "<h2>Elo of the target snapshots (95% CI) and the competitors</h2>" + (scale.empty() ? "" : "<p>" + esc(scale) + "</p>") +
           elo_chart(f) + elo.html() + "<h2>The snapshot that goes on, per iteration</h2>" + choice.html() +
           "<h2>Win rates against the competitors (last evaluation)</h2>" + wins.html() +

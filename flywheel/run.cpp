@@ -10,6 +10,7 @@
 
 #include "arena/arena_setup.h"
 #include "arena/decontaminate.h"
+#include "arena/sft_selection.h"
 #include "arena/slices.h"
 #include "core/atomic_file.h"
 #include "core/hash.h"
@@ -158,10 +159,13 @@ class Driver {
       test.resize(static_cast<size_t>(r_.eval.max_prompts));
     test_ = test;
     const int64_t slices = r_.iterations * static_cast<int64_t>(r_.stages.size());
+    // D0 is split off when SFT-I0 is trained here, or when the given start was trained on
+    // it (pool.reserve_d0: the ablation starts from the demo's SFT-I0).
+    const bool d0 = target_is_trained() || r_.pool.reserve_d0;
     const std::string inputs = sha256_hex(files_sha(r_.pool.files) + files_sha(r_.eval.prompts) +
                                           nlohmann::json({r_.pool.d0_size, r_.pool.slice_size, slices, r_.seed,
                                                           r_.pool.decontaminate, r_.eval.max_prompts,
-                                                          target_is_trained()}).dump() +
+                                                          d0}).dump() +
                                           validation_id());
     const std::string dir = out_ + "/data";
     if (!manifest_.begin("split", inputs)) {
@@ -184,7 +188,7 @@ class Driver {
       ValidationSplit v = split_validation(pool, r_.eval.validation_prompts, static_cast<uint64_t>(r_.seed),
                                            r_.pool.decontaminate);
       pool = std::move(v.rest);
-      const arena::PoolSplit s = arena::split_pool(pool, target_is_trained() ? r_.pool.d0_size : 0, r_.pool.slice_size,
+      const arena::PoolSplit s = arena::split_pool(pool, d0 ? r_.pool.d0_size : 0, r_.pool.slice_size,
                                                    slices, static_cast<uint64_t>(r_.seed));
       fs::create_directories(dir);
       if (!v.validation.empty()) arena::write_prompt_records(validation_file(), v.validation);
@@ -493,7 +497,9 @@ class Driver {
     }
     nlohmann::json arena_id = {{"judge", judge_identity()}, {"verdict", r_.verdict}, {"tie_margin", r_.tie_margin},
                                {"sft_margin", per_iteration(r_.sft_margin, i)}, {"dpo_margin", per_iteration(r_.dpo_margin, i)},
-                               {"selection", r_.sft_selection}, {"sampling", as_competitor(target).sampling.max_tokens}};
+                               // (the arms other than judge train on the pool's responses since issue 17)
+                               {"selection", r_.sft_selection == "judge" ? r_.sft_selection : r_.sft_selection + ":pool-response"},
+                               {"sampling", as_competitor(target).sampling.max_tokens}};
     arena_id["heldout"] = {{"fraction", r_.heldout_fraction}, {"dpo_pairs", r_.dpo_pairs}, {"rm_data", r_.rm_data},
                            {"rm_min_accuracy", r_.rm_min_accuracy}, {"rm_init", r_.rm_init}};
     if (r_.gate.enabled)
@@ -534,11 +540,10 @@ class Driver {
     crash_point(id, "battles");
 
     // 2. The stage's data.
-    std::vector<std::string> names;
-    for (const auto& comp : r_.competitors) names.push_back(comp.name);
     const StageData data = build_stage_data(
         {kind, bo.out_dir, dir + "/data", target.name, per_iteration(r_.sft_margin, i), per_iteration(r_.dpo_margin, i),
-         r_.sft_selection, names, static_cast<uint64_t>(r_.seed) * 7919 + static_cast<uint64_t>(i),
+         arena::sft_selection_from_name(r_.sft_selection), slice_file(slice),
+         static_cast<uint64_t>(r_.seed) * 7919 + static_cast<uint64_t>(i),
          arena::dpo_pairs_from_name(r_.dpo_pairs), r_.heldout_fraction, earlier_battles(i, k)},
         prompts);
     if (data.examples == 0) return skip(id, target, data.stats, battle_summary, data.empty_reason);

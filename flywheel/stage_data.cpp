@@ -7,34 +7,11 @@
 #include <set>
 
 #include "arena/battle_record.h"
+#include "arena/sft_selection.h"
 #include "arena/slices.h"
-#include "core/rng.h"
 
 namespace fw::flywheel {
 namespace {
-
-// The ablation's SFT data: `n` random prompts, each with a random competitor's answer (no
-// judge involved).
-std::vector<arena::SftExample> random_sft(const std::vector<data::PromptRecord>& prompts,
-                                          const arena::ResponseTable& responses, size_t n,
-                                          const std::vector<std::string>& competitors, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<size_t> order(prompts.size());
-  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-  for (size_t k = order.size(); k > 1; --k)  // Fisher-Yates, with our own portable draws
-    std::swap(order[k - 1], order[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(k) - 1))]);
-  std::vector<arena::SftExample> out;
-  for (size_t k = 0; k < order.size() && out.size() < n && !competitors.empty(); ++k) {
-    const auto& p = prompts[order[k]];
-    const std::string& c = competitors[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(competitors.size()) - 1))];
-    auto it = responses.find({p.id, c});
-    if (it == responses.end()) continue;
-    auto m = p.messages;
-    m.push_back({"assistant", it->second});
-    out.push_back({p.id, m, c, 0});
-  }
-  return out;
-}
 
 // Splits preference records by whether their prompt is held out.
 struct SplitRecords {
@@ -66,13 +43,20 @@ StageData build_stage_data(const StageDataRequest& req, const std::vector<data::
   std::set<std::string> heldout;
   for (size_t k = prompts.size() - n_heldout; k < prompts.size(); ++k) heldout.insert(prompts[k].id);
   if (req.kind == "sft") {
-    auto ex = arena::build_sft_data(battles, by_id, responses, req.target, req.sft_margin, &st);
-    // The held-out prompts are the gate's: kept out of training.
-    std::erase_if(ex, [&](const arena::SftExample& e) { return heldout.count(e.question_id) > 0; });
-    if (req.sft_selection == "random") ex = random_sft(prompts, responses, ex.size(), req.competitors, req.seed);
-    arena::write_sft_examples(req.data_dir + "/sft.jsonl", ex);
-    out.examples = static_cast<int64_t>(ex.size());
-    out.stats = {{"sft", st.to_json()}, {"examples", out.examples}};
+    // The held-out prompts are the gate's: kept out of training, with their battles. Every
+    // selection takes as many examples as the pair judge does on the rest.
+    std::vector<data::PromptRecord> train_prompts;
+    for (const auto& p : prompts)
+      if (!heldout.count(p.id)) train_prompts.push_back(p);
+    std::vector<arena::Battle> train_battles;
+    for (const auto& b : battles)
+      if (!heldout.count(b.question_id)) train_battles.push_back(b);
+    const arena::SftSelectionResult sel = arena::select_sft_data(
+        train_battles, train_prompts, responses, req.target,
+        {.method = req.sft_selection, .margin = req.sft_margin, .seed = req.seed, .source = req.prompts_file});
+    arena::write_sft_examples(req.data_dir + "/sft.jsonl", sel.examples);
+    out.examples = static_cast<int64_t>(sel.examples.size());
+    out.stats = {{"sft", sel.stats.to_json()}, {"examples", out.examples}, {"selection", sel.to_json()}};
     out.empty_reason = "no SFT examples (the target lost no battle by the margin)";
   } else if (req.kind == "dpo") {
     const auto recs = split_by_prompt(

@@ -1,11 +1,12 @@
 // A training stage's data from its battles (arena/slices.h), written into the stage's
 // data folder:
-//   sft     data/sft.jsonl          prompts the target lost by sft_margin, the best winner's
-//                                   answer (sft_selection: random — the ablation — takes as
-//                                   many random prompts with a random competitor's answer)
-//   dpo     data/dpo.jsonl          per prompt, gap >= dpo_margin: the best winner vs the
-//                                   target's own losing answer (dpo_pairs: on_policy), or the
-//                                   best vs the worst answer of all models (best_vs_worst)
+//   sft     data/sft.jsonl          by sft_selection (arena/sft_selection.h): judge = the
+//                                   prompts the target lost by sft_margin, the best winner's
+//                                   answer; random | kmeans | longest (the Table-3 ablation) =
+//                                   as many prompts chosen so, with the pool's own response
+//   dpo     data/dpo.jsonl          per prompt, gap >= dpo_margin: the target's own answer on
+//                                   one side (dpo_pairs: on_policy / target_lost), or the best
+//                                   vs the worst answer of all models (best_vs_worst)
 //           data/dpo_heldout.jsonl  the same on the held-out prompts (the stage's held-out figures)
 //   rm_ppo  data/rm.jsonl           every pair with a clear winner on the slice's training
 //                                   prompts, and (rm_sources) on earlier stages' battles
@@ -13,14 +14,16 @@
 //           data/ppo_prompts.jsonl  the slice's training prompts
 //           data/ppo_heldout.jsonl  its held-out prompts (PPO's held-out score)
 // Every stage keeps its held-out prompts out of its training data (SFT too: they are the
-// stage gate's, flywheel/stage_gate.h). The held-out prompts are the last heldout_fraction of the slice (the slices are drawn
-// from a seeded shuffle of the pool, so they are a random sample).
+// stage gate's, flywheel/stage_gate.h). The held-out prompts are the last heldout_fraction
+// of the slice (the slices are drawn from a seeded shuffle of the pool, so they are a
+// random sample).
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "arena/sft_selection.h"
 #include "arena/slices.h"
 #include "data/prompt_dataset.h"
 
@@ -38,11 +41,11 @@ struct StageDataRequest {
   std::string data_dir;                  // where the data goes
   std::string target;                    // the target's name in those battles
   double sft_margin = 1, dpo_margin = 2;
-  std::string sft_selection = "judge";   // judge | random
-  std::vector<std::string> competitors;  // their names (the random selection draws from them)
-  uint64_t seed = 0;                     // the random selection's draws
+  arena::SftSelection sft_selection = arena::SftSelection::Judge;
+  std::string prompts_file;              // the slice's prompt file (named by errors)
+  uint64_t seed = 0;                     // the random and k-means selections' draws
   arena::DpoPairs dpo_pairs = arena::DpoPairs::OnPolicy;
-  double heldout_fraction = 0;           // dpo, rm_ppo: the slice's share kept out of training
+  double heldout_fraction = 0;           // the slice's share kept out of training
   std::vector<BattleSource> rm_sources;  // rm_ppo: earlier battles the RM also trains on
 };
 

@@ -89,3 +89,9 @@ fw_add_test(test_arena_slices
   SOURCES unit/arena/test_slices.cpp unit/data/tokenizer_fixture.cpp
   LIBS fw_arena
   LABELS unit)
+
+# SFT data selection, the Table-3 ablation's arms: judge, random, k-means, longest.
+fw_add_test(test_arena_sft_selection
+  SOURCES unit/arena/test_sft_selection.cpp
+  LIBS fw_arena
+  LABELS unit)
