@@ -1,12 +1,14 @@
 #include "flywheel/run.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "arena/arena_setup.h"
 #include "arena/decontaminate.h"
@@ -129,6 +131,7 @@ class Driver {
       if (st.value("status", "") != "done") {
         const std::string data = out_ + "/" + stage_folder(st.value("id", "")) + "/data";
         fs::remove(data + "/READY");
+        fs::remove(out_ + "/" + stage_folder(st.value("id", "")) + "/rm/ACCURACY_CHECK");
         for (size_t j = 1; fs::exists(data + "/retry" + std::to_string(j)); ++j)
           fs::remove(data + "/retry" + std::to_string(j) + "/READY");
       }
@@ -344,46 +347,66 @@ class Driver {
   }
   static int64_t iteration_of(const std::string& id) { return std::stoll(id.substr(1, id.find('.') - 1)); }
 
-  // The trainer(s) of a stage, on every rank. True when interrupted. A held-out file that
-  // came out empty (a slice with no pair on its held-out prompts) is left out.
-  bool train_stage(const std::string& kind, const std::string& id, const std::string& dir, StageCommon c,
-                   size_t attempt = 0) {
+  // The trainer(s) of a stage, on every rank. A held-out file that came out empty (a slice
+  // with no pair on its held-out prompts) is left out.
+  enum class Trained { Done, Interrupted, RewardModelTooWeak };
+  Trained train_stage(const std::string& kind, const std::string& id, const std::string& dir, StageCommon c,
+                      size_t attempt = 0) {
+    auto trained = [](bool interrupted) { return interrupted ? Trained::Interrupted : Trained::Done; };
     drop_empty_files(c.eval_files);
     c.output_dir += attempt_suffix(attempt);
     if (kind == "sft") {
       auto p = prepare_sft(with_retry(r_.sft, attempt), "sft", c);
-      return with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted;
+      return trained(with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted);
     }
     if (kind == "dpo") {
       auto p = prepare_dpo(with_retry(r_.dpo, attempt), c);
-      return with_default_signals_after(trainer::run_dpo(p.recipe, p.yaml)).interrupted;
+      return trained(with_default_signals_after(trainer::run_dpo(p.recipe, p.yaml)).interrupted);
     }
-    if (attempt > 0) {  // a retry changes PPO only: the reward model stands
-      auto pp = prepare_ppo(with_retry(r_.ppo, attempt), c, dir + "/rm/final");
-      return with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml, heldout_judge(pp.recipe.eval.prompts)))
-          .interrupted;
+    if (attempt == 0) {  // a retry changes PPO only: the reward model stands
+      StageCommon rm = rm_common(c, dir, iteration_of(id));
+      drop_empty_files(rm.eval_files);
+      auto prm = prepare_rm(r_.rm, rm);
+      const trainer::RmResult rm_result = with_default_signals_after(trainer::run_rm(prm.recipe, prm.yaml));
+      if (rm_result.interrupted) return Trained::Interrupted;
+      // A reward model that has not learned the judge would only teach PPO its errors.
+      if (!reward_model_passes(id, dir, rm_result)) return Trained::RewardModelTooWeak;
+      crash_point(id, "rm");
     }
-    StageCommon rm = rm_common(c, dir, iteration_of(id));
-    drop_empty_files(rm.eval_files);
-    auto prm = prepare_rm(r_.rm, rm);
-    const trainer::RmResult rm_result = with_default_signals_after(trainer::run_rm(prm.recipe, prm.yaml));
-    if (rm_result.interrupted) return true;
-    // A reward model that has not learned the judge would only teach PPO its errors.
-    if (leader_ && r_.rm_min_accuracy > 0 && rm_result.eval_accuracy && *rm_result.eval_accuracy < r_.rm_min_accuracy)
-      throw_runtime(id + ": the reward model's held-out accuracy against the judge's verdicts is " +
-                        std::to_string(*rm_result.eval_accuracy) + ", below rm_min_accuracy " +
-                        std::to_string(r_.rm_min_accuracy) + "; PPO is not run against it",
-                    {.file = dir + "/rm/metrics.jsonl", .key = "rm_min_accuracy",
-                     .hint = "train the reward model longer or on more pairs (rm.overrides, rm_data: run), "
-                             "or lower rm_min_accuracy"});
-    crash_point(id, "rm");
-    auto pp = prepare_ppo(r_.ppo, c, dir + "/rm/final");
-    return with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml, heldout_judge(pp.recipe.eval.prompts)))
-        .interrupted;
+    auto pp = prepare_ppo(with_retry(r_.ppo, attempt), c, dir + "/rm/final");
+    return trained(
+        with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml, heldout_judge(pp.recipe.eval.prompts)))
+            .interrupted);
+  }
+
+  // Whether the stage's reward model may feed PPO (its held-out accuracy against the
+  // judge's verdicts reaches rm_min_accuracy), the same answer on every rank: rank 0, which
+  // evaluated it, writes rm/ACCURACY_CHECK and the other ranks read it there.
+  bool reward_model_passes(const std::string& id, const std::string& dir, const trainer::RmResult& rm) const {
+    const std::string file = dir + "/rm/ACCURACY_CHECK";
+    if (leader_) {
+      const bool ok = r_.rm_min_accuracy <= 0 || !rm.eval_accuracy || *rm.eval_accuracy >= r_.rm_min_accuracy;
+      write_file_atomic(file, ok ? "pass\n" : "fail\n");
+      if (!ok)
+        log::warn("flywheel: " + id + " — the reward model's held-out accuracy against the judge's verdicts is " +
+                  std::to_string(*rm.eval_accuracy) + ", below rm_min_accuracy " + std::to_string(r_.rm_min_accuracy) +
+                  " (" + dir + "/rm/metrics.jsonl); PPO is not run against it and the target goes on unchanged. "
+                  "Train the reward model longer or on more pairs (rm.overrides), or lower rm_min_accuracy");
+      return ok;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(r_.dist_wait_seconds);
+    while (!fs::exists(file)) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw_runtime("rank " + std::to_string(dist::read_dist_env().rank) + " waited " +
+                          std::to_string(r_.dist_wait_seconds) + " s for rank 0's reward-model check",
+                      {.file = file, .key = "dist_wait_seconds"});
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return read_text_file(file).rfind("pass", 0) == 0;
   }
 
   // PPO's held-out score under the run's judge (rank 0, which has it): each response
-  // against the prompt's reference answer, both orders, the response's mean score over
+  // against the prompt's reference answer (in the canonical answer form), both orders, the response's mean score over
   // the parsed games (NaN when neither parsed). Beside the reward model's score of the
   // same responses, a judge score that stalls while the reward model's rises is reward
   // hacking.
@@ -396,8 +419,10 @@ class Driver {
       std::vector<arena::JudgeRequest> requests;
       for (size_t i = 0; i < prompts.size(); ++i) {
         const data::PromptRecord& rec = by_id->at(prompts[i].id);
-        requests.push_back({&rec, responses[i], rec.reference});
-        requests.push_back({&rec, rec.reference, responses[i]});
+        // The reference as the pool's own answer reads (D0's SFT data, the ablation's arms).
+        const std::string reference = synth::format_answer(rec.reference);
+        requests.push_back({&rec, responses[i], reference});
+        requests.push_back({&rec, reference, responses[i]});
       }
       std::vector<double> sum(prompts.size(), 0.0);
       std::vector<int> parsed(prompts.size(), 0);
@@ -500,8 +525,11 @@ class Driver {
                                // (the arms other than judge train on the pool's responses since issue 17)
                                {"selection", r_.sft_selection == "judge" ? r_.sft_selection : r_.sft_selection + ":pool-response"},
                                {"sampling", as_competitor(target).sampling.max_tokens}};
-    arena_id["heldout"] = {{"fraction", r_.heldout_fraction}, {"dpo_pairs", r_.dpo_pairs}, {"rm_data", r_.rm_data},
-                           {"rm_min_accuracy", r_.rm_min_accuracy}, {"rm_init", r_.rm_init}};
+    // Each setting only in the stages it changes, so editing one does not refuse the others.
+    arena_id["heldout"] = r_.heldout_fraction;
+    if (kind == "dpo") arena_id["dpo_pairs"] = r_.dpo_pairs;
+    if (kind == "rm_ppo")
+      arena_id["reward_model"] = {{"rm_data", r_.rm_data}, {"rm_min_accuracy", r_.rm_min_accuracy}, {"rm_init", r_.rm_init}};
     if (r_.gate.enabled)
       arena_id["gate"] = {{"min_win_rate", r_.gate.min_win_rate}, {"on_fail", r_.gate.on_fail},
                           {"bootstrap", r_.gate.bootstrap}, {"retries", retries_of(kind)}};
@@ -512,7 +540,11 @@ class Driver {
     bool restart = false;
     if (manifest_.begin(id, inputs, &restart)) return done_stage(manifest_.outputs(id), target, out);
 
+    // A previous attempt's go-aheads for the other ranks (retries, the reward-model check)
+    // must not start them early.
     fs::remove(dir + "/data/READY");
+    for (size_t j = 1; j <= retries_of(kind).size(); ++j) fs::remove(ready_dir(dir, j) + "/READY");
+    fs::remove(dir + "/rm/ACCURACY_CHECK");
     if (restart) {
       std::vector<std::string> earlier = {dir + "/train", dir + "/rm", dir + "/gate"};
       for (size_t j = 1; j <= retries_of(kind).size(); ++j)
@@ -560,7 +592,15 @@ class Driver {
     std::string verdict = "no gate";
     for (size_t attempt = 0;; ++attempt) {
       mark_ready(ready_dir(dir, attempt), inputs);
-      if (train_stage(kind, id, dir, c, attempt)) return interrupt(out);
+      const Trained t = train_stage(kind, id, dir, c, attempt);
+      if (t == Trained::Interrupted) return interrupt(out);
+      if (t == Trained::RewardModelTooWeak) {
+        const std::string why = "the reward model's held-out accuracy is below rm_min_accuracy " +
+                                std::to_string(r_.rm_min_accuracy) + "; PPO not run";
+        manifest_.finish(id, {{"skipped", why}, {"slice", slice}, {"data", data.stats},
+                              {"battles", battle_summary.to_json()}, {"heldout", heldout_figures(dir)}});
+        return target;
+      }
       out.path = dir + "/train" + attempt_suffix(attempt) + "/final";
       if (!r_.gate.enabled || heldout.empty()) break;
       const GateCheck g = run_gate(out, target, heldout, dir + "/gate" + attempt_suffix(attempt), attempt);
@@ -610,7 +650,7 @@ class Driver {
       out.sha = st.value("inputs_sha256", inputs);
       if (st.value("status", "") == "done")
         return done_stage(st.value("outputs", nlohmann::json::object()), target, out);
-      if (train_stage(kind, id, dir, c, attempt)) {
+      if (train_stage(kind, id, dir, c, attempt) == Trained::Interrupted) {
         snapshots_.push_back(out);
         return interrupt(out);
       }

@@ -74,14 +74,18 @@ TEST(FlywheelDemo, StagesReportHeldOutFiguresAndGateChecksAndTheTargetClimbs) {
       const Json* s = stage(summary, "i" + i + "." + kind);
       ASSERT_NE(s, nullptr) << kind;
       const Json& out = s->at("outputs");
+      if (kind == "rm_ppo" && out.contains("skipped")) {  // a reward model below rm_min_accuracy
+        EXPECT_NE(out["skipped"].get<std::string>().find("rm_min_accuracy"), std::string::npos) << out.dump();
+        EXPECT_LT(out.at("heldout").at("rm").back().at("eval/accuracy").get<double>(), 0.65);
+        continue;
+      }
       ASSERT_TRUE(out.contains("gate")) << kind;
       EXPECT_GT(out["gate"]["checks"].at(0)["check"]["prompts"].get<int64_t>(), 100) << kind;
       if (kind == "sft") continue;
       EXPECT_FALSE(out.at("heldout").empty()) << kind;
     }
     const Json heldout = stage(summary, "i" + i + ".rm_ppo")->at("outputs").at("heldout");
-    ASSERT_TRUE(heldout.contains("rm")) << heldout.dump();
-    EXPECT_GE(heldout["rm"].back().at("eval/accuracy").get<double>(), 0.65);  // the recipe's rm_min_accuracy
+    ASSERT_TRUE(heldout.contains("rm")) << heldout.dump();  // reported, whether PPO ran or not
   }
   const Json& board = summary.at("final_leaderboard");
   const Json& start = entry(board, "tiny-I0");
@@ -111,7 +115,7 @@ TEST(FlywheelDemo, DISABLED_EveryStageRaisesTheTarget) {
     EXPECT_GE(heldout["rm"].back().at("eval/accuracy").get<double>(), 0.9);
     const Json& ppo = heldout["train"];
     ASSERT_GE(ppo.size(), 2u);
-    EXPECT_GT(ppo.back().at("eval/mean_score").get<double>(), ppo.front().at("eval/mean_score").get<double>());
+    EXPECT_GT(ppo.back().at("eval/judge_score").get<double>(), ppo.front().at("eval/judge_score").get<double>());
   }
   const Json &start = entry(board, "tiny-I0"), &last = entry(board, "tiny-I2-ppo");
   ASSERT_FALSE(start.empty() || last.empty());

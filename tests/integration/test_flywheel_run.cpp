@@ -301,7 +301,10 @@ TEST_F(FlywheelRun, RunsDataParallelUnderATwoRankLaunch) {
 }
 
 // The stage gate on a deliberately harmful stage: DPO at a learning rate far too high
-// (1.0; the retry at 2.0 is as bad) loses to its input on the held-out prompts. With
+// (1.0; the retry, with β 0.5, is as bad) loses to its input on the held-out prompts. The
+// bar is a win rate of 0.25, not 0.5: the micro SFT stage (8 steps) is itself no better
+// than its 12-step start (0.3 in deterministic mode), and the test is about the harmful
+// stage (about 0.1). With
 // on_fail: retry the stage is retried with its retry setting, fails again and is dropped:
 // the run goes on from the SFT snapshot, the report and the manifest say why. With
 // on_fail: keep the same stage is kept and reported as failed.
@@ -311,8 +314,8 @@ std::string gate_recipe(const std::string& out, const std::string& on_fail) {
   r.replace(r.find(dpo_line), dpo_line.size(),
             "dpo: {recipe: " FW_SOURCE_DIR "/configs/dpo/tiny.yaml, overrides: [train.max_steps=6, "
             "train.micro_batch_size=8, optim.lr=1.0, schedule.warmup_steps=0, dpo.rpo_alpha=0, threads=1], "
-            "retries: [\"optim.lr=2.0 dpo.beta=0.5\"]}");
-  return r + "stages: [sft, dpo]\nheldout_fraction: 0.25\ngate: {on_fail: " + on_fail + "}\n";
+            "retries: [\"optim.lr=1.0 dpo.beta=0.5\"]}");
+  return r + "stages: [sft, dpo]\nheldout_fraction: 0.25\ngate: {min_win_rate: 0.25, on_fail: " + on_fail + "}\n";
 }
 
 void expect_dropped_after_retry(const std::string& out) {
@@ -322,6 +325,7 @@ void expect_dropped_after_retry(const std::string& out) {
     if (st["id"] == "i1.dpo") dpo = st;
   ASSERT_EQ(dpo.value("status", ""), "done");
   const auto& o = dpo["outputs"];
+  ASSERT_TRUE(o.contains("gate") && o["gate"].contains("checks")) << o.dump();
   EXPECT_TRUE(o.contains("dropped")) << o.dump();
   EXPECT_FALSE(o.contains("snapshot"));
   ASSERT_EQ(o["gate"]["checks"].size(), 2u) << o["gate"].dump();
@@ -329,10 +333,10 @@ void expect_dropped_after_retry(const std::string& out) {
     const auto& c = o["gate"]["checks"][k];
     EXPECT_EQ(c["attempt"], k);
     EXPECT_EQ(c["check"]["passed"], false) << c.dump();
-    EXPECT_LT(c["check"]["win_rate"].get<double>(), 0.5) << c.dump();
+    EXPECT_LT(c["check"]["win_rate"].get<double>(), 0.25) << c.dump();
     EXPECT_GT(c["check"]["prompts"].get<int64_t>(), 0);
   }
-  EXPECT_EQ(o["gate"]["checks"][1]["settings"], "optim.lr=2.0 dpo.beta=0.5");
+  EXPECT_EQ(o["gate"]["checks"][1]["settings"], "optim.lr=1.0 dpo.beta=0.5");
   EXPECT_TRUE(exists(out + "/i1/dpo/train.retry1/final/model.safetensors"));
   // The dropped stage is no snapshot: the leaderboard has I0 and I1-sft only.
   const auto summary = fw::read_json_file(out + "/summary.json");
@@ -371,17 +375,35 @@ TEST_F(FlywheelRun, TheGateKeepsAFailedStageWhenTheRecipeSaysSo) {
   EXPECT_FALSE(exists(out + "/i1/dpo/train.retry1"));
 }
 
-// The retry under a 2-rank launch: rank 1 trains both attempts with rank 0 and ends with
-// it; the outcome is the single process's.
+// The retry under a 2-rank launch, with a bar no stage can pass (a win rate above 1), so
+// the outcome does not hang on the numerics: every stage is dropped (SFT after its one
+// attempt, DPO after its retry), and rank 1 trains each attempt with rank 0 and ends
+// with it.
 TEST_F(FlywheelRun, TheGateRetryRunsDataParallel) {
   const std::string out = fw::testing::tmp_dir() + "/gate-dp";
   const std::string path = fw::testing::tmp_dir() + "/gate-dp.yaml";
   std::ofstream(path) << gate_recipe(out, "retry");
-  const auto codes = fw::testing::run_flywheel_ranks("run " + path, 2, out + ".rank");
+  const auto codes = fw::testing::run_flywheel_ranks("run " + path + " gate.min_win_rate=1.0", 2, out + ".rank");
   ASSERT_EQ(codes, (std::vector<int>{0, 0})) << fw::testing::read_text(out + ".rank.0") << fw::testing::read_text(out + ".rank.1");
-  expect_dropped_after_retry(out);
-  const std::string rank1 = fw::testing::read_text(out + ".rank.1");
-  EXPECT_NE(rank1.find("train.retry1"), std::string::npos) << rank1;
+  const auto m = fw::read_json_file(out + "/manifest.json");
+  std::map<std::string, nlohmann::json> stages;
+  for (const auto& st : m["stages"]) stages[st["id"]] = st;
+  ASSERT_TRUE(stages.count("i1.sft") && stages.count("i1.dpo"));
+  EXPECT_TRUE(stages["i1.sft"]["outputs"].contains("dropped"));
+  EXPECT_EQ(stages["i1.sft"]["outputs"]["gate"]["checks"].size(), 1u);
+  EXPECT_TRUE(stages["i1.dpo"]["outputs"].contains("dropped"));
+  EXPECT_EQ(stages["i1.dpo"]["outputs"]["gate"]["checks"].size(), 2u);
+  const auto summary = fw::read_json_file(out + "/summary.json");
+  EXPECT_EQ(summary["snapshots"].size(), 1u);  // I0 alone
+  // Rank 1 joined every trainer rank 0 ran (each is data-parallel over both ranks): SFT-I0,
+  // SFT, DPO and its retry.
+  EXPECT_TRUE(exists(out + "/i1/dpo/train.retry1/final/model.safetensors"));
+  const std::string rank0 = fw::testing::read_text(out + ".rank.0");
+  size_t trainers = 0;
+  for (size_t at = rank0.find("data parallel over 2 ranks"); at != std::string::npos;
+       at = rank0.find("data parallel over 2 ranks", at + 1))
+    ++trainers;
+  EXPECT_EQ(trainers, 4u) << rank0;
 }
 
 }  // namespace
