@@ -4,7 +4,8 @@
 //                 named), the snapshot chosen after each iteration with its validation
 //                 and test Elo, win rates of each
 //                 snapshot against each competitor, data counts per stage and per battle
-//                 model (the paper's Table 7), the SFT data selection (judge or an
+//                 model (the paper's Table 7), each stage's held-out figures over its
+//                 steps and its gate attempts, the SFT data selection (judge or an
 //                 ablation arm, arena/sft_selection.h), the judge's position inconsistency, links
 //                 to every artefact
 //   report.md     the same tables

@@ -10,3 +10,8 @@ fw_add_test(test_flywheel_eval
   SOURCES unit/flywheel/test_eval_choice.cpp
   LIBS fw_flywheel
   LABELS unit)
+
+fw_add_test(test_flywheel_report
+  SOURCES unit/flywheel/test_report.cpp
+  LIBS fw_flywheel
+  LABELS unit)
