@@ -267,60 +267,68 @@ std::string dpo_pairs_name(DpoPairs pairs) {
   return "?";
 }
 
-std::vector<PreferenceRecord> build_dpo_data(const std::vector<Battle>& battles,
-                                             const std::map<std::string, data::PromptRecord>& prompts,
-                                             const ResponseTable& responses, double margin, SliceStats* stats) {
+namespace {
+
+// One DPO pair a rule picks on a prompt: the chosen and rejected models and their gap.
+struct Pick {
+  std::string chosen, rejected;
+  double gap = 0;
+};
+
+// The DPO builders' common walk: per prompt (in first-seen order), the models' mean scores
+// ranked; `pick` returns the pair or nothing (counting below_margin itself); the pair's
+// responses are looked up and the record made.
+template <class PickFn>
+std::vector<PreferenceRecord> pairs_by_prompt(const std::vector<Battle>& battles,
+                                              const std::map<std::string, data::PromptRecord>& prompts,
+                                              const ResponseTable& responses, SliceStats* stats, PickFn pick) {
   SliceStats local;
   SliceStats& st = stats ? *stats : local;
   const ByPrompt grouped = group_battles(battles, prompts, st);
   std::vector<PreferenceRecord> out;
   for (const std::string& qid : grouped.order) {
-    const auto ranked = ranked_means(grouped.battles.at(qid));
-    if (ranked.size() < 2) continue;  // no usable battle on this prompt
-    const auto& [best, best_score] = ranked.front();
-    const auto& [worst, worst_score] = ranked.back();
-    const double gap = best_score - worst_score;
-    if (!reaches(gap, margin)) {
-      ++st.below_margin;
-      continue;
-    }
+    const std::optional<Pick> p = pick(ranked_means(grouped.battles.at(qid)), st);
+    if (!p) continue;
     const std::string *chosen = nullptr, *rejected = nullptr;
-    if (!pair_responses(responses, qid, best, worst, st, chosen, rejected)) continue;
-    out.push_back(make_preference(prompts.at(qid), *chosen, *rejected, best, worst, gap, st));
+    if (!pair_responses(responses, qid, p->chosen, p->rejected, st, chosen, rejected)) continue;
+    out.push_back(make_preference(prompts.at(qid), *chosen, *rejected, p->chosen, p->rejected, p->gap, st));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<PreferenceRecord> build_dpo_data(const std::vector<Battle>& battles,
+                                             const std::map<std::string, data::PromptRecord>& prompts,
+                                             const ResponseTable& responses, double margin, SliceStats* stats) {
+  return pairs_by_prompt(battles, prompts, responses, stats, [&](const auto& ranked, SliceStats& st) -> std::optional<Pick> {
+    if (ranked.size() < 2) return std::nullopt;  // no usable battle on this prompt
+    const auto& [best, best_score] = ranked.front();
+    const auto& [worst, worst_score] = ranked.back();
+    if (!reaches(best_score - worst_score, margin)) {
+      ++st.below_margin;
+      return std::nullopt;
+    }
+    return Pick{best, worst, best_score - worst_score};
+  });
 }
 
 std::vector<PreferenceRecord> build_on_policy_dpo_data(const std::vector<Battle>& battles,
                                                        const std::map<std::string, data::PromptRecord>& prompts,
                                                        const ResponseTable& responses, const std::string& target,
                                                        double margin, bool both_directions, SliceStats* stats) {
-  SliceStats local;
-  SliceStats& st = stats ? *stats : local;
-  const ByPrompt grouped = group_battles(battles, prompts, st);
-  std::vector<PreferenceRecord> out;
-  for (const std::string& qid : grouped.order) {
-    const auto ranked = ranked_means(grouped.battles.at(qid));
+  return pairs_by_prompt(battles, prompts, responses, stats, [&](const auto& ranked, SliceStats& st) -> std::optional<Pick> {
     const auto self = std::find_if(ranked.begin(), ranked.end(), [&](const auto& m) { return m.first == target; });
-    if (self == ranked.end() || ranked.size() < 2) continue;  // the target has no usable battle here
+    if (self == ranked.end() || ranked.size() < 2) return std::nullopt;  // the target has no usable battle here
     const auto& [best, best_score] = ranked.front().first == target ? ranked[1] : ranked.front();
     const auto& [worst, worst_score] = ranked.back().first == target ? ranked[ranked.size() - 2] : ranked.back();
     // The target lost by K: its answer is rejected. Otherwise, with both directions, it beat
     // the worst by K: its answer is chosen.
-    const bool lost = reaches(best_score - self->second, margin);
-    const bool won = both_directions && !lost && reaches(self->second - worst_score, margin);
-    if (!lost && !won) {
-      ++st.below_margin;
-      continue;
-    }
-    const std::string& winner = lost ? best : target;
-    const std::string& loser = lost ? target : worst;
-    const double gap = lost ? best_score - self->second : self->second - worst_score;
-    const std::string *chosen = nullptr, *rejected = nullptr;
-    if (!pair_responses(responses, qid, winner, loser, st, chosen, rejected)) continue;
-    out.push_back(make_preference(prompts.at(qid), *chosen, *rejected, winner, loser, gap, st));
-  }
-  return out;
+    if (reaches(best_score - self->second, margin)) return Pick{best, target, best_score - self->second};
+    if (both_directions && reaches(self->second - worst_score, margin)) return Pick{target, worst, self->second - worst_score};
+    ++st.below_margin;
+    return std::nullopt;
+  });
 }
 
 std::vector<PreferenceRecord> build_rm_data(const std::vector<Battle>& battles,
