@@ -1,7 +1,9 @@
 // flywheel serve --model DIR [--name NAME] [--host H] [--port P] [--max-batch N]
-//                [--api-key-env NAME] [--fail-every K] [--template T] [device flags]
+//                [--max-connections N] [--read-timeout S] [--api-key-env NAME]
+//                [--fail-every K] [--template T] [device flags]
 // An OpenAI-compatible server for a local checkpoint (arena/openai_server.h): POST
-// /v1/chat/completions, GET /v1/models, /health, /v1/stats. Prints
+// /v1/chat/completions and /v1/completions (streaming, n, logprobs), GET /v1/models,
+// /health, /v1/stats. A busy port is an error (exit 2), never shared. Prints
 // "serving NAME on http://HOST:PORT/v1" once it accepts requests; SIGINT or SIGTERM stop
 // it cleanly (the requests already queued are answered first).
 #include <CLI/CLI.hpp>
@@ -78,6 +80,11 @@ Run add_serve_command(CLI::App& app) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--batch-window-ms", f->batch_window_ms, "how long a batch waits to fill, in ms")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--max-connections", f->server.max_connections,
+                 "connections served at once (a thread each, started on demand)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--read-timeout", f->server.read_timeout_s, "seconds a connection may take to send its request")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--template", f->template_name, "auto | plain | chatml | llama2")->capture_default_str();
   app.add_option("--api-key-env", f->server.api_key_env,
                  "require 'Authorization: Bearer <key>', the key read from this environment variable");

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -13,6 +14,7 @@
 #include "data/tokenizer.h"
 #include "model/checkpoint.h"
 #include "rollout/generate.h"
+#include "rollout/text_stream.h"
 
 namespace fw::arena {
 namespace fs = std::filesystem;
@@ -30,8 +32,10 @@ struct LocalChatModel::State {
 
   const data::Tokenizer& tok() const { return *tok_; }
 
-  std::vector<int64_t> encode(const rollout::ChatRequest& r) const {
-    const std::vector<int32_t> ids = data::encode_generation_prompt(tok(), tmpl, r.messages, "", "request");
+  std::vector<int64_t> encode(const CompletionJob& j) const {
+    const std::vector<int32_t> ids =
+        j.prompt ? data::encode_generation_prompt(tok(), std::nullopt, {}, *j.prompt, "request")
+                 : data::encode_generation_prompt(tok(), tmpl, j.messages, "", "request");
     return std::vector<int64_t>(ids.begin(), ids.end());
   }
 };
@@ -70,79 +74,194 @@ int64_t LocalChatModel::max_batch() const { return s_->opts.max_batch; }
 namespace {
 
 void validate_params(const rollout::ChatParams& p) {
-  if (!(p.temperature >= 0)) throw_invalid("temperature must be >= 0", {.key = "temperature"});
+  if (!(p.temperature >= 0) || !std::isfinite(p.temperature))
+    throw_invalid("temperature must be a finite number >= 0", {.key = "temperature"});
   if (!(p.top_p > 0 && p.top_p <= 1)) throw_invalid("top_p must be in (0, 1]", {.key = "top_p"});
   if (p.max_tokens < 0) throw_invalid("max_tokens must be >= 0", {.key = "max_tokens"});
   for (const auto& s : p.stop)
     if (s.empty()) throw_invalid("empty stop string", {.key = "stop"});
 }
 
+// Choice i's seed: the request's for choice 0, then well-separated ones (splitmix64).
+uint64_t choice_seed(uint64_t seed, int64_t choice) {
+  if (choice == 0) return seed;
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(choice);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// One sequence to generate: job j's choice c.
+struct Sequence {
+  size_t job = 0;
+  int64_t choice = 0;
+  int64_t budget = 0;
+  uint64_t seed = 0;
+  rollout::TextStream stream;
+  size_t logprobs_sent = 0;  // tokens whose log-probs went out with an event
+};
+
+std::vector<TokenLogprob> logprobs_of(const rollout::Generation& g, size_t from, size_t to) {
+  std::vector<TokenLogprob> out;
+  for (size_t t = from; t < to && t < g.raw_logprobs.size(); ++t) {
+    TokenLogprob lp{.id = g.tokens[t], .logprob = g.raw_logprobs[t], .top = {}};
+    for (const auto& a : g.top_alternatives[t]) lp.top.emplace_back(a.id, a.logprob);
+    out.push_back(std::move(lp));
+  }
+  return out;
+}
+
 }  // namespace
 
 int64_t LocalChatModel::check(const rollout::ChatRequest& req) const {
-  validate_params(req.params);
-  if (req.messages.empty()) throw_invalid("no messages", {.key = "messages"});
-  const int64_t n = static_cast<int64_t>(s_->encode(req).size());
+  return check(CompletionJob{.messages = req.messages, .prompt = std::nullopt, .params = req.params});
+}
+
+int64_t LocalChatModel::check(const CompletionJob& job) const {
+  validate_params(job.params);
+  if (job.n < 1) throw_invalid("n must be >= 1", {.key = "n"});
+  if (job.top_logprobs > 20) throw_invalid("top_logprobs must be in 0..20", {.key = "top_logprobs"});
+  if (!job.prompt && job.messages.empty()) throw_invalid("no messages", {.key = "messages"});
+  if (job.prompt && job.prompt->empty()) throw_invalid("empty prompt", {.key = "prompt"});
+  const int64_t n = static_cast<int64_t>(s_->encode(job).size());
   if (n >= s_->max_positions)
     throw_invalid("the prompt is " + std::to_string(n) + " tokens; " + s_->name + " has " +
                       std::to_string(s_->max_positions) + " positions",
-                  {.key = "messages", .hint = "shorten the conversation"});
+                  {.key = job.prompt ? "prompt" : "messages", .hint = "shorten it"});
   return n;
 }
 
-std::vector<rollout::ChatResult> LocalChatModel::chat_batch(const std::vector<rollout::ChatRequest>& reqs) {
-  State& s = *s_;
-  std::vector<std::vector<int64_t>> prompts(reqs.size());
-  for (size_t i = 0; i < reqs.size(); ++i) {
-    check(reqs[i]);
-    prompts[i] = s.encode(reqs[i]);
+std::string LocalChatModel::token_bytes(int64_t id) const {
+  const data::Tokenizer& tok = s_->tok();
+  if (id < 0 || id >= tok.vocab_size() || tok.is_control(static_cast<int32_t>(id))) return "";
+  const std::string piece = tok.id_to_piece(static_cast<int32_t>(id));
+  // SentencePiece's byte fallback: "<0xAB>" is the byte 0xAB.
+  if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>')
+    return std::string(1, static_cast<char>(std::stoi(piece.substr(3, 2), nullptr, 16)));
+  std::string out;
+  static const std::string kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's word boundary
+  for (size_t i = 0; i < piece.size();) {
+    if (piece.compare(i, 3, kSpace) == 0) {
+      out += ' ';
+      i += 3;
+    } else {
+      out += piece[i++];
+    }
   }
-  // Requests that can share one generate() call: equal sampling parameters and an equal
-  // (clipped) token budget. Greedy ignores the seed.
-  using Key = std::tuple<double, double, int64_t, std::optional<uint64_t>, std::vector<std::string>>;
-  std::map<Key, std::vector<size_t>> groups;
+  return out;
+}
+
+std::vector<rollout::ChatResult> LocalChatModel::chat_batch(const std::vector<rollout::ChatRequest>& reqs) {
+  std::vector<CompletionJob> jobs;
+  for (const auto& r : reqs) jobs.push_back(CompletionJob{.messages = r.messages, .prompt = std::nullopt, .params = r.params});
+  std::vector<CompletionResult> done = complete(jobs);
+  std::vector<rollout::ChatResult> out(reqs.size());
   for (size_t i = 0; i < reqs.size(); ++i) {
-    const auto& p = reqs[i].params;
-    const int64_t budget = std::min<int64_t>(p.max_tokens, s.max_positions - static_cast<int64_t>(prompts[i].size()));
+    const CompletionChoice& c = done[i].choices.front();
+    out[i] = {.content = c.text, .finish_reason = c.finish_reason, .prompt_tokens = done[i].prompt_tokens,
+              .completion_tokens = c.completion_tokens, .attempts = 1};
+  }
+  return out;
+}
+
+std::vector<CompletionResult> LocalChatModel::complete(const std::vector<CompletionJob>& jobs) {
+  State& s = *s_;
+  std::vector<std::vector<int64_t>> prompts(jobs.size());
+  std::vector<CompletionResult> out(jobs.size());
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    check(jobs[j]);
+    prompts[j] = s.encode(jobs[j]);
+    out[j].prompt_tokens = static_cast<int64_t>(prompts[j].size());
+    out[j].choices.resize(static_cast<size_t>(jobs[j].n));
+  }
+  // Sequences that can share one generate() call: equal temperature, top_p, stop strings
+  // and log-prob setting. Greedy ignores top_p and the seed.
+  using Key = std::tuple<double, double, std::vector<std::string>, int64_t>;
+  std::map<Key, std::vector<Sequence>> groups;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const auto& p = jobs[j].params;
     const bool greedy = p.temperature == 0;
-    groups[Key{p.temperature, greedy ? 1.0 : p.top_p, budget, greedy ? std::nullopt : p.seed, p.stop}].push_back(i);
+    const uint64_t seed = p.seed ? *p.seed : s.seeds();
+    const int64_t budget = std::min<int64_t>(p.max_tokens, s.max_positions - static_cast<int64_t>(prompts[j].size()));
+    auto& group = groups[Key{p.temperature, greedy ? 1.0 : p.top_p, p.stop, jobs[j].top_logprobs}];
+    for (int64_t c = 0; c < jobs[j].n; ++c)
+      group.push_back({.job = j, .choice = c, .budget = budget, .seed = choice_seed(seed, c),
+                       .stream = rollout::TextStream(p.stop), .logprobs_sent = 0});
   }
   auto decode = [&s](const std::vector<int64_t>& ids) {
     return s.tok().decode(std::vector<int32_t>(ids.begin(), ids.end()));
   };
-  std::vector<rollout::ChatResult> out(reqs.size());
+  // The text a generation stands for: its tokens but a final EOS, decoded.
+  auto text_of = [&](const rollout::Generation& g) {
+    std::vector<int64_t> ids = g.tokens;
+    if (g.hit_eos && !ids.empty()) ids.pop_back();
+    return decode(ids);
+  };
+  auto finish_reason = [](const rollout::Generation& g) -> std::string {
+    return g.cancelled ? "cancelled" : g.finish_reason();
+  };
   for (auto& [key, members] : groups) {
-    const auto& [temperature, top_p, budget, seed, stop] = key;
-    // Similar lengths together: less padding per batch.
-    std::stable_sort(members.begin(), members.end(),
-                     [&](size_t a, size_t b) { return prompts[a].size() < prompts[b].size(); });
+    const auto& [temperature, top_p, stop, top_logprobs] = key;
+    // Similar lengths together: less padding per batch (n choices of a job stay adjacent,
+    // so they share a prefill).
+    std::stable_sort(members.begin(), members.end(), [&](const Sequence& a, const Sequence& b) {
+      return prompts[a.job].size() < prompts[b.job].size();
+    });
     rollout::GenerateOptions g;
-    g.max_new_tokens = budget;
     g.sampling = {.temperature = temperature, .top_k = 0, .top_p = top_p, .repetition_penalty = 1.0};
     g.eos_ids = s.eos_ids;
     g.pad_id = s.pad_id;
     g.stop_strings = stop;
     g.detokenize = decode;
-    const uint64_t base_seed = seed ? *seed : s.seeds();
+    g.top_logprobs = top_logprobs;
     for (size_t start = 0; start < members.size(); start += static_cast<size_t>(s.opts.max_batch)) {
       const size_t end = std::min(members.size(), start + static_cast<size_t>(s.opts.max_batch));
       std::vector<std::vector<int64_t>> batch;
-      for (size_t k = start; k < end; ++k) batch.push_back(prompts[members[k]]);
-      g.seed = base_seed + start;
+      g.row_max_new_tokens.clear();
+      g.row_seeds.clear();
+      g.max_new_tokens = 0;
+      for (size_t k = start; k < end; ++k) {
+        batch.push_back(prompts[members[k].job]);
+        g.row_max_new_tokens.push_back(members[k].budget);
+        g.row_seeds.push_back(members[k].seed);
+        g.max_new_tokens = std::max(g.max_new_tokens, members[k].budget);
+      }
+      // Streamed jobs hear of every token; an event carries the new whole characters and
+      // the log-probs of the tokens they cover, and the last one the finish reason.
+      g.on_token = [&](size_t row, const rollout::Generation& gen) {
+        Sequence& seq = members[start + row];
+        const CompletionJob& job = jobs[seq.job];
+        if (!job.on_event) return true;
+        const bool ended = gen.hit_eos || gen.hit_stop_string || static_cast<int64_t>(gen.tokens.size()) >= seq.budget;
+        CompletionJob::Event ev;
+        ev.choice = seq.choice;
+        const std::string text = text_of(gen);
+        ev.delta = ended ? seq.stream.finish(rollout::cut_at_stop(text, stop)) : seq.stream.push(text);
+        const size_t covered = gen.tokens.size() - (gen.hit_eos ? 1 : 0);
+        if (ended || !ev.delta.empty()) {
+          ev.logprobs = logprobs_of(gen, seq.logprobs_sent, covered);
+          seq.logprobs_sent = covered;
+        }
+        if (ended) ev.finish_reason = gen.finish_reason();
+        ev.completion_tokens = static_cast<int64_t>(gen.tokens.size());
+        if (ev.delta.empty() && ev.finish_reason.empty()) return true;  // nothing to send yet
+        return job.on_event(ev);
+      };
       std::vector<rollout::Generation> gens = rollout::generate(s.lm, batch, g);
       for (size_t k = start; k < end; ++k) {
+        const Sequence& seq = members[k];
         rollout::Generation& gen = gens[k - start];
-        rollout::ChatResult& r = out[members[k]];
-        r.prompt_tokens = static_cast<int64_t>(prompts[members[k]].size());
-        r.completion_tokens = static_cast<int64_t>(gen.tokens.size());
-        std::vector<int64_t> text_ids = gen.tokens;
-        if (gen.hit_eos && !text_ids.empty()) text_ids.pop_back();  // the EOS token itself
-        r.content = decode(text_ids);
-        size_t cut = std::string::npos;
-        for (const auto& st : stop) cut = std::min(cut, r.content.find(st));
-        if (cut != std::string::npos) r.content.resize(cut);
-        r.finish_reason = gen.finish_reason();
-        r.attempts = 1;
+        CompletionChoice& c = out[seq.job].choices[static_cast<size_t>(seq.choice)];
+        c.completion_tokens = static_cast<int64_t>(gen.tokens.size());
+        c.text = rollout::cut_at_stop(text_of(gen), stop);
+        c.finish_reason = finish_reason(gen);
+        c.logprobs = logprobs_of(gen, 0, gen.tokens.size() - (gen.hit_eos ? 1 : 0));
+        // A cancelled stream still ends with an event (nobody may be listening).
+        if (gen.cancelled && jobs[seq.job].on_event) {
+          CompletionJob::Event ev{.choice = seq.choice, .delta = "", .logprobs = {}, .finish_reason = "cancelled",
+                                  .completion_tokens = c.completion_tokens};
+          jobs[seq.job].on_event(ev);
+        }
       }
     }
   }

@@ -12,12 +12,14 @@
 // Threads: chat_batch() must be called from one thread at a time (it runs the model);
 // check() and name() only read immutable state and may be called from any thread.
 // Sampled requests (temperature > 0) without a seed get a fresh random seed; with a seed
-// they are reproducible for the same batch composition.
+// every sequence draws from its own generator, so the result does not depend on what else
+// shares its batch (choice i of n uses a seed derived from the request's and i).
 #pragma once
 
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +37,49 @@ struct LocalChatOptions {
   int64_t max_batch = 8;                 // sequences per generate() call
 };
 
+// A token's log-prob under the model's own distribution (before temperature and top-p)
+// and, with top_logprobs > 0, the most likely alternatives at its step.
+struct TokenLogprob {
+  int64_t id = 0;
+  float logprob = 0;
+  std::vector<std::pair<int64_t, float>> top;  // (id, log-prob), most likely first
+};
+
+// One served request: a chat (through the template) or a raw prompt, n samples of it,
+// each with its log-probs if asked, optionally streamed.
+struct CompletionJob {
+  std::vector<data::Message> messages;  // a chat request ...
+  std::optional<std::string> prompt;    // ... or a raw prompt (/v1/completions: no template)
+  rollout::ChatParams params;           // a seed makes every choice reproducible
+  int64_t n = 1;                        // choices, sampled from one prefill of the prompt
+  int64_t top_logprobs = -1;            // -1: no log-probs; 0..20: with that many alternatives
+
+  // Streaming: called on the generating thread as a choice's text grows (delta: whole
+  // characters, never a stop string's start; logprobs: the tokens generated since the last
+  // event) and once more when it ends (finish_reason set). Returning false cancels the
+  // choice: its row leaves the batch before the next token.
+  struct Event {
+    int64_t choice = 0;
+    std::string delta;
+    std::vector<TokenLogprob> logprobs;
+    std::string finish_reason;  // "" until the choice ends
+    int64_t completion_tokens = 0;
+  };
+  std::function<bool(const Event&)> on_event;
+};
+
+struct CompletionChoice {
+  std::string text;                   // cut before the first stop string
+  std::string finish_reason;          // "stop" | "length" | "cancelled"
+  int64_t completion_tokens = 0;      // includes the EOS token when one was generated
+  std::vector<TokenLogprob> logprobs; // with top_logprobs >= 0: every generated token but EOS
+};
+
+struct CompletionResult {
+  int64_t prompt_tokens = 0;
+  std::vector<CompletionChoice> choices;  // n of them, in order
+};
+
 class LocalChatModel {
  public:
   // Loads config.json, the weights and the tokenizer from `model_dir`. Throws fw::Error.
@@ -47,9 +92,18 @@ class LocalChatModel {
   // template cannot express or a prompt longer than the model's positions.
   std::vector<rollout::ChatResult> chat_batch(const std::vector<rollout::ChatRequest>& reqs);
 
+  // Every job's choices; jobs with equal sampling settings share generate() calls (up to
+  // max_batch sequences each). Throws as chat_batch.
+  std::vector<CompletionResult> complete(const std::vector<CompletionJob>& jobs);
+
   // Validates a request without generating (the same errors chat_batch would throw);
   // returns its prompt length in tokens.
   int64_t check(const rollout::ChatRequest& req) const;
+  int64_t check(const CompletionJob& job) const;
+
+  // The bytes token `id` stands for in a response ("▁" as a space, a byte-fallback piece
+  // as its byte); "" for control tokens.
+  std::string token_bytes(int64_t id) const;
 
   const std::string& name() const;      // the folder's name
   const std::string& template_name() const;  // the template in use

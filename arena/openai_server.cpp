@@ -1,7 +1,13 @@
 #include "arena/openai_server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <chrono>
@@ -10,10 +16,14 @@
 #include <deque>
 #include <future>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <thread>
 
+#include "arena/http_pool.h"
 #include "arena/local_chat.h"
+#include "arena/openai_request.h"
+#include "arena/openai_response.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "data/chat_template.h"
@@ -35,42 +45,72 @@ void send_error(httplib::Response& res, int status, const std::string& message, 
   res.set_content(error_body(message, type, param), "application/json");
 }
 
-// The OpenAI request's sampling fields -> ChatParams (OpenAI's defaults where absent).
-rollout::ChatParams parse_params(const Json& j) {
-  rollout::ChatParams p;
-  p.temperature = 1.0;
-  p.max_tokens = std::numeric_limits<int32_t>::max();  // clipped to the context by the model
-  auto number = [&](const char* key, double& out) {
-    if (!j.contains(key) || j[key].is_null()) return;
-    if (!j[key].is_number()) throw_invalid(std::string("\"") + key + "\" must be a number", {.key = key});
-    out = j[key].get<double>();
-  };
-  number("temperature", p.temperature);
-  number("top_p", p.top_p);
-  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
-    if (!j.contains(key) || j[key].is_null()) continue;
-    if (!j[key].is_number_integer()) throw_invalid(std::string("\"") + key + "\" must be an integer", {.key = key});
-    p.max_tokens = j[key].get<int64_t>();
-  }
-  if (j.contains("seed") && !j["seed"].is_null()) {
-    if (!j["seed"].is_number_integer()) throw_invalid("\"seed\" must be an integer", {.key = "seed"});
-    p.seed = static_cast<uint64_t>(j["seed"].get<int64_t>());
-  }
-  if (j.contains("stop") && !j["stop"].is_null()) {
-    const Json& s = j["stop"];
-    if (s.is_string()) p.stop.push_back(s.get<std::string>());
-    else if (s.is_array()) {
-      for (const auto& x : s) {
-        if (!x.is_string()) throw_invalid("\"stop\" must be a string or a list of strings", {.key = "stop"});
-        p.stop.push_back(x.get<std::string>());
-      }
-    } else {
-      throw_invalid("\"stop\" must be a string or a list of strings", {.key = "stop"});
+// What a streamed request's HTTP thread receives from the worker: the choices' events as
+// they happen, then the end (or the error that ended the batch).
+struct StreamChannel {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<CompletionJob::Event> events;  // choice = the response's choice index
+  bool done = false;
+  std::string error;                        // why the batch failed, when it did
+  std::atomic<bool> cancelled{false};       // the client is gone
+
+  void push(CompletionJob::Event ev) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      events.push_back(std::move(ev));
     }
+    cv.notify_one();
   }
-  if (j.contains("n") && !j["n"].is_null() && j["n"] != 1)
-    throw_invalid("only n = 1 is supported", {.key = "n", .hint = "send n separate requests"});
-  return p;
+  void finish(std::string why = "") {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+      error = std::move(why);
+    }
+    cv.notify_one();
+  }
+};
+
+// The request body as JSON. A number too large for a double (1e400) is a 400 naming its
+// field, found by the literal nlohmann reports.
+Json parse_body(const std::string& body) {
+  try {
+    return Json::parse(body);
+  } catch (const Json::out_of_range& e) {
+    const std::string what = e.what();
+    const size_t a = what.find('\''), b = what.rfind('\'');
+    std::string key;
+    if (a != std::string::npos && b > a) {
+      const std::string literal = what.substr(a + 1, b - a - 1);
+      const size_t at = body.find(literal);
+      const size_t colon = at == std::string::npos ? std::string::npos : body.rfind(':', at);
+      const size_t close = colon == std::string::npos ? std::string::npos : body.rfind('"', colon);
+      const size_t open = close == std::string::npos || close == 0 ? std::string::npos : body.rfind('"', close - 1);
+      if (open != std::string::npos) key = body.substr(open + 1, close - open - 1);
+      throw_invalid((key.empty() ? "a number" : "\"" + key + "\"") + " is out of range (" + literal + ")", {.key = key});
+    }
+    throw_invalid(std::string("the body holds a number out of range: ") + what);
+  } catch (const Json::exception& e) {
+    throw_invalid(std::string("the body is not JSON: ") + e.what());
+  }
+}
+
+// Why binding host:port failed, for the message: a probe bind reports the errno.
+std::string bind_failure(const std::string& host, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::strerror(errno);
+  int yes = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string why = "cannot bind";
+  if (::inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) != 1) why = "not an IPv4 address";
+  else if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    why = errno == EADDRINUSE ? "already in use" : std::strerror(errno);
+  ::close(fd);
+  return why;
 }
 
 }  // namespace
@@ -86,15 +126,18 @@ struct OpenAIServer::Impl {
   bool started = false, stopped = false;
   std::mutex lifecycle;
 
+  // A request waiting for (or in) a batch: its jobs, with on_event set when streamed.
   struct Pending {
-    rollout::ChatRequest req;
-    std::promise<rollout::ChatResult> done;
+    std::vector<CompletionJob> jobs;
+    int64_t sequences = 0;  // choices over all jobs
+    std::promise<std::vector<CompletionResult>> done;
+    std::shared_ptr<StreamChannel> stream;  // null unless streamed
   };
   std::mutex qmutex;
   std::condition_variable qcv;
   std::deque<std::shared_ptr<Pending>> queue;
   bool worker_stop = false;
-  int64_t arriving = 0;  // chat requests received but not yet queued or rejected
+  int64_t arriving = 0;  // requests received but not yet queued or rejected
 
   // Counts a request as arriving until it is queued or answered without generating.
   struct Arrival {
@@ -119,7 +162,7 @@ struct OpenAIServer::Impl {
   };
 
   std::atomic<int64_t> requests{0}, completed{0}, failed_injected{0}, failed{0}, rejected{0}, batches{0},
-      max_batch_seen{0}, next_id{0};
+      max_batch_seen{0}, streamed{0}, cancelled{0}, next_id{0};
 
   Impl(LocalChatModel& m, ServerOptions o) : model(m), opts(std::move(o)) {}
 
@@ -143,7 +186,18 @@ struct OpenAIServer::Impl {
     return false;
   }
 
-  void handle_chat(const httplib::Request& hreq, httplib::Response& res) {
+  ResponseHeader new_header(Endpoint e) {
+    char id[40];
+    std::snprintf(id, sizeof(id), "%s-%012llx", e == Endpoint::Chat ? "chatcmpl" : "cmpl",
+                  static_cast<unsigned long long>(next_id++));
+    return {.id = id, .created = static_cast<int64_t>(std::time(nullptr)), .model = opts.name};
+  }
+
+  TokenBytes token_bytes() {
+    return [this](int64_t id) { return model.token_bytes(id); };
+  }
+
+  void handle(Endpoint endpoint, const httplib::Request& hreq, httplib::Response& res) {
     const int64_t n = ++requests;
     Arrival arrival(*this);
     if (!authorised(hreq, res)) {
@@ -155,36 +209,43 @@ struct OpenAIServer::Impl {
       send_error(res, 500, "injected failure (--fail-every " + std::to_string(opts.fail_every) + ")", "server_error");
       return;
     }
-    rollout::ChatRequest req;
+    ServedRequest req;
+    int64_t prompt_tokens = 0;
     try {
       Json j;
-      try {
-        j = Json::parse(hreq.body);
-      } catch (const Json::parse_error& e) {
-        throw_invalid(std::string("the body is not JSON: ") + e.what());
-      }
-      if (!j.is_object()) throw_invalid("the body must be a JSON object");
-      if (j.value("stream", false) == true)
-        throw_invalid("streaming is not supported by flywheel serve", {.key = "stream", .hint = "send \"stream\": false"});
-      if (j.contains("model") && j["model"].is_string() && j["model"] != opts.name) {
+      j = parse_body(hreq.body);
+      req = parse_served_request(j, endpoint);
+      if (req.model && *req.model != opts.name) {
         ++rejected;
-        send_error(res, 404, "the model '" + j["model"].get<std::string>() + "' does not exist; this server serves '" +
-                                 opts.name + "'", "invalid_request_error", "model");
+        send_error(res, 404, "the model '" + *req.model + "' does not exist; this server serves '" + opts.name + "'",
+                   "invalid_request_error", "model");
         return;
       }
-      if (!j.contains("messages")) throw_invalid("missing \"messages\"", {.key = "messages"});
-      req.messages = data::parse_messages(j["messages"]);
-      req.params = parse_params(j);
-      model.check(req);  // template and length errors now, as a 400, not inside a batch
+      for (const auto& job : req.jobs) prompt_tokens += model.check(job);  // template and length errors: a 400 now
     } catch (const Error& e) {
       ++rejected;
       send_error(res, 400, e.message() + (e.context().hint.empty() ? "" : " (" + e.context().hint + ")"),
                  "invalid_request_error", e.context().key);
       return;
     }
+    const ResponseHeader head = new_header(endpoint);
     auto pending = std::make_shared<Pending>();
-    pending->req = std::move(req);
-    std::future<rollout::ChatResult> fut = pending->done.get_future();
+    pending->jobs = req.jobs;
+    for (const auto& job : req.jobs) pending->sequences += job.n;
+    if (req.stream) {
+      auto channel = std::make_shared<StreamChannel>();
+      pending->stream = channel;
+      const int64_t per_job = req.jobs.front().n;
+      for (size_t j = 0; j < pending->jobs.size(); ++j)
+        pending->jobs[j].on_event = [channel, j, per_job](const CompletionJob::Event& ev) {
+          if (channel->cancelled) return false;
+          CompletionJob::Event out = ev;
+          out.choice = static_cast<int64_t>(j) * per_job + ev.choice;
+          channel->push(std::move(out));
+          return true;
+        };
+    }
+    std::future<std::vector<CompletionResult>> fut = pending->done.get_future();
     {
       std::lock_guard<std::mutex> lock(qmutex);
       if (worker_stop) {
@@ -196,29 +257,87 @@ struct OpenAIServer::Impl {
       arrival.leave_locked();
     }
     qcv.notify_one();
-    rollout::ChatResult r;
+    if (req.stream) {
+      ++streamed;
+      stream_response(req, head, prompt_tokens, pending->sequences, pending->stream, res);
+      return;
+    }
+    std::vector<CompletionResult> results;
     try {
-      r = fut.get();
+      results = fut.get();
     } catch (const std::exception& e) {
       ++failed;
       send_error(res, 500, std::string("generation failed: ") + e.what(), "server_error");
       return;
     }
-    const int64_t id = next_id++;
-    char idbuf[32];
-    std::snprintf(idbuf, sizeof(idbuf), "chatcmpl-%012llx", static_cast<unsigned long long>(id));
-    Json body = {{"id", idbuf},
-                 {"object", "chat.completion"},
-                 {"created", static_cast<int64_t>(std::time(nullptr))},
-                 {"model", opts.name},
-                 {"choices", Json::array({{{"index", 0},
-                                           {"message", {{"role", "assistant"}, {"content", r.content}}},
-                                           {"finish_reason", r.finish_reason}}})},
-                 {"usage", {{"prompt_tokens", r.prompt_tokens},
-                            {"completion_tokens", r.completion_tokens},
-                            {"total_tokens", r.prompt_tokens + r.completion_tokens}}}};
     ++completed;
-    res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+    res.set_content(response_body(req, results, head, token_bytes()).dump(-1, ' ', false, Json::error_handler_t::replace),
+                    "application/json");
+  }
+
+  // Server-sent events: the role chunk of every choice (chat), then each event as the
+  // worker produces it, the usage chunk when asked, and "data: [DONE]". A failed write
+  // means the client left: its choices are cancelled and leave the batch.
+  void stream_response(const ServedRequest& req, const ResponseHeader& head, int64_t prompt_tokens, int64_t choices,
+                       std::shared_ptr<StreamChannel> channel, httplib::Response& res) {
+    struct State {
+      bool started = false;
+      int64_t ended = 0, completion_tokens = 0;
+      std::map<int64_t, int64_t> text_offset;  // per choice, bytes sent (completions' text_offset)
+    };
+    auto st = std::make_shared<State>();
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, req, head, prompt_tokens, choices, channel, st](size_t, httplib::DataSink& sink) {
+          auto send = [&](const std::string& text) {
+            if (sink.write(text.data(), text.size())) return true;
+            if (!channel->cancelled.exchange(true)) ++cancelled;  // the client left
+            return false;
+          };
+          if (!st->started) {
+            st->started = true;
+            if (req.endpoint == Endpoint::Chat)
+              for (int64_t i = 0; i < choices; ++i)
+                if (!send(sse_event(role_chunk(req, head, i)))) return false;
+          }
+          std::deque<CompletionJob::Event> events;
+          bool done = false;
+          std::string error;
+          {
+            std::unique_lock<std::mutex> lock(channel->mutex);
+            channel->cv.wait(lock, [&] { return channel->done || !channel->events.empty(); });
+            events.swap(channel->events);
+            done = channel->done;
+            error = channel->error;
+          }
+          for (const auto& ev : events) {
+            int64_t& offset = st->text_offset[ev.choice];
+            if (!send(sse_event(event_chunk(req, head, ev.choice, ev, offset, token_bytes())))) return false;
+            offset += static_cast<int64_t>(ev.delta.size());
+            if (!ev.finish_reason.empty()) {
+              ++st->ended;
+              st->completion_tokens += ev.completion_tokens;
+            }
+          }
+          if (!done) return true;  // called again for the next events
+          if (!error.empty()) {
+            ++failed;
+            send("data: " + error_body("generation failed: " + error, "server_error") + "\n\n");
+            sink.done();
+            return true;
+          }
+          if (req.include_usage && !send(sse_event(usage_chunk(req, head, prompt_tokens, st->completion_tokens))))
+            return false;
+          if (!send("data: [DONE]\n\n")) return false;
+          ++completed;
+          sink.done();
+          return true;
+        },
+        [this, channel](bool success) {
+          if (!success && !channel->cancelled.exchange(true)) ++cancelled;
+        });
   }
 
   void work() {
@@ -231,25 +350,41 @@ struct OpenAIServer::Impl {
         // A short window for the batch to fill while requests are still being read and
         // validated (those that arrived while the model was busy are already queued; with
         // none on the way there is nothing to wait for).
+        auto queued_sequences = [&] {
+          int64_t n = 0;
+          for (const auto& p : queue) n += p->sequences;
+          return n;
+        };
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.batch_window_s);
-        qcv.wait_until(lock, deadline, [&] {
-          return worker_stop || arriving == 0 || static_cast<int64_t>(queue.size()) >= opts.max_batch;
-        });
-        while (!queue.empty() && static_cast<int64_t>(batch.size()) < opts.max_batch) {
+        qcv.wait_until(lock, deadline,
+                       [&] { return worker_stop || arriving == 0 || queued_sequences() >= opts.max_batch; });
+        // Whole requests up to max_batch sequences (a request larger than that alone).
+        int64_t taken = 0;
+        while (!queue.empty() && (batch.empty() || taken + queue.front()->sequences <= opts.max_batch)) {
+          taken += queue.front()->sequences;
           batch.push_back(queue.front());
           queue.pop_front();
         }
+        for (int64_t m = max_batch_seen; taken > m && !max_batch_seen.compare_exchange_weak(m, taken);) {}
       }
-      std::vector<rollout::ChatRequest> reqs;
-      for (const auto& p : batch) reqs.push_back(p->req);
+      std::vector<CompletionJob> jobs;
+      for (const auto& p : batch) jobs.insert(jobs.end(), p->jobs.begin(), p->jobs.end());
       ++batches;
-      for (int64_t m = max_batch_seen, b = static_cast<int64_t>(batch.size());
-           b > m && !max_batch_seen.compare_exchange_weak(m, b);) {}
       try {
-        std::vector<rollout::ChatResult> results = model.chat_batch(reqs);
-        for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
-      } catch (...) {
-        for (const auto& p : batch) p->done.set_exception(std::current_exception());
+        std::vector<CompletionResult> results = model.complete(jobs);
+        size_t at = 0;
+        for (const auto& p : batch) {
+          std::vector<CompletionResult> mine(std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(at)),
+                                             std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(at + p->jobs.size())));
+          at += p->jobs.size();
+          p->done.set_value(std::move(mine));
+          if (p->stream) p->stream->finish();
+        }
+      } catch (const std::exception& e) {
+        for (const auto& p : batch) {
+          p->done.set_exception(std::current_exception());
+          if (p->stream) p->stream->finish(e.what());
+        }
       }
     }
   }
@@ -262,7 +397,8 @@ OpenAIServer::OpenAIServer(LocalChatModel& model, ServerOptions opts)
   if (o.max_batch < 1) throw_invalid("max_batch must be >= 1", {.key = "--max-batch"});
   if (o.fail_every < 0) throw_invalid("fail_every must be >= 0", {.key = "--fail-every"});
   if (o.port < 0 || o.port > 65535) throw_invalid("port must be in 0..65535", {.key = "--port"});
-  if (o.http_threads < 1) throw_invalid("http_threads must be >= 1", {.key = "http_threads"});
+  if (o.max_connections < 1) throw_invalid("max_connections must be >= 1", {.key = "--max-connections"});
+  if (o.read_timeout_s < 1) throw_invalid("read_timeout_s must be >= 1", {.key = "--read-timeout"});
   if (!o.api_key_env.empty()) {
     const char* k = std::getenv(o.api_key_env.c_str());
     if (!k || !*k)
@@ -278,12 +414,15 @@ int OpenAIServer::start() {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.lifecycle);
   if (m.started) return m.bound_port;
-  const int threads = m.opts.http_threads;
-  m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  const size_t max_connections = static_cast<size_t>(m.opts.max_connections);
+  m.http.new_task_queue = [max_connections] { return new ElasticThreadPool(max_connections); };
+  m.http.set_read_timeout(m.opts.read_timeout_s, 0);
   // Small responses: without TCP_NODELAY, Nagle plus the client's delayed ACK adds ~40 ms.
   m.http.set_tcp_nodelay(true);
   m.http.Post("/v1/chat/completions",
-              [&m](const httplib::Request& req, httplib::Response& res) { m.handle_chat(req, res); });
+              [&m](const httplib::Request& req, httplib::Response& res) { m.handle(Endpoint::Chat, req, res); });
+  m.http.Post("/v1/completions",
+              [&m](const httplib::Request& req, httplib::Response& res) { m.handle(Endpoint::Completions, req, res); });
   m.http.Get("/v1/models", [&m](const httplib::Request& req, httplib::Response& res) {
     if (!m.authorised(req, res)) return;
     Json body = {{"object", "list"},
@@ -298,9 +437,6 @@ int OpenAIServer::start() {
     if (!m.authorised(req, res)) return;
     res.set_content(stats().dump(), "application/json");
   });
-  m.http.Post("/v1/completions", [](const httplib::Request&, httplib::Response& res) {
-    send_error(res, 404, "only /v1/chat/completions is served", "invalid_request_error");
-  });
   m.http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
     try {
@@ -311,20 +447,25 @@ int OpenAIServer::start() {
     }
     send_error(res, 500, what, "server_error");
   });
-  // cpp-httplib (Debian's build) listens with a backlog of 5: a burst of more concurrent
-  // connections than that overflows the accept queue, and the dropped SYNs are resent
-  // after a second — a one-second stall at concurrency 16. Keep its socket options, note
-  // the socket, and listen again with a full backlog once bound (Linux raises it in place).
+  // The port is ours alone: httplib's default options add SO_REUSEPORT, with which a
+  // second server binds the same port and the kernel splits connections between them.
+  // SO_REUSEADDR alone still lets a restarted server rebind over TIME_WAIT connections
+  // but not over a listener. cpp-httplib (Debian's build) also listens with a backlog of
+  // 5: a burst of more concurrent connections than that overflows the accept queue, and
+  // the dropped SYNs are resent after a second. Note the socket and listen again with a
+  // full backlog once bound (Linux raises it in place).
   m.http.set_socket_options([&m](socket_t sock) {
-    httplib::default_socket_options(sock);
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     m.listen_fd = static_cast<int>(sock);
   });
   if (m.opts.port == 0) {
     m.bound_port = m.http.bind_to_any_port(m.opts.host);
-    if (m.bound_port <= 0) throw_runtime("cannot bind a free port on " + m.opts.host, {.key = "--host"});
+    if (m.bound_port <= 0) throw_invalid("cannot bind a free port on " + m.opts.host, {.key = "--host"});
   } else {
     if (!m.http.bind_to_port(m.opts.host, m.opts.port))
-      throw_runtime("cannot bind " + m.opts.host + ":" + std::to_string(m.opts.port),
+      throw_invalid("cannot listen on " + m.opts.host + ":" + std::to_string(m.opts.port) + ": " +
+                        bind_failure(m.opts.host, m.opts.port),
                     {.key = "--port", .hint = "is another server using it? --port 0 picks a free one"});
     m.bound_port = m.opts.port;
   }
@@ -359,7 +500,8 @@ nlohmann::json OpenAIServer::stats() const {
   return {{"requests", m.requests.load()},         {"completed", m.completed.load()},
           {"failed_injected", m.failed_injected.load()}, {"failed", m.failed.load()},
           {"rejected", m.rejected.load()},         {"batches", m.batches.load()},
-          {"max_batch_seen", m.max_batch_seen.load()}};
+          {"max_batch_seen", m.max_batch_seen.load()}, {"streamed", m.streamed.load()},
+          {"cancelled", m.cancelled.load()}};
 }
 
 }  // namespace fw::arena

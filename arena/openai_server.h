@@ -2,20 +2,34 @@
 // `flywheel serve` runs, so any OpenAI client — ours, the openai package, FastChat's
 // judges — can battle or judge with a flywheel model.
 //
-//   POST /v1/chat/completions  OpenAI's request and response (id, object, created, model,
-//                              choices[0].message, finish_reason, usage). n = 1 only;
-//                              "stream": true is refused with a 400. Sampling defaults are
-//                              OpenAI's (temperature 1, top_p 1, max_tokens = the rest of
-//                              the context). A "model" other than the served name is a 404.
+//   POST /v1/chat/completions  OpenAI's request and response (arena/openai_request.h and
+//                              openai_response.h): n choices, logprobs/top_logprobs, stop,
+//                              seed, and "stream": true as server-sent events
+//                              (chat.completion.chunk ... data: [DONE]), with
+//                              stream_options.include_usage. Sampling defaults are OpenAI's
+//                              (temperature 1, top_p 1, max_tokens = the rest of the
+//                              context). A "model" other than the served name is a 404;
+//                              unsupported or unknown fields and out-of-range numbers a 400
+//                              naming the field.
+//   POST /v1/completions       raw prompts (no template), the legacy text_completion
+//                              shape (max_tokens 16 by default, logprobs an integer).
 //   GET  /v1/models            {"object": "list", "data": [{"id": NAME, ...}]}
 //   GET  /health               {"status": "ok"} (never needs the key)
 //   GET  /v1/stats             {"requests", "completed", "failed_injected", "failed",
 //                              "rejected", "batches", "max_batch_seen"}
 //
-// Chat requests are validated on the HTTP threads, then queued; one worker thread takes
-// up to max_batch of them at a time (waiting at most batch_window_s after the first for
-// more to arrive) and runs them through LocalChatModel::chat_batch — the only thread that
-// touches the model. With api_key_env set, /v1/* needs "Authorization: Bearer <key>"
+// Requests are validated on the HTTP threads, then queued; one worker thread takes up to
+// max_batch sequences of them at a time (a request with n choices counts n; waiting at
+// most batch_window_s after the first for more to arrive) and runs them through
+// LocalChatModel::complete — the only thread that touches the model. Streamed requests
+// share those batches: each token's text goes from the worker to the request's HTTP
+// thread, which writes it; a client gone mid-stream (a failed write) cancels its choices,
+// which leave the batch at the next token.
+//
+// Connections: the port is bound exclusively (no SO_REUSEPORT: a second server on a busy
+// port fails instead of sharing it); connection threads grow on demand up to
+// max_connections (arena/http_pool.h), so clients that connect and stall cannot delay
+// others; a request must arrive within read_timeout_s. With api_key_env set, /v1/* needs "Authorization: Bearer <key>"
 // (401 otherwise). fail_every K (a test flag) answers every K-th chat request with a 500
 // without generating it, to exercise clients' retries.
 #pragma once
@@ -37,7 +51,8 @@ struct ServerOptions {
   double batch_window_s = 0.005; // how long the worker waits for a batch to fill
   std::string api_key_env;       // NAME of the variable holding the required key; "" = open
   int64_t fail_every = 0;        // TEST: every K-th chat request gets a 500; 0 = off
-  int http_threads = 64;         // connections served at once (most wait on the worker)
+  int max_connections = 1024;    // connections served at once (a thread each; most wait on the worker)
+  int read_timeout_s = 5;        // a connection's request must arrive within this
 };
 
 class OpenAIServer {
@@ -49,8 +64,8 @@ class OpenAIServer {
   OpenAIServer(const OpenAIServer&) = delete;
   OpenAIServer& operator=(const OpenAIServer&) = delete;
 
-  // Binds (fw::Error (Runtime) if it cannot) and starts serving on background threads;
-  // returns the port.
+  // Binds (fw::Error InvalidInput naming the port if it is in use or not allowed) and
+  // starts serving on background threads; returns the port.
   int start();
   // Stops accepting, finishes the requests already queued, joins every thread. Idempotent;
   // safe to call from any thread except the server's own.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "core/error.h"
 #include "model/decode_step.h"
@@ -44,8 +45,18 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
   for (const auto& s : opts.stop_strings)
     if (s.empty()) throw_invalid("empty stop string", {.key = "stop_strings"});
   const int64_t B = static_cast<int64_t>(prompts.size());
+  if (!opts.row_seeds.empty() && static_cast<int64_t>(opts.row_seeds.size()) != B)
+    throw_invalid("row_seeds needs one seed per prompt", {.key = "row_seeds"});
+  if (!opts.row_max_new_tokens.empty() && static_cast<int64_t>(opts.row_max_new_tokens.size()) != B)
+    throw_invalid("row_max_new_tokens needs one budget per prompt", {.key = "row_max_new_tokens"});
+  std::vector<int64_t> budget(B, opts.max_new_tokens);
+  for (int64_t b = 0; b < static_cast<int64_t>(opts.row_max_new_tokens.size()); ++b) {
+    if (opts.row_max_new_tokens[b] < 0) throw_invalid("a token budget must be >= 0", {.key = "row_max_new_tokens"});
+    budget[b] = std::min(opts.row_max_new_tokens[b], opts.max_new_tokens);
+  }
+  const int64_t max_new = B == 0 ? 0 : *std::max_element(budget.begin(), budget.end());
   std::vector<Generation> out(B);
-  if (B == 0 || opts.max_new_tokens == 0) return out;
+  if (B == 0 || max_new == 0) return out;
 
   at::NoGradGuard no_grad;
   const auto& params = lm->parameters();
@@ -59,36 +70,60 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
     if (p.empty()) throw_invalid("empty prompt: every prompt needs at least one token");
     L = std::max<int64_t>(L, static_cast<int64_t>(p.size()));
   }
-  at::Tensor ids = at::full({B, L}, opts.pad_id, long_opts);
-  at::Tensor mask = at::zeros({B, L}, long_opts);
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t n = static_cast<int64_t>(prompts[b].size());
-    ids[b].narrow(0, L - n, n).copy_(at::tensor(prompts[b], long_opts));
-    mask[b].narrow(0, L - n, n).fill_(1);
+  // Identical prompts are prefilled once: `unique` holds the first of each, `expand` maps
+  // every sequence to its prompt's row among them.
+  std::vector<int64_t> unique, expand(B);
+  {
+    std::map<std::vector<int64_t>, int64_t> row_of;
+    for (int64_t b = 0; b < B; ++b) {
+      auto [it, fresh] = row_of.emplace(prompts[b], static_cast<int64_t>(unique.size()));
+      if (fresh) unique.push_back(b);
+      expand[b] = it->second;
+    }
+  }
+  const int64_t U = static_cast<int64_t>(unique.size());
+  at::Tensor ids = at::full({U, L}, opts.pad_id, long_opts);
+  at::Tensor mask = at::zeros({U, L}, long_opts);
+  for (int64_t u = 0; u < U; ++u) {
+    const auto& p = prompts[unique[u]];
+    const int64_t n = static_cast<int64_t>(p.size());
+    ids[u].narrow(0, L - n, n).copy_(at::tensor(p, long_opts));
+    mask[u].narrow(0, L - n, n).fill_(1);
   }
   ids = ids.to(device);
   mask = mask.to(device);
-  at::Tensor positions = (mask.cumsum(1) - 1).clamp_min(0);  // [B,L], 0 on padding
+  at::Tensor positions = (mask.cumsum(1) - 1).clamp_min(0);  // [U,L], 0 on padding
 
-  model::KVCache cache(lm->config(), B, L + opts.max_new_tokens, dtype, device);
+  model::KVCache cache(lm->config(), U, L + max_new, dtype, device);
   // The LM head (the largest product of a step), packed for oneDNN on a CPU as the decode
   // step's products are (model/decode_step.h).
-  const int64_t pack_rows = model::decode_pack_rows(lm->config(), B, dtype, opts.max_new_tokens);
+  const int64_t pack_rows = model::decode_pack_rows(lm->config(), B, dtype, max_new);
   const model::FusedLinear head = lm->lm_head ? model::FusedLinear({lm->lm_head.get()}, false, pack_rows)
                                               : model::FusedLinear({lm->model->embed_tokens->weight}, {}, false, pack_rows);
   at::Generator gen = make_generator(device, opts.seed);
+  std::vector<at::Generator> row_gens;
+  for (uint64_t s : opts.row_seeds) row_gens.push_back(make_generator(device, s));
 
   auto t0 = Clock::now();
   at::Tensor hidden = lm->model->forward(ids, {.position_ids = positions, .attention_mask = mask, .cache = &cache});
-  at::Tensor logits = head.forward(hidden.select(1, L - 1));  // [B,V]: a 2-D product is cheaper
+  at::Tensor logits = head.forward(hidden.select(1, L - 1));  // [U,V]: a 2-D product is cheaper
   if (stats) {
-    stats->prompt_tokens += mask.sum().item<int64_t>();  // .item() also waits for the prefill
+    for (int64_t b = 0; b < B; ++b) stats->prompt_tokens += static_cast<int64_t>(prompts[b].size());
+    (void)logits.sum().item<double>();  // waits for the prefill
     stats->prefill_seconds += since(t0);
   }
   auto t1 = Clock::now();
+  at::Tensor next_pos = positions.narrow(1, L - 1, 1) + 1;  // [U,1]
+  if (U < B) {  // every sequence gets its own copy of its prompt's cache row
+    const at::Tensor idx = at::tensor(expand, long_opts).to(device);
+    cache.select_rows(idx);
+    logits = logits.index_select(0, idx);
+    next_pos = next_pos.index_select(0, idx);
+    ids = ids.index_select(0, idx);
+    mask = mask.index_select(0, idx);
+  }
 
-  at::Tensor next_pos = positions.narrow(1, L - 1, 1) + 1;  // [b,1]
-  std::vector<int64_t> rows(B);                             // batch row -> sequence index
+  std::vector<int64_t> rows(B);  // batch row -> sequence index
   for (int64_t b = 0; b < B; ++b) rows[b] = b;
   // Repetition penalty: which tokens each row has seen so far (prompt included).
   const bool penalise = opts.sampling.repetition_penalty != 1.0;
@@ -98,13 +133,19 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
     seen = at::zeros({B, lm->config().vocab_size}, at::TensorOptions().dtype(at::kFloat).device(device))
                .scatter_add_(1, ids, mask.to(at::kFloat)) > 0;
   }
-  for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
+  for (int64_t step = 0; step < max_new; ++step) {
     if (penalise) logits = apply_repetition_penalty(logits, seen, opts.sampling.repetition_penalty);
     at::Tensor next, logp;  // [b]
     if (opts.sampling.temperature == 0.0) {
       std::tie(next, logp) = greedy_next(logits);
     } else {
-      next = sample_next(logits, opts.sampling, gen);
+      if (row_gens.empty()) {
+        next = sample_next(logits, opts.sampling, gen);
+      } else {
+        std::vector<at::Generator*> g;
+        for (int64_t r : rows) g.push_back(&row_gens[r]);
+        next = sample_next_rows(logits, opts.sampling, g);
+      }
       logp = sampled_logprobs(logits, next, opts.sampling.temperature);
     }
     // Two device->host copies per step (none on CPU); EOS is checked on the host.
@@ -112,16 +153,36 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
     const at::Tensor logp_cpu = logp.to(at::kCPU, at::kFloat).contiguous();
     const int64_t* next_host = next_cpu.data_ptr<int64_t>();
     const float* logp_host = logp_cpu.data_ptr<float>();
+    at::Tensor raw_cpu, top_val_cpu, top_id_cpu;  // with top_logprobs >= 0
+    if (opts.top_logprobs >= 0) {
+      const at::Tensor lsm = logits.to(at::kFloat).log_softmax(-1);
+      raw_cpu = lsm.gather(1, next.unsqueeze(1)).squeeze(1).to(at::kCPU).contiguous();
+      if (opts.top_logprobs > 0) {
+        auto [v, i] = lsm.topk(std::min<int64_t>(opts.top_logprobs, lsm.size(1)), 1);
+        top_val_cpu = v.to(at::kCPU).contiguous();
+        top_id_cpu = i.to(at::kCPU).contiguous();
+      }
+    }
     std::vector<int64_t> keep;
     for (size_t r = 0; r < rows.size(); ++r) {
-      Generation& g = out[rows[r]];
+      const int64_t seq = rows[r];
+      Generation& g = out[seq];
       g.tokens.push_back(next_host[r]);
       g.logprobs.push_back(logp_host[r]);
+      if (raw_cpu.defined()) {
+        g.raw_logprobs.push_back(raw_cpu.data_ptr<float>()[r]);
+        std::vector<TokenAlternative> alts;
+        for (int64_t k = 0; top_val_cpu.defined() && k < top_val_cpu.size(1); ++k)
+          alts.push_back({top_id_cpu[r][k].item<int64_t>(), top_val_cpu[r][k].item<float>()});
+        g.top_alternatives.push_back(std::move(alts));
+      }
       if (std::find(opts.eos_ids.begin(), opts.eos_ids.end(), next_host[r]) != opts.eos_ids.end()) g.hit_eos = true;
       else if (hits_stop_string(g.tokens, opts)) g.hit_stop_string = true;
-      else keep.push_back(static_cast<int64_t>(r));
+      const bool ended = g.hit_eos || g.hit_stop_string || static_cast<int64_t>(g.tokens.size()) >= budget[seq];
+      if (opts.on_token && !opts.on_token(static_cast<size_t>(seq), g) && !ended) g.cancelled = true;
+      if (!ended && !g.cancelled) keep.push_back(static_cast<int64_t>(r));
     }
-    if (keep.empty() || step + 1 == opts.max_new_tokens) break;
+    if (keep.empty() || step + 1 == max_new) break;
     if (penalise) seen.scatter_(1, next.unsqueeze(1), true);
     if (keep.size() < rows.size()) {  // drop finished sequences from the batch
       at::Tensor idx = at::tensor(keep, long_opts).to(device);

@@ -54,4 +54,14 @@ at::Tensor sample_next(const at::Tensor& logits, const SamplingOptions& o, at::G
   return at::multinomial(probs, 1, /*replacement=*/false, gen).squeeze(-1);
 }
 
+at::Tensor sample_next_rows(const at::Tensor& logits, const SamplingOptions& o, const std::vector<at::Generator*>& gens) {
+  if (static_cast<int64_t>(gens.size()) != logits.size(0)) throw_invalid("sample_next_rows needs one generator per row");
+  if (o.temperature == 0.0) return logits.argmax(-1);
+  const at::Tensor probs = filter_logits(logits, o).softmax(-1);
+  std::vector<at::Tensor> picks;
+  for (int64_t r = 0; r < probs.size(0); ++r)
+    picks.push_back(at::multinomial(probs[r], 1, /*replacement=*/false, *gens[r]));
+  return at::cat(picks);
+}
+
 }  // namespace fw::rollout

@@ -6,6 +6,7 @@
 #include <ATen/core/Generator.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace fw::rollout {
 
@@ -31,6 +32,11 @@ at::Tensor filter_logits(const at::Tensor& logits, const SamplingOptions& opts);
 
 // logits [B,V] -> next tokens [B] int64.
 at::Tensor sample_next(const at::Tensor& logits, const SamplingOptions& opts, at::Generator& gen);
+
+// The same, each row drawn with its own generator (gens[r] for row r): a row's draw does
+// not depend on the other rows of the batch.
+at::Tensor sample_next_rows(const at::Tensor& logits, const SamplingOptions& opts,
+                            const std::vector<at::Generator*>& gens);
 
 void validate(const SamplingOptions& opts);  // throws fw::Error for out-of-range values
 

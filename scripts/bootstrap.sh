@@ -15,7 +15,7 @@ APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv
 # Pinned Python versions. The venv's folder name is a hash of this list, so changing a
 # pin makes a fresh venv and leaves the old one alone.
 PY_PINS=(torch==2.11.0 transformers==5.23.0 safetensors==0.8.0 numpy==2.4.6 trl==1.16.0
-  sentencepiece==0.2.3 scikit-learn==1.9.1)
+  sentencepiece==0.2.3 scikit-learn==1.9.1 openai==3.63.0)
 
 log() { echo "[bootstrap] $*" >&2; }
 

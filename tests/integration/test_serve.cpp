@@ -111,10 +111,19 @@ TEST_F(Serve, BatchesConcurrentRequestsAndMatchesInProcessGreedy) {
     std::string says;
   };
   const std::vector<Bad> bad = {
-      {R"({"messages": [{"role": "user", "content": "hi"}], "stream": true})", 400, "stream"},
       {R"({"messages": [{"role": "wizard", "content": "hi"}]})", 400, "role"},
       {R"({"messages": "hi"})", 400, "messages"},
-      {R"({"messages": [{"role": "user", "content": "hi"}], "n": 2})", 400, "n = 1"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "n": 0})", 400, "\"n\" must be in 1..64"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "temperature": 1e400})", 400, "\"temperature\" is out of range"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "temperature": -1})", 400, "\"temperature\" must be >= 0"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "top_p": 1.5})", 400, "\"top_p\" must be in (0, 1]"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "max_tokens": -3})", 400, "\"max_tokens\""},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "tools": []})", 400, "\"tools\" is not supported"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}})", 400, "response_format"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "top_logprobs": 3})", 400, "needs \"logprobs\": true"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "logprobs": true, "top_logprobs": 21})", 400, "top_logprobs"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "frequency_penalty": 0.5})", 400, "frequency_penalty"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "bogus": 1})", 400, "\"bogus\" is not a field"},
       {"not json", 400, "JSON"},
       {R"({"model": "other", "messages": [{"role": "user", "content": "hi"}]})", 404, "tiny-served"},
   };
@@ -122,7 +131,8 @@ TEST_F(Serve, BatchesConcurrentRequestsAndMatchesInProcessGreedy) {
     auto r = s.post("/v1/chat/completions", b.body);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, b.status) << b.body << " -> " << r->body;
-    EXPECT_NE(r->body.find(b.says), std::string::npos) << r->body;
+    const auto message = nlohmann::json::parse(r->body)["error"]["message"].get<std::string>();
+    EXPECT_NE(message.find(b.says), std::string::npos) << r->body;
   }
   // The client does not retry a 400 and names the URL.
   ChatRequest streamless = reqs[0];

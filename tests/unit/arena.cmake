@@ -48,6 +48,11 @@ fw_add_test(test_arena_leaderboard
   LIBS fw_arena
   LABELS unit)
 
+fw_add_test(test_arena_openai_request TORCH
+  SOURCES unit/arena/test_openai_request.cpp
+  LIBS fw_arena_local
+  LABELS unit)
+
 fw_add_test(test_arena_local_chat TORCH
   SOURCES unit/arena/test_local_chat.cpp integration/tiny_checkpoint.cpp
   LIBS fw_arena_local
@@ -59,6 +64,15 @@ fw_add_test(test_serve TORCH
   LIBS fw_arena_local fw_rollout_http PkgConfig::HTTPLIB
   LABELS integration)
 add_dependencies(test_serve flywheel)
+
+# `flywheel serve` as OpenAI clients expect it: ports, stalled sockets, dropped streams,
+# and the official openai package (tests/integration/openai_checks.py).
+fw_add_test(test_serve_openai TORCH
+  SOURCES integration/test_serve_openai.cpp integration/tiny_checkpoint.cpp integration/serve_process.cpp integration/cli_run.cpp
+  LIBS fw_arena_local PkgConfig::HTTPLIB
+  LABELS integration
+  TIMEOUT 300)
+add_dependencies(test_serve_openai flywheel)
 
 fw_add_test(test_arena_model_embedding TORCH
   SOURCES unit/arena/test_model_embedding.cpp unit/model/tiny_models.cpp integration/tiny_checkpoint.cpp

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "arena/local_chat.h"
+
+#include <map>
+#include <set>
 #include "core/error.h"
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
@@ -120,6 +123,78 @@ TEST_F(LocalChat, BadRequestsAreInputErrors) {
       EXPECT_EQ(e.context().key.rfind(c.key, 0), 0u) << e.what();
     }
   }
+}
+
+}  // namespace
+
+namespace {
+using fw::arena::CompletionJob;
+
+// n choices with a seed: reproducible, not all equal, and choice 0 is what the same
+// request with n = 1 gives; streaming events concatenate to each choice's text; a
+// listener that returns false cancels its choice at the next token.
+TEST_F(LocalChat, ChoicesStreamAndCancel) {
+  CompletionJob job;
+  job.messages = {{"user", "what is 5 plus 8?"}};
+  job.params.temperature = 1.0;
+  job.params.max_tokens = 20;
+  job.params.seed = 9;
+  job.n = 3;
+  job.top_logprobs = 2;
+  std::map<int64_t, std::string> streamed;
+  std::map<int64_t, std::string> reasons;
+  job.on_event = [&](const CompletionJob::Event& ev) {
+    streamed[ev.choice] += ev.delta;
+    if (!ev.finish_reason.empty()) reasons[ev.choice] = ev.finish_reason;
+    return true;
+  };
+  const auto a = model_->complete({job});
+  ASSERT_EQ(a[0].choices.size(), 3u);
+  std::set<std::string> distinct;
+  for (int64_t c = 0; c < 3; ++c) {
+    const auto& ch = a[0].choices[static_cast<size_t>(c)];
+    EXPECT_EQ(streamed[c], ch.text) << c;
+    EXPECT_EQ(reasons[c], ch.finish_reason) << c;
+    EXPECT_FALSE(ch.logprobs.empty());
+    for (const auto& lp : ch.logprobs) EXPECT_EQ(lp.top.size(), 2u);
+    distinct.insert(ch.text);
+  }
+  EXPECT_GT(distinct.size(), 1u);
+  job.on_event = nullptr;
+  const auto b = model_->complete({job});
+  for (size_t c = 0; c < 3; ++c) EXPECT_EQ(a[0].choices[c].text, b[0].choices[c].text) << c;
+  CompletionJob one = job;
+  one.n = 1;
+  EXPECT_EQ(model_->complete({one})[0].choices[0].text, a[0].choices[0].text);
+
+  // Cancelling: the listener says stop after its first event; that choice has generated
+  // only the tokens up to that event, plus nothing more.
+  CompletionJob greedy;
+  greedy.messages = {{"user", "tell me about 7"}};
+  greedy.params.temperature = 0;
+  greedy.params.max_tokens = 40;
+  int64_t tokens_at_cancel = -1;
+  greedy.on_event = [&](const CompletionJob::Event& ev) {
+    tokens_at_cancel = ev.completion_tokens;
+    return false;
+  };
+  const auto cut = model_->complete({greedy});
+  greedy.on_event = nullptr;
+  const auto whole = model_->complete({greedy});
+  ASSERT_GT(whole[0].choices[0].completion_tokens, tokens_at_cancel) << "the free run must outlast the first event";
+  EXPECT_EQ(cut[0].choices[0].finish_reason, "cancelled");
+  EXPECT_EQ(cut[0].choices[0].completion_tokens, tokens_at_cancel);
+}
+
+// Raw prompts (/v1/completions) skip the template.
+TEST_F(LocalChat, RawPromptsSkipTheTemplate) {
+  CompletionJob raw;
+  raw.prompt = "5 plus 8 is";
+  raw.params.max_tokens = 4;
+  raw.params.temperature = 0;
+  const auto r = model_->complete({raw});
+  const auto tok = fw::data::Tokenizer::load(model_dir());
+  EXPECT_EQ(r[0].prompt_tokens, static_cast<int64_t>(tok.encode("5 plus 8 is", tok.bos_id() >= 0).size()));
 }
 
 }  // namespace

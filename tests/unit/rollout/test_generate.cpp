@@ -140,3 +140,71 @@ TEST(Generate, RunsUnderCpuBfloat16Autocast) {
   EXPECT_GE(same, kPrompts.size() / 2);  // bfloat16 rounding may flip a near tie, not most rows
 }
 }  // namespace
+
+namespace {
+
+// n samples of one prompt share its prefill: identical prompts in a batch generate what
+// each generates alone (greedy).
+TEST(Generate, IdenticalPromptsSharePrefillAndMatchSeparateRuns) {
+  auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 4);
+  const rollout::GenerateOptions o{.max_new_tokens = 10, .sampling = {.temperature = 0.0}};
+  const auto together = rollout::generate(lm, {kPrompts[0], kPrompts[1], kPrompts[0], kPrompts[0]}, o);
+  const auto a = rollout::generate(lm, {kPrompts[0]}, o), b = rollout::generate(lm, {kPrompts[1]}, o);
+  EXPECT_EQ(together[0].tokens, a[0].tokens);
+  EXPECT_EQ(together[2].tokens, a[0].tokens);
+  EXPECT_EQ(together[3].tokens, a[0].tokens);
+  EXPECT_EQ(together[1].tokens, b[0].tokens);
+}
+
+// With per-row seeds a sequence's sample does not depend on its batch-mates; rows with
+// the same prompt and different seeds differ.
+TEST(Generate, RowSeedsMakeASampleIndependentOfItsBatch) {
+  auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 5);
+  rollout::GenerateOptions o{.max_new_tokens = 16, .sampling = {.temperature = 1.0}};
+  o.row_seeds = {7};
+  const auto alone = rollout::generate(lm, {kPrompts[2]}, o);
+  o.row_seeds = {3, 7, 9};
+  const auto batched = rollout::generate(lm, {kPrompts[2], kPrompts[2], kPrompts[0]}, o);
+  EXPECT_EQ(batched[1].tokens, alone[0].tokens);
+  EXPECT_NE(batched[0].tokens, batched[1].tokens);
+  o.row_seeds = {1};
+  EXPECT_THROW(rollout::generate(lm, kPrompts, o), fw::Error);  // one seed per prompt
+}
+
+// top_logprobs: each token's log-prob under the model's own distribution (not the
+// temperature's) and the k most likely tokens, most likely first.
+TEST(Generate, TopLogprobsAreTheModelsOwnDistribution) {
+  auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 6);
+  rollout::GenerateOptions o{.max_new_tokens = 6, .sampling = {.temperature = 0.7}, .seed = 2};
+  o.top_logprobs = 4;
+  const auto gens = rollout::generate(lm, {kPrompts[3]}, o);
+  std::vector<int64_t> seq = kPrompts[3];
+  seq.insert(seq.end(), gens[0].tokens.begin(), gens[0].tokens.end());
+  at::NoGradGuard no_grad;
+  const at::Tensor logp = lm->forward(at::tensor(seq, at::kLong).unsqueeze(0))[0].log_softmax(-1);
+  ASSERT_EQ(gens[0].raw_logprobs.size(), gens[0].tokens.size());
+  for (size_t t = 0; t < gens[0].tokens.size(); ++t) {
+    const int64_t pos = static_cast<int64_t>(kPrompts[3].size() + t) - 1;
+    EXPECT_NEAR(gens[0].raw_logprobs[t], logp[pos][gens[0].tokens[t]].item<double>(), 1e-4);
+    const auto& alts = gens[0].top_alternatives[t];
+    ASSERT_EQ(alts.size(), 4u);
+    EXPECT_EQ(alts[0].id, logp[pos].argmax().item<int64_t>());
+    for (size_t k = 1; k < alts.size(); ++k) EXPECT_GE(alts[k - 1].logprob, alts[k].logprob);
+    EXPECT_NEAR(alts[0].logprob, logp[pos].max().item<double>(), 1e-4);
+  }
+}
+
+// on_token returning false ends that sequence at once; the others go on as they would.
+TEST(Generate, OnTokenCancelsOneSequenceAndLeavesTheOthers) {
+  auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 7);
+  rollout::GenerateOptions o{.max_new_tokens = 12, .sampling = {.temperature = 0.0}};
+  const auto free_run = rollout::generate(lm, {kPrompts[0], kPrompts[1]}, o);
+  o.on_token = [](size_t seq, const rollout::Generation& g) { return !(seq == 0 && g.tokens.size() == 3); };
+  const auto cut = rollout::generate(lm, {kPrompts[0], kPrompts[1]}, o);
+  EXPECT_TRUE(cut[0].cancelled);
+  EXPECT_EQ(cut[0].tokens.size(), 3u);
+  EXPECT_FALSE(cut[1].cancelled);
+  EXPECT_EQ(cut[1].tokens, free_run[1].tokens);
+}
+
+}  // namespace
