@@ -14,6 +14,14 @@ rarely ends early; the table counts the tokens the server reports in `usage`).
              (the worker takes up to B queued requests per rollout::generate call)
   unbatched  the same server with `--max-batch 1`: one request per generate call, the
              control that shows what batching buys
+  streamed   the batched server, every request with "stream": true (server-sent events,
+             stream_options.include_usage): the same batches, text as it is generated;
+             time to first token (TTFT) is when the first content delta arrives (for the
+             non-streamed sides it is the whole latency: nothing arrives before the end)
+
+Then the stalled-connections check (issue 18): the median latency of a one-token request
+alone, and behind --stalled sockets that connected and never sent a request (half of
+them half a request line); the difference is what stalled clients cost a served one.
 
 For each concurrency c the driver sends a few warm-up requests, then R requests
 (default max(24, 4c)) through c client threads, and reports requests/s and generated
@@ -94,21 +102,45 @@ class Server:
         self.log.close()
 
 
-def run_level(server, prompts, concurrency, n_requests, max_tokens, offset):
+def run_level(server, prompts, concurrency, n_requests, max_tokens, offset, stream=False):
     local = threading.local()
 
     def one(i):
         if not hasattr(local, "conn"):
             local.conn = http.client.HTTPConnection(server.host, server.port, timeout=300)
-        body = json.dumps({"model": "tiny", "messages": [{"role": "user", "content": prompts[(offset + i) % len(prompts)]}],
-                           "temperature": 0, "max_tokens": max_tokens})
+        req = {"model": "tiny", "messages": [{"role": "user", "content": prompts[(offset + i) % len(prompts)]}],
+               "temperature": 0, "max_tokens": max_tokens}
+        if stream:
+            req.update(stream=True, stream_options={"include_usage": True})
         t0 = time.perf_counter()
-        local.conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+        local.conn.request("POST", "/v1/chat/completions", json.dumps(req), {"Content-Type": "application/json"})
         resp = local.conn.getresponse()
-        data = json.loads(resp.read())
+        if not stream:
+            data = json.loads(resp.read())
+            if resp.status != 200:
+                raise RuntimeError(f"HTTP {resp.status}: {data}")
+            latency = time.perf_counter() - t0
+            return latency, latency, data["usage"]["completion_tokens"]
         if resp.status != 200:
-            raise RuntimeError(f"HTTP {resp.status}: {data}")
-        return time.perf_counter() - t0, data["usage"]["completion_tokens"]
+            raise RuntimeError(f"HTTP {resp.status}: {resp.read()}")
+        ttft, tokens = None, 0
+        while True:
+            line = resp.readline()
+            if not line:
+                raise RuntimeError("the stream ended without [DONE]")
+            if not line.startswith(b"data: "):
+                continue
+            payload = line[6:].strip()
+            if payload == b"[DONE]":
+                break
+            chunk = json.loads(payload)
+            if ttft is None and any(c.get("delta", {}).get("content") for c in chunk["choices"]):
+                ttft = time.perf_counter() - t0
+            if chunk.get("usage"):
+                tokens = chunk["usage"]["completion_tokens"]
+        resp.read()  # the chunked body's end, so the connection can be reused
+        latency = time.perf_counter() - t0
+        return latency, ttft if ttft is not None else latency, tokens
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(min(concurrency, 8))))  # warm-up: connections, allocator, caches
@@ -118,13 +150,44 @@ def run_level(server, prompts, concurrency, n_requests, max_tokens, offset):
         wall = time.perf_counter() - t0
         after = server.get("/v1/stats")
     lat = sorted(r[0] for r in results)
-    tokens = sum(r[1] for r in results)
+    ttft = sorted(r[1] for r in results)
+    tokens = sum(r[2] for r in results)
     batches = after["batches"] - before["batches"]
     return dict(concurrency=concurrency, requests=n_requests, wall_s=wall, requests_per_s=n_requests / wall,
                 tokens=tokens, tokens_per_s=tokens / wall, p50_s=statistics.median(lat),
+                ttft_p50_s=statistics.median(ttft),
                 p95_s=lat[min(len(lat) - 1, int(0.95 * len(lat)))],
                 mean_batch=(after["completed"] - before["completed"]) / max(batches, 1),
                 max_batch_seen=after["max_batch_seen"])
+
+
+def stalled_delay(server, n_stalled, reps=21):
+    """Median latency of a one-token request alone and behind n_stalled stalled sockets."""
+    import socket
+
+    def one():
+        c = http.client.HTTPConnection(server.host, server.port, timeout=60)
+        body = json.dumps({"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1,
+                           "temperature": 0})
+        t0 = time.perf_counter()
+        c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+        c.getresponse().read()
+        c.close()
+        return time.perf_counter() - t0
+
+    one()
+    alone = statistics.median(one() for _ in range(reps))
+    socks = []
+    for i in range(n_stalled):
+        s = socket.create_connection((server.host, server.port))
+        if i % 2:
+            s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n")
+        socks.append(s)
+    time.sleep(0.2)
+    behind = statistics.median(one() for _ in range(reps))
+    for s in socks:
+        s.close()
+    return alone, behind
 
 
 def main():
@@ -138,7 +201,8 @@ def main():
     ap.add_argument("--max-batch", type=int, default=32)
     ap.add_argument("--requests", type=int, default=0, help="requests per level (default max(24, 4c))")
     ap.add_argument("--model", default="", help="a model folder (default: the tiny benchmark model)")
-    ap.add_argument("--sides", default="batched,unbatched")
+    ap.add_argument("--sides", default="batched,unbatched,streamed")
+    ap.add_argument("--stalled", type=int, default=64, help="stalled sockets for the stalled-connections check (0: skip)")
     ap.add_argument("--cache", default=default_model_cache())
     ap.add_argument("--work-dir", default=os.path.join(os.environ.get("FLYWHEEL_CACHE", os.path.expanduser("~/.cache/flywheel")), "bench-serve"))
     ap.add_argument("--max-load", type=float, default=0.7)
@@ -156,32 +220,54 @@ def main():
     load_before, waited = wait_for_quiet(args.max_load, args.max_wait)
     rows = []
     for side in args.sides.split(","):
-        max_batch = args.max_batch if side == "batched" else 1
+        max_batch = 1 if side == "unbatched" else args.max_batch
         server = Server(args.binary, model, max_batch, args.threads, os.path.join(args.work_dir, f"serve-{side}.log"))
         try:
             offset = 0
             for c in levels:
                 n = args.requests or max(24, 4 * c)
-                r = run_level(server, prompts, c, n, args.max_tokens, offset)
+                r = run_level(server, prompts, c, n, args.max_tokens, offset, stream=side == "streamed")
                 offset += n
                 r.update(side=side, max_batch=max_batch)
                 log(f"{side} c={c}: {r['requests_per_s']:.1f} req/s, {r['tokens_per_s']:.0f} tok/s, "
-                    f"p50 {r['p50_s'] * 1000:.0f} ms, mean batch {r['mean_batch']:.1f}")
+                    f"p50 {r['p50_s'] * 1000:.0f} ms, TTFT p50 {r['ttft_p50_s'] * 1000:.0f} ms, "
+                    f"mean batch {r['mean_batch']:.1f}")
                 rows.append(r)
+        finally:
+            server.stop()
+    stalled = None
+    if args.stalled:
+        server = Server(args.binary, model, args.max_batch, args.threads, os.path.join(args.work_dir, "serve-stalled.log"))
+        try:
+            stalled = stalled_delay(server, args.stalled)
         finally:
             server.stop()
 
     print(f"flywheel serve, tiny model, greedy, max_tokens {args.max_tokens}, {args.threads} thread(s), "
           f"{cpu_name()}, load average {load_before:.2f} before, {load1():.2f} after\n")
-    print("| server | concurrency | requests/s | generated tokens/s | p50 latency | p95 latency | mean batch |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| server | concurrency | requests/s | generated tokens/s | p50 latency | p95 latency | p50 TTFT | mean batch |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    names = {"batched": "batched (--max-batch {})", "unbatched": "unbatched (--max-batch 1)",
+             "streamed": "streamed, batched (--max-batch {})"}
     for r in rows:
-        name = f"batched (--max-batch {r['max_batch']})" if r["side"] == "batched" else "unbatched (--max-batch 1)"
+        name = names[r["side"]].format(r["max_batch"])
         print(f"| {name} | {r['concurrency']} | {r['requests_per_s']:.1f} | {r['tokens_per_s']:,.0f} | "
-              f"{r['p50_s'] * 1000:.0f} ms | {r['p95_s'] * 1000:.0f} ms | {r['mean_batch']:.1f} |")
+              f"{r['p50_s'] * 1000:.0f} ms | {r['p95_s'] * 1000:.0f} ms | {r['ttft_p50_s'] * 1000:.0f} ms | "
+              f"{r['mean_batch']:.1f} |")
+    by = {(r["side"], r["concurrency"]): r for r in rows}
+    for c in levels:
+        if ("streamed", c) in by and ("batched", c) in by:
+            s, b = by[("streamed", c)], by[("batched", c)]
+            print(f"\nconcurrency {c}: streamed/non-streamed throughput {s['tokens_per_s'] / b['tokens_per_s']:.2f}x, "
+                  f"TTFT {s['ttft_p50_s'] * 1000:.0f} ms vs {b['ttft_p50_s'] * 1000:.0f} ms "
+                  f"({b['ttft_p50_s'] / s['ttft_p50_s']:.1f}x sooner)", end="")
+    print()
+    if stalled:
+        print(f"\none-token request, median of 21: alone {stalled[0] * 1000:.1f} ms, behind {args.stalled} stalled "
+              f"connections {stalled[1] * 1000:.1f} ms (+{(stalled[1] - stalled[0]) * 1000:.1f} ms)")
     if args.out:
         with open(args.out, "w") as f:
-            json.dump(dict(rows=rows, threads=args.threads, max_tokens=args.max_tokens, cpu=cpu_name(),
+            json.dump(dict(rows=rows, stalled=stalled, threads=args.threads, max_tokens=args.max_tokens, cpu=cpu_name(),
                            load_before=load_before, waited_s=waited, model=model), f, indent=1)
 
 
