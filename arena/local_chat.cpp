@@ -13,6 +13,7 @@
 #include "data/generation_prompt.h"
 #include "data/tokenizer.h"
 #include "model/checkpoint.h"
+#include "rollout/decode_batch.h"
 #include "rollout/generate.h"
 #include "rollout/text_stream.h"
 
@@ -29,6 +30,23 @@ struct LocalChatModel::State {
   int64_t pad_id = 0;
   int64_t max_positions = 0;
   std::mt19937_64 seeds{std::random_device{}()};
+
+  // Continuous batching: the running batch and what its sequences belong to.
+  std::unique_ptr<rollout::DecodeBatch> batch;
+  struct Choice {  // one live sequence
+    int64_t ticket = 0, choice = 0, budget = 0;
+    std::vector<std::string> stop;
+    rollout::TextStream stream;
+    size_t logprobs_sent = 0;  // tokens whose log-probs went out with an event
+  };
+  struct Job {
+    CompletionJob job;
+    CompletionResult result;
+    int64_t unfinished = 0;
+  };
+  std::map<int64_t, Choice> choices;  // by DecodeBatch handle
+  std::map<int64_t, Job> jobs;        // by ticket
+  int64_t next_ticket = 0;
 
   const data::Tokenizer& tok() const { return *tok_; }
 
@@ -90,16 +108,6 @@ uint64_t choice_seed(uint64_t seed, int64_t choice) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-
-// One sequence to generate: job j's choice c.
-struct Sequence {
-  size_t job = 0;
-  int64_t choice = 0;
-  int64_t budget = 0;
-  uint64_t seed = 0;
-  rollout::TextStream stream;
-  size_t logprobs_sent = 0;  // tokens whose log-probs went out with an event
-};
 
 std::vector<TokenLogprob> logprobs_of(const rollout::Generation& g, size_t from, size_t to) {
   std::vector<TokenLogprob> out;
@@ -165,107 +173,141 @@ std::vector<rollout::ChatResult> LocalChatModel::chat_batch(const std::vector<ro
 }
 
 std::vector<CompletionResult> LocalChatModel::complete(const std::vector<CompletionJob>& jobs) {
-  State& s = *s_;
-  std::vector<std::vector<int64_t>> prompts(jobs.size());
+  for (const auto& j : jobs) check(j);
   std::vector<CompletionResult> out(jobs.size());
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    check(jobs[j]);
-    prompts[j] = s.encode(jobs[j]);
-    out[j].prompt_tokens = static_cast<int64_t>(prompts[j].size());
-    out[j].choices.resize(static_cast<size_t>(jobs[j].n));
-  }
-  // Sequences that can share one generate() call: equal temperature, top_p, stop strings
-  // and log-prob setting. Greedy ignores top_p and the seed.
-  using Key = std::tuple<double, double, std::vector<std::string>, int64_t>;
-  std::map<Key, std::vector<Sequence>> groups;
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    const auto& p = jobs[j].params;
-    const bool greedy = p.temperature == 0;
-    const uint64_t seed = p.seed ? *p.seed : s.seeds();
-    const int64_t budget = std::min<int64_t>(p.max_tokens, s.max_positions - static_cast<int64_t>(prompts[j].size()));
-    auto& group = groups[Key{p.temperature, greedy ? 1.0 : p.top_p, p.stop, jobs[j].top_logprobs}];
-    for (int64_t c = 0; c < jobs[j].n; ++c)
-      group.push_back({.job = j, .choice = c, .budget = budget, .seed = choice_seed(seed, c),
-                       .stream = rollout::TextStream(p.stop), .logprobs_sent = 0});
-  }
-  auto decode = [&s](const std::vector<int64_t>& ids) {
-    return s.tok().decode(std::vector<int32_t>(ids.begin(), ids.end()));
-  };
-  // The text a generation stands for: its tokens but a final EOS, decoded.
-  auto text_of = [&](const rollout::Generation& g) {
-    std::vector<int64_t> ids = g.tokens;
-    if (g.hit_eos && !ids.empty()) ids.pop_back();
-    return decode(ids);
-  };
-  auto finish_reason = [](const rollout::Generation& g) -> std::string {
-    return g.cancelled ? "cancelled" : g.finish_reason();
-  };
-  for (auto& [key, members] : groups) {
-    const auto& [temperature, top_p, stop, top_logprobs] = key;
-    // Similar lengths together: less padding per batch (n choices of a job stay adjacent,
-    // so they share a prefill).
-    std::stable_sort(members.begin(), members.end(), [&](const Sequence& a, const Sequence& b) {
-      return prompts[a.job].size() < prompts[b.job].size();
-    });
-    rollout::GenerateOptions g;
-    g.sampling = {.temperature = temperature, .top_k = 0, .top_p = top_p, .repetition_penalty = 1.0};
-    g.eos_ids = s.eos_ids;
-    g.pad_id = s.pad_id;
-    g.stop_strings = stop;
-    g.detokenize = decode;
-    g.top_logprobs = top_logprobs;
-    for (size_t start = 0; start < members.size(); start += static_cast<size_t>(s.opts.max_batch)) {
-      const size_t end = std::min(members.size(), start + static_cast<size_t>(s.opts.max_batch));
-      std::vector<std::vector<int64_t>> batch;
-      g.row_max_new_tokens.clear();
-      g.row_seeds.clear();
-      g.max_new_tokens = 0;
-      for (size_t k = start; k < end; ++k) {
-        batch.push_back(prompts[members[k].job]);
-        g.row_max_new_tokens.push_back(members[k].budget);
-        g.row_seeds.push_back(members[k].seed);
-        g.max_new_tokens = std::max(g.max_new_tokens, members[k].budget);
-      }
-      // Streamed jobs hear of every token; an event carries the new whole characters and
-      // the log-probs of the tokens they cover, and the last one the finish reason.
-      g.on_token = [&](size_t row, const rollout::Generation& gen) {
-        Sequence& seq = members[start + row];
-        const CompletionJob& job = jobs[seq.job];
-        if (!job.on_event) return true;
-        const bool ended = gen.hit_eos || gen.hit_stop_string || static_cast<int64_t>(gen.tokens.size()) >= seq.budget;
-        CompletionJob::Event ev;
-        ev.choice = seq.choice;
-        const std::string text = text_of(gen);
-        ev.delta = ended ? seq.stream.finish(rollout::cut_at_stop(text, stop)) : seq.stream.push(text);
-        const size_t covered = gen.tokens.size() - (gen.hit_eos ? 1 : 0);
-        if (ended || !ev.delta.empty()) {
-          ev.logprobs = logprobs_of(gen, seq.logprobs_sent, covered);
-          seq.logprobs_sent = covered;
-        }
-        if (ended) ev.finish_reason = gen.finish_reason();
-        ev.completion_tokens = static_cast<int64_t>(gen.tokens.size());
-        if (ev.delta.empty() && ev.finish_reason.empty()) return true;  // nothing to send yet
-        return job.on_event(ev);
-      };
-      std::vector<rollout::Generation> gens = rollout::generate(s.lm, batch, g);
-      for (size_t k = start; k < end; ++k) {
-        const Sequence& seq = members[k];
-        rollout::Generation& gen = gens[k - start];
-        CompletionChoice& c = out[seq.job].choices[static_cast<size_t>(seq.choice)];
-        c.completion_tokens = static_cast<int64_t>(gen.tokens.size());
-        c.text = rollout::cut_at_stop(text_of(gen), stop);
-        c.finish_reason = finish_reason(gen);
-        c.logprobs = logprobs_of(gen, 0, gen.tokens.size() - (gen.hit_eos ? 1 : 0));
-        // A cancelled stream still ends with an event (nobody may be listening).
-        if (gen.cancelled && jobs[seq.job].on_event) {
-          CompletionJob::Event ev{.choice = seq.choice, .delta = "", .logprobs = {}, .finish_reason = "cancelled",
-                                  .completion_tokens = c.completion_tokens};
-          jobs[seq.job].on_event(ev);
-        }
-      }
+  std::map<int64_t, size_t> index_of;  // ticket -> job
+  size_t next = 0, done = 0;
+  while (done < jobs.size()) {
+    // Admit whole jobs while they fit beside the live sequences (one at least).
+    std::vector<CompletionJob> admit;
+    std::vector<size_t> which;
+    int64_t live = live_sequences();
+    while (next < jobs.size() && ((live == 0 && admit.empty()) || live + jobs[next].n <= s_->opts.max_batch)) {
+      live += jobs[next].n;
+      admit.push_back(jobs[next]);
+      which.push_back(next++);
+    }
+    const std::vector<int64_t> tickets = start(admit);
+    for (size_t i = 0; i < tickets.size(); ++i) index_of[tickets[i]] = which[i];
+    for (auto& [ticket, result] : step()) {
+      out[index_of.at(ticket)] = std::move(result);
+      ++done;
     }
   }
   return out;
+}
+
+int64_t LocalChatModel::live_sequences() const { return s_->batch ? s_->batch->live() : 0; }
+bool LocalChatModel::busy() const { return !s_->jobs.empty(); }
+
+void LocalChatModel::abort() {
+  State& s = *s_;
+  s.batch.reset();
+  s.choices.clear();
+  s.jobs.clear();
+}
+
+std::vector<int64_t> LocalChatModel::start(const std::vector<CompletionJob>& jobs) {
+  State& s = *s_;
+  std::vector<std::vector<int64_t>> prompts;
+  for (const auto& j : jobs) {
+    check(j);
+    prompts.push_back(s.encode(j));
+  }
+  if (!s.batch)
+    s.batch = std::make_unique<rollout::DecodeBatch>(s.lm, s.eos_ids, s.pad_id, [&s](const std::vector<int64_t>& ids) {
+      return s.tok().decode(std::vector<int32_t>(ids.begin(), ids.end()));
+    });
+  std::vector<rollout::SequenceSpec> specs;
+  std::vector<State::Choice> pending;
+  std::vector<int64_t> tickets;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const auto& p = jobs[j].params;
+    const int64_t ticket = s.next_ticket++;
+    tickets.push_back(ticket);
+    State::Job& job = s.jobs[ticket];
+    job.job = jobs[j];
+    job.result.prompt_tokens = static_cast<int64_t>(prompts[j].size());
+    job.result.choices.resize(static_cast<size_t>(jobs[j].n));
+    const uint64_t seed = p.seed ? *p.seed : s.seeds();
+    const int64_t budget = std::min<int64_t>(p.max_tokens, s.max_positions - static_cast<int64_t>(prompts[j].size()));
+    for (int64_t c = 0; c < jobs[j].n; ++c) {
+      if (budget <= 0) {  // nothing to generate: finished as it starts
+        job.result.choices[static_cast<size_t>(c)].finish_reason = "length";
+        if (job.job.on_event)
+          job.job.on_event({.choice = c, .delta = "", .logprobs = {}, .finish_reason = "length", .completion_tokens = 0});
+        continue;
+      }
+      ++job.unfinished;
+      specs.push_back({.prompt = prompts[j], .max_new_tokens = budget,
+                       .sampling = {.temperature = p.temperature, .top_k = 0, .top_p = p.temperature == 0 ? 1.0 : p.top_p,
+                                    .repetition_penalty = 1.0},
+                       .seed = choice_seed(seed, c), .stop_strings = p.stop, .top_logprobs = jobs[j].top_logprobs});
+      pending.push_back({.ticket = ticket, .choice = c, .budget = budget, .stop = p.stop,
+                         .stream = rollout::TextStream(p.stop), .logprobs_sent = 0});
+    }
+  }
+  std::vector<int64_t> handles;
+  try {
+    handles = s.batch->add(specs);
+  } catch (...) {  // nothing of these jobs stays
+    for (int64_t t : tickets) s.jobs.erase(t);
+    throw;
+  }
+  for (size_t i = 0; i < handles.size(); ++i) s.choices.emplace(handles[i], std::move(pending[i]));
+  return tickets;
+}
+
+std::vector<std::pair<int64_t, CompletionResult>> LocalChatModel::step() {
+  State& s = *s_;
+  auto decode = [&s](std::vector<int64_t> ids, bool hit_eos) {
+    if (hit_eos && !ids.empty()) ids.pop_back();  // the EOS token itself
+    return s.tok().decode(std::vector<int32_t>(ids.begin(), ids.end()));
+  };
+  // Streamed jobs hear of every token: an event carries the new whole characters and the
+  // log-probs of the tokens they cover, and the last one the finish reason.
+  auto on_token = [&](int64_t handle, const rollout::Generation& gen) {
+    State::Choice& ch = s.choices.at(handle);
+    const CompletionJob& job = s.jobs.at(ch.ticket).job;
+    if (!job.on_event) return true;
+    const bool ended = gen.hit_eos || gen.hit_stop_string || static_cast<int64_t>(gen.tokens.size()) >= ch.budget;
+    const std::string text = decode(gen.tokens, gen.hit_eos);
+    CompletionJob::Event ev;
+    ev.choice = ch.choice;
+    ev.delta = ended ? ch.stream.finish(rollout::cut_at_stop(text, ch.stop)) : ch.stream.push(text);
+    const size_t covered = gen.tokens.size() - (gen.hit_eos ? 1 : 0);
+    if (ended || !ev.delta.empty()) {
+      ev.logprobs = logprobs_of(gen, ch.logprobs_sent, covered);
+      ch.logprobs_sent = covered;
+    }
+    if (ended) ev.finish_reason = gen.finish_reason();
+    ev.completion_tokens = static_cast<int64_t>(gen.tokens.size());
+    if (ev.delta.empty() && ev.finish_reason.empty()) return true;  // nothing to send yet
+    return job.on_event(ev);
+  };
+  std::vector<std::pair<int64_t, rollout::Generation>> ended;
+  if (s.batch && s.batch->live() > 0) ended = s.batch->step(on_token);
+  for (auto& [handle, gen] : ended) {
+    State::Choice ch = std::move(s.choices.at(handle));
+    s.choices.erase(handle);
+    State::Job& job = s.jobs.at(ch.ticket);
+    CompletionChoice& c = job.result.choices[static_cast<size_t>(ch.choice)];
+    c.completion_tokens = static_cast<int64_t>(gen.tokens.size());
+    c.text = rollout::cut_at_stop(decode(gen.tokens, gen.hit_eos), ch.stop);
+    c.finish_reason = gen.cancelled ? "cancelled" : gen.finish_reason();
+    c.logprobs = logprobs_of(gen, 0, gen.tokens.size() - (gen.hit_eos ? 1 : 0));
+    --job.unfinished;
+  }
+  std::vector<std::pair<int64_t, CompletionResult>> finished;
+  for (auto it = s.jobs.begin(); it != s.jobs.end();) {
+    if (it->second.unfinished == 0) {
+      finished.emplace_back(it->first, std::move(it->second.result));
+      it = s.jobs.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return finished;
 }
 
 }  // namespace fw::arena

@@ -2,9 +2,11 @@
 // through the model folder's chat template and batched KV-cache generation. The arena's
 // local competitors call it in-process; `flywheel serve` puts it behind HTTP.
 //
-// chat_batch() groups the requests by their sampling parameters (one rollout::generate
-// call per group and per max_batch slice; temperature 0 = greedy), decodes each result,
-// cuts it before the first stop string (as OpenAI does: the stop text is not returned),
+// Generation is continuous batching (rollout::DecodeBatch): start() adds jobs' sequences
+// to the running batch between steps, each with its own sampling settings, and step()
+// generates one token for every live sequence; complete() and chat_batch() run that loop,
+// admitting requests as sequences leave, never more than max_batch live. Each result is
+// decoded and cut before the first stop string (as OpenAI does: the stop text is not returned),
 // and reports finish_reason ("stop" on EOS or a stop string, "length" otherwise) and
 // token counts (completion_tokens includes the EOS token when one was generated).
 // max_tokens is clipped so prompt + completion fits the model's positions.
@@ -92,9 +94,20 @@ class LocalChatModel {
   // template cannot express or a prompt longer than the model's positions.
   std::vector<rollout::ChatResult> chat_batch(const std::vector<rollout::ChatRequest>& reqs);
 
-  // Every job's choices; jobs with equal sampling settings share generate() calls (up to
-  // max_batch sequences each). Throws as chat_batch.
+  // Every job's choices, up to max_batch sequences in flight. Throws as chat_batch.
   std::vector<CompletionResult> complete(const std::vector<CompletionJob>& jobs);
+
+  // Continuous batching, for a server's worker: start() prefills the jobs and adds their
+  // sequences to the running batch (checks them first: throws as check(), adding none);
+  // returns a ticket per job. step() generates one token for every live sequence
+  // (streaming events go to the jobs' listeners) and returns the jobs that finished, by
+  // ticket. A job whose every choice has no token budget finishes at the next step().
+  // After step() throws, abort() drops every job in flight.
+  std::vector<int64_t> start(const std::vector<CompletionJob>& jobs);
+  std::vector<std::pair<int64_t, CompletionResult>> step();
+  int64_t live_sequences() const;  // sequences in the running batch
+  bool busy() const;               // jobs started and not yet returned by step()
+  void abort();
 
   // Validates a request without generating (the same errors chat_batch would throw);
   // returns its prompt length in tokens.

@@ -17,6 +17,7 @@
 #include <future>
 #include <limits>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -340,51 +341,77 @@ struct OpenAIServer::Impl {
         });
   }
 
+  // The worker: continuous batching. Between decode steps it admits queued requests whose
+  // sequences fit beside the live ones (max_batch in all; a larger request alone), then
+  // runs one step; requests whose every choice ended are answered.
   void work() {
+    std::map<int64_t, std::pair<std::shared_ptr<Pending>, size_t>> in_flight;  // ticket -> (request, job)
+    std::map<Pending*, std::vector<CompletionResult>> results;
+    std::map<Pending*, size_t> unfinished;
     for (;;) {
-      std::vector<std::shared_ptr<Pending>> batch;
+      std::vector<std::shared_ptr<Pending>> admitted;
       {
         std::unique_lock<std::mutex> lock(qmutex);
-        qcv.wait(lock, [&] { return worker_stop || !queue.empty(); });
-        if (queue.empty()) return;  // stopping, nothing left
-        // A short window for the batch to fill while requests are still being read and
-        // validated (those that arrived while the model was busy are already queued; with
-        // none on the way there is nothing to wait for).
-        auto queued_sequences = [&] {
-          int64_t n = 0;
-          for (const auto& p : queue) n += p->sequences;
-          return n;
-        };
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.batch_window_s);
-        qcv.wait_until(lock, deadline,
-                       [&] { return worker_stop || arriving == 0 || queued_sequences() >= opts.max_batch; });
-        // Whole requests up to max_batch sequences (a request larger than that alone).
-        int64_t taken = 0;
-        while (!queue.empty() && (batch.empty() || taken + queue.front()->sequences <= opts.max_batch)) {
-          taken += queue.front()->sequences;
-          batch.push_back(queue.front());
+        if (!model.busy()) {
+          qcv.wait(lock, [&] { return worker_stop || !queue.empty(); });
+          if (queue.empty()) return;  // stopping, nothing left
+          // Nothing running: a short window for a batch to fill while requests are still
+          // being read and validated.
+          auto queued_sequences = [&] {
+            int64_t n = 0;
+            for (const auto& p : queue) n += p->sequences;
+            return n;
+          };
+          const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(opts.batch_window_s);
+          qcv.wait_until(lock, deadline,
+                         [&] { return worker_stop || arriving == 0 || queued_sequences() >= opts.max_batch; });
+        }
+        int64_t live = model.live_sequences();
+        while (!queue.empty() && ((live == 0 && admitted.empty()) || live + queue.front()->sequences <= opts.max_batch)) {
+          live += queue.front()->sequences;
+          admitted.push_back(queue.front());
           queue.pop_front();
         }
-        for (int64_t m = max_batch_seen; taken > m && !max_batch_seen.compare_exchange_weak(m, taken);) {}
       }
-      std::vector<CompletionJob> jobs;
-      for (const auto& p : batch) jobs.insert(jobs.end(), p->jobs.begin(), p->jobs.end());
-      ++batches;
+      if (!admitted.empty()) {
+        ++batches;
+        for (const auto& p : admitted) {
+          try {
+            const std::vector<int64_t> tickets = model.start(p->jobs);
+            results[p.get()].resize(p->jobs.size());
+            unfinished[p.get()] = p->jobs.size();
+            for (size_t j = 0; j < tickets.size(); ++j) in_flight[tickets[j]] = {p, j};
+          } catch (const std::exception& e) {
+            p->done.set_exception(std::current_exception());
+            if (p->stream) p->stream->finish(e.what());
+          }
+        }
+        for (int64_t m = max_batch_seen, b = model.live_sequences(); b > m && !max_batch_seen.compare_exchange_weak(m, b);) {}
+      }
+      if (!model.busy()) continue;
       try {
-        std::vector<CompletionResult> results = model.complete(jobs);
-        size_t at = 0;
-        for (const auto& p : batch) {
-          std::vector<CompletionResult> mine(std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(at)),
-                                             std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(at + p->jobs.size())));
-          at += p->jobs.size();
-          p->done.set_value(std::move(mine));
+        for (auto& [ticket, result] : model.step()) {
+          auto [p, j] = in_flight.at(ticket);
+          in_flight.erase(ticket);
+          results[p.get()][j] = std::move(result);
+          if (--unfinished[p.get()] > 0) continue;
+          p->done.set_value(std::move(results[p.get()]));
           if (p->stream) p->stream->finish();
+          results.erase(p.get());
+          unfinished.erase(p.get());
         }
       } catch (const std::exception& e) {
-        for (const auto& p : batch) {
-          p->done.set_exception(std::current_exception());
-          if (p->stream) p->stream->finish(e.what());
+        // The batch is lost: every request in it fails, and the worker goes on.
+        std::set<Pending*> failed_now;
+        for (auto& [ticket, entry] : in_flight) {
+          if (!failed_now.insert(entry.first.get()).second) continue;
+          entry.first->done.set_exception(std::current_exception());
+          if (entry.first->stream) entry.first->stream->finish(e.what());
         }
+        in_flight.clear();
+        results.clear();
+        unfinished.clear();
+        model.abort();
       }
     }
   }

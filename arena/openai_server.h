@@ -18,10 +18,11 @@
 //   GET  /v1/stats             {"requests", "completed", "failed_injected", "failed",
 //                              "rejected", "batches", "max_batch_seen"}
 //
-// Requests are validated on the HTTP threads, then queued; one worker thread takes up to
-// max_batch sequences of them at a time (a request with n choices counts n; waiting at
-// most batch_window_s after the first for more to arrive) and runs them through
-// LocalChatModel::complete — the only thread that touches the model. Streamed requests
+// Requests are validated on the HTTP threads, then queued; one worker thread — the only
+// one that touches the model — batches them continuously (LocalChatModel::start/step):
+// between decode steps it admits queued requests while the live sequences stay within
+// max_batch (a request with n choices counts n; when nothing runs it waits at most
+// batch_window_s for more to arrive), and answers each request when its choices end. Streamed requests
 // share those batches: each token's text goes from the worker to the request's HTTP
 // thread, which writes it; a client gone mid-stream (a failed write) cancels its choices,
 // which leave the batch at the next token.

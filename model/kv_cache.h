@@ -16,6 +16,7 @@ namespace fw::model {
 struct DecodeState;  // decode_step.h
 
 struct KVCache {
+  KVCache() = default;  // empty; merge_right_aligned fills one
   KVCache(const LlamaConfig& config, int64_t batch, int64_t capacity, at::ScalarType dtype, at::Device device);
 
   std::vector<at::Tensor> keys;    // per layer [B,Hkv,S_max,D]
@@ -32,5 +33,10 @@ struct KVCache {
   // Keeps only the batch rows in `rows` (int64 indices), e.g. to drop finished sequences.
   void select_rows(const at::Tensor& rows);
 };
+
+// Continuous batching: a's rows then b's in one cache of `capacity` slots, each side's
+// filled slots moved right so both end at max(a.length, b.length) (the slots before them
+// marked padding). Keeps a's decode_state (the same model's). a and b are left empty.
+KVCache merge_right_aligned(KVCache& a, KVCache& b, int64_t capacity);
 
 }  // namespace fw::model

@@ -19,22 +19,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-at::Generator make_generator(at::Device device, uint64_t seed) {
-  at::Generator gen = device.is_cuda() ? at::globalContext().defaultGenerator(device).clone()
-                                       : at::make_generator<at::CPUGeneratorImpl>(seed);
-  gen.set_current_seed(seed);
-  return gen;
-}
+}  // namespace
 
-bool hits_stop_string(const std::vector<int64_t>& tokens, const GenerateOptions& opts) {
-  if (opts.stop_strings.empty()) return false;
-  const std::string text = opts.detokenize(tokens);
-  for (const auto& s : opts.stop_strings)
+bool contains_stop_string(const std::vector<int64_t>& tokens, const std::vector<std::string>& stops,
+                          const std::function<std::string(const std::vector<int64_t>&)>& detokenize) {
+  if (stops.empty()) return false;
+  const std::string text = detokenize(tokens);
+  for (const auto& s : stops)
     if (text.find(s) != std::string::npos) return true;
   return false;
 }
-
-}  // namespace
 
 std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<std::vector<int64_t>>& prompts,
                                  const GenerateOptions& opts, GenerateStats* stats) {
@@ -45,16 +39,7 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
   for (const auto& s : opts.stop_strings)
     if (s.empty()) throw_invalid("empty stop string", {.key = "stop_strings"});
   const int64_t B = static_cast<int64_t>(prompts.size());
-  if (!opts.row_seeds.empty() && static_cast<int64_t>(opts.row_seeds.size()) != B)
-    throw_invalid("row_seeds needs one seed per prompt", {.key = "row_seeds"});
-  if (!opts.row_max_new_tokens.empty() && static_cast<int64_t>(opts.row_max_new_tokens.size()) != B)
-    throw_invalid("row_max_new_tokens needs one budget per prompt", {.key = "row_max_new_tokens"});
-  std::vector<int64_t> budget(B, opts.max_new_tokens);
-  for (int64_t b = 0; b < static_cast<int64_t>(opts.row_max_new_tokens.size()); ++b) {
-    if (opts.row_max_new_tokens[b] < 0) throw_invalid("a token budget must be >= 0", {.key = "row_max_new_tokens"});
-    budget[b] = std::min(opts.row_max_new_tokens[b], opts.max_new_tokens);
-  }
-  const int64_t max_new = B == 0 ? 0 : *std::max_element(budget.begin(), budget.end());
+  const int64_t max_new = opts.max_new_tokens;
   std::vector<Generation> out(B);
   if (B == 0 || max_new == 0) return out;
 
@@ -100,9 +85,7 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
   const int64_t pack_rows = model::decode_pack_rows(lm->config(), B, dtype, max_new);
   const model::FusedLinear head = lm->lm_head ? model::FusedLinear({lm->lm_head.get()}, false, pack_rows)
                                               : model::FusedLinear({lm->model->embed_tokens->weight}, {}, false, pack_rows);
-  at::Generator gen = make_generator(device, opts.seed);
-  std::vector<at::Generator> row_gens;
-  for (uint64_t s : opts.row_seeds) row_gens.push_back(make_generator(device, s));
+  at::Generator gen = seeded_generator(device, opts.seed);
 
   auto t0 = Clock::now();
   at::Tensor hidden = lm->model->forward(ids, {.position_ids = positions, .attention_mask = mask, .cache = &cache});
@@ -139,13 +122,7 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
     if (opts.sampling.temperature == 0.0) {
       std::tie(next, logp) = greedy_next(logits);
     } else {
-      if (row_gens.empty()) {
-        next = sample_next(logits, opts.sampling, gen);
-      } else {
-        std::vector<at::Generator*> g;
-        for (int64_t r : rows) g.push_back(&row_gens[r]);
-        next = sample_next_rows(logits, opts.sampling, g);
-      }
+      next = sample_next(logits, opts.sampling, gen);
       logp = sampled_logprobs(logits, next, opts.sampling.temperature);
     }
     // Two device->host copies per step (none on CPU); EOS is checked on the host.
@@ -153,34 +130,14 @@ std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<
     const at::Tensor logp_cpu = logp.to(at::kCPU, at::kFloat).contiguous();
     const int64_t* next_host = next_cpu.data_ptr<int64_t>();
     const float* logp_host = logp_cpu.data_ptr<float>();
-    at::Tensor raw_cpu, top_val_cpu, top_id_cpu;  // with top_logprobs >= 0
-    if (opts.top_logprobs >= 0) {
-      const at::Tensor lsm = logits.to(at::kFloat).log_softmax(-1);
-      raw_cpu = lsm.gather(1, next.unsqueeze(1)).squeeze(1).to(at::kCPU).contiguous();
-      if (opts.top_logprobs > 0) {
-        auto [v, i] = lsm.topk(std::min<int64_t>(opts.top_logprobs, lsm.size(1)), 1);
-        top_val_cpu = v.to(at::kCPU).contiguous();
-        top_id_cpu = i.to(at::kCPU).contiguous();
-      }
-    }
     std::vector<int64_t> keep;
     for (size_t r = 0; r < rows.size(); ++r) {
-      const int64_t seq = rows[r];
-      Generation& g = out[seq];
+      Generation& g = out[rows[r]];
       g.tokens.push_back(next_host[r]);
       g.logprobs.push_back(logp_host[r]);
-      if (raw_cpu.defined()) {
-        g.raw_logprobs.push_back(raw_cpu.data_ptr<float>()[r]);
-        std::vector<TokenAlternative> alts;
-        for (int64_t k = 0; top_val_cpu.defined() && k < top_val_cpu.size(1); ++k)
-          alts.push_back({top_id_cpu[r][k].item<int64_t>(), top_val_cpu[r][k].item<float>()});
-        g.top_alternatives.push_back(std::move(alts));
-      }
       if (std::find(opts.eos_ids.begin(), opts.eos_ids.end(), next_host[r]) != opts.eos_ids.end()) g.hit_eos = true;
-      else if (hits_stop_string(g.tokens, opts)) g.hit_stop_string = true;
-      const bool ended = g.hit_eos || g.hit_stop_string || static_cast<int64_t>(g.tokens.size()) >= budget[seq];
-      if (opts.on_token && !opts.on_token(static_cast<size_t>(seq), g) && !ended) g.cancelled = true;
-      if (!ended && !g.cancelled) keep.push_back(static_cast<int64_t>(r));
+      else if (contains_stop_string(g.tokens, opts.stop_strings, opts.detokenize)) g.hit_stop_string = true;
+      else keep.push_back(static_cast<int64_t>(r));
     }
     if (keep.empty() || step + 1 == max_new) break;
     if (penalise) seen.scatter_(1, next.unsqueeze(1), true);

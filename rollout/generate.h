@@ -17,8 +17,6 @@
 
 namespace fw::rollout {
 
-struct Generation;
-
 struct GenerateOptions {
   int64_t max_new_tokens = 128;
   SamplingOptions sampling;        // temperature 0 = greedy
@@ -30,26 +28,10 @@ struct GenerateOptions {
   // Needs `detokenize` (ids -> text, e.g. the tokenizer's decode).
   std::vector<std::string> stop_strings;
   std::function<std::string(const std::vector<int64_t>&)> detokenize;
-
-  // Per-sequence token budgets (size = prompts, each <= max_new_tokens) or empty: all
-  // max_new_tokens. A server's default budget is the rest of each prompt's context.
-  std::vector<int64_t> row_max_new_tokens;
-  // Per-sequence seeds (size = prompts) or empty. Set, each sequence samples from its own
-  // generator, so its tokens do not depend on which sequences share its batch (a served
-  // request's "seed"); empty, one generator seeded by `seed` draws for the whole batch.
-  std::vector<uint64_t> row_seeds;
-  // >= 0: every Generation also gets each token's log-prob under the model's own
-  // distribution (log_softmax of the logits, before temperature and top-p: what OpenAI's
-  // API and vLLM report) and its `top_logprobs` most likely tokens. -1: off.
-  int64_t top_logprobs = -1;
-  // Called after each new token of each live sequence with the sequence's index in
-  // `prompts` and its Generation so far; returning false ends that sequence there
-  // (cancelled), and its row leaves the batch before the next step. A server streams and
-  // notices dropped clients through it.
-  std::function<bool(size_t, const Generation&)> on_token;
 };
 
-// One of a token's most likely alternatives at a step (top_logprobs).
+// One of a token's most likely alternatives at a step (SequenceSpec::top_logprobs,
+// rollout/decode_batch.h).
 struct TokenAlternative {
   int64_t id;
   float logprob;
@@ -58,13 +40,13 @@ struct TokenAlternative {
 struct Generation {
   std::vector<int64_t> tokens;  // the new tokens, ending with the EOS token if one was hit
   std::vector<float> logprobs;  // per token: rollout::sampled_logprobs (log p before top-k/p)
-  // With top_logprobs >= 0: per token, log p under the model's own distribution and the
-  // top_logprobs most likely alternatives (most likely first).
+  // With DecodeBatch's top_logprobs >= 0: per token, log p under the model's own
+  // distribution and the top_logprobs most likely alternatives (most likely first).
   std::vector<float> raw_logprobs;
   std::vector<std::vector<TokenAlternative>> top_alternatives;
   bool hit_eos = false;
   bool hit_stop_string = false;
-  bool cancelled = false;  // on_token returned false
+  bool cancelled = false;  // DecodeBatch::step's on_token returned false
   // "stop" (EOS or a stop string) or "length" (max_new_tokens), as OpenAI's API says it.
   const char* finish_reason() const { return hit_eos || hit_stop_string ? "stop" : "length"; }
 };
@@ -74,6 +56,10 @@ struct GenerateStats {
   int64_t generated_tokens = 0;
   double prefill_seconds = 0, decode_seconds = 0;
 };
+
+// Whether the decoded tokens contain one of `stops` (false when there are none).
+bool contains_stop_string(const std::vector<int64_t>& tokens, const std::vector<std::string>& stops,
+                          const std::function<std::string(const std::vector<int64_t>&)>& detokenize);
 
 // prompts: token ids per sequence (non-empty). Runs on the model's device.
 std::vector<Generation> generate(model::LlamaForCausalLM& lm, const std::vector<std::vector<int64_t>>& prompts,

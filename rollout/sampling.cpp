@@ -1,12 +1,21 @@
 #include "rollout/sampling.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 
 #include <limits>
 
 #include "core/error.h"
 
 namespace fw::rollout {
+
+at::Generator seeded_generator(c10::Device device, uint64_t seed) {
+  at::Generator gen = device.is_cuda() ? at::globalContext().defaultGenerator(device).clone()
+                                       : at::make_generator<at::CPUGeneratorImpl>(seed);
+  gen.set_current_seed(seed);
+  return gen;
+}
 
 void validate(const SamplingOptions& o) {
   if (o.temperature < 0) throw_invalid("temperature must be >= 0", {.key = "temperature"});
@@ -52,16 +61,6 @@ at::Tensor sample_next(const at::Tensor& logits, const SamplingOptions& o, at::G
   if (o.temperature == 0.0) return logits.argmax(-1);
   at::Tensor probs = filter_logits(logits, o).softmax(-1);
   return at::multinomial(probs, 1, /*replacement=*/false, gen).squeeze(-1);
-}
-
-at::Tensor sample_next_rows(const at::Tensor& logits, const SamplingOptions& o, const std::vector<at::Generator*>& gens) {
-  if (static_cast<int64_t>(gens.size()) != logits.size(0)) throw_invalid("sample_next_rows needs one generator per row");
-  if (o.temperature == 0.0) return logits.argmax(-1);
-  const at::Tensor probs = filter_logits(logits, o).softmax(-1);
-  std::vector<at::Tensor> picks;
-  for (int64_t r = 0; r < probs.size(0); ++r)
-    picks.push_back(at::multinomial(probs[r], 1, /*replacement=*/false, *gens[r]));
-  return at::cat(picks);
 }
 
 }  // namespace fw::rollout

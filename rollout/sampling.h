@@ -4,9 +4,9 @@
 
 #include <ATen/Tensor.h>
 #include <ATen/core/Generator.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
-#include <vector>
 
 namespace fw::rollout {
 
@@ -33,10 +33,9 @@ at::Tensor filter_logits(const at::Tensor& logits, const SamplingOptions& opts);
 // logits [B,V] -> next tokens [B] int64.
 at::Tensor sample_next(const at::Tensor& logits, const SamplingOptions& opts, at::Generator& gen);
 
-// The same, each row drawn with its own generator (gens[r] for row r): a row's draw does
-// not depend on the other rows of the batch.
-at::Tensor sample_next_rows(const at::Tensor& logits, const SamplingOptions& opts,
-                            const std::vector<at::Generator*>& gens);
+// A generator seeded with `seed` for sampling on `device` (a CPU generator, or a copy of
+// the device's default one).
+at::Generator seeded_generator(c10::Device device, uint64_t seed);
 
 void validate(const SamplingOptions& opts);  // throws fw::Error for out-of-range values
 

@@ -1,6 +1,6 @@
 fw_add_test(test_rollout TORCH
   SOURCES unit/rollout/test_sampling.cpp unit/rollout/test_greedy.cpp unit/rollout/test_generate.cpp unit/rollout/test_score.cpp
-          unit/rollout/test_text_stream.cpp
+          unit/rollout/test_text_stream.cpp unit/rollout/test_decode_batch.cpp
           unit/model/tiny_models.cpp
   LIBS fw_rollout fw_model
   LABELS unit)

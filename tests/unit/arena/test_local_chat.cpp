@@ -198,3 +198,37 @@ TEST_F(LocalChat, RawPromptsSkipTheTemplate) {
 }
 
 }  // namespace
+
+namespace {
+using fw::arena::CompletionJob;
+
+// Continuous batching: a short request started while a long one runs finishes first,
+// with the text it has alone.
+TEST_F(LocalChat, AShortJobStartedMidwayFinishesBeforeALongOne) {
+  CompletionJob long_job, short_job;
+  long_job.messages = {{"user", "tell me a long story about 3"}};
+  long_job.params.temperature = 0;
+  long_job.params.max_tokens = 60;
+  short_job.messages = {{"user", "what is 1 plus 1?"}};
+  short_job.params.temperature = 0;
+  short_job.params.max_tokens = 5;
+  const auto long_alone = model_->complete({long_job});
+  const auto short_alone = model_->complete({short_job});
+  ASSERT_GT(long_alone[0].choices[0].completion_tokens, 12) << "the long job must outlast the short one";
+
+  const int64_t long_ticket = model_->start({long_job})[0];
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(model_->step().empty());
+  const int64_t short_ticket = model_->start({short_job})[0];
+  std::vector<int64_t> order;
+  std::map<int64_t, fw::arena::CompletionResult> got;
+  while (model_->busy())
+    for (auto& [t, r] : model_->step()) {
+      order.push_back(t);
+      got[t] = std::move(r);
+    }
+  EXPECT_EQ(order, (std::vector<int64_t>{short_ticket, long_ticket}));
+  EXPECT_EQ(got[short_ticket].choices[0].text, short_alone[0].choices[0].text);
+  EXPECT_EQ(got[long_ticket].choices[0].text, long_alone[0].choices[0].text);
+}
+
+}  // namespace
