@@ -1,6 +1,7 @@
 #include "trainer/run_fingerprint.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
