@@ -73,7 +73,12 @@ nlohmann::json read_json_file(const std::string& path) {
 void for_each_jsonl(const std::string& path,
                     const std::function<void(const nlohmann::json&, long line)>& fn) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw_runtime("cannot open file", {.file = path});
+  if (!in) {
+    std::error_code ec;
+    // A data file named by the user that is not there is bad input (exit 2), not a failure.
+    if (!std::filesystem::exists(path, ec)) throw_invalid("no such file", {.file = path});
+    throw_runtime("cannot open file", {.file = path});
+  }
   std::string text;
   long line_no = 0;
   while (std::getline(in, text)) {

@@ -12,7 +12,8 @@ namespace fw {
 nlohmann::json read_json_file(const std::string& path);
 
 // Calls `fn(object, line_number)` for each non-blank line of a JSONL file, in order.
-// A line that is not valid JSON throws fw::Error naming file:line. The callback may
+// A missing file throws fw::Error (InvalidInput: "no such file"), one that cannot be read
+// (Runtime); a line that is not valid JSON throws fw::Error naming file:line. The callback may
 // throw fw::Error itself; if it leaves the file/line empty they are filled in.
 void for_each_jsonl(const std::string& path,
                     const std::function<void(const nlohmann::json&, long line)>& fn);

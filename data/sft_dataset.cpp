@@ -33,7 +33,10 @@ std::vector<Message> messages_field(const nlohmann::json& record, const char* ke
     return parse_messages(record[key]);
   } catch (const Error& e) {
     ErrorContext ctx = e.context();
-    ctx.key = std::string(key) + (ctx.key.empty() ? "" : "." + ctx.key);
+    // parse_messages names "messages[i].x" (or "messages"); name the record's field instead.
+    std::string sub = ctx.key;
+    if (sub.rfind("messages", 0) == 0) sub = sub.substr(8);
+    ctx.key = std::string(key) + sub;
     throw Error(e.kind(), e.message(), ctx);
   }
 }

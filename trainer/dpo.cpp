@@ -73,8 +73,9 @@ at::Tensor all_pair_logps(model::LlamaForCausalLM& ref, const data::PreferenceDa
 
 DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start =
-      start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  RunIdentity id{"dpo", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)};
+  id.content.push_back({"dpo.reference_path", {r.dpo.reference_path}});
+  const RecipeStart start = start_recipe(r.run, id, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
   dist::ProcessGroup& pg = *start.pg;
   const auto& resume = start.resume;

@@ -6,6 +6,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "data/sft_dataset.h"
 #include "model/checkpoint.h"
 
@@ -30,6 +31,13 @@ data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::st
   if (fs::exists(cache_path)) return data::Tokenizer::load(cache_path);
   data::TrainOptions t;
   t.sentences = data::collect_sft_texts(train_files);
+  if (t.sentences.empty()) {
+    if (train_files.size() == 1)
+      throw_invalid("no message or prompt text to train the tokenizer on (an empty file?)",
+                    {.file = train_files.front(), .key = "data.train"});
+    throw_invalid("no message or prompt text to train the tokenizer on in " + join(train_files, ", ") +
+                      " (empty files?)", {.key = "data.train"});
+  }
   t.vocab_size = static_cast<int>(section.train_vocab_size);
   t.model_type = data::sp_model_type_from_name(section.train_model_type, "tokenizer.train_model_type");
   t.extra_flags = {{"hard_vocab_limit", "false"}};  // a small corpus may support fewer pieces

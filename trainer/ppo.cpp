@@ -75,8 +75,11 @@ void check_same_vocabulary(const model::LlamaConfig& policy, const model::LlamaC
 
 PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, const ResponseJudge& judge) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start =
-      start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  RunIdentity id{"ppo", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)};
+  id.content.push_back({"ppo.reward_model_path", {r.ppo.reward_model_path}});
+  id.content.push_back({"ppo.value_model_path", {r.ppo.value_model_path}});
+  id.content.push_back({"ppo.reference_path", {r.ppo.reference_path}});
+  const RecipeStart start = start_recipe(r.run, id, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
   dist::ProcessGroup& pg = *start.pg;
   const auto& resume = start.resume;

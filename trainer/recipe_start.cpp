@@ -1,8 +1,8 @@
 #include "trainer/recipe_start.h"
 
+#include <exception>
 #include <filesystem>
 
-#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "trainer/model_setup.h"
@@ -14,7 +14,12 @@ RuntimeOptions runtime_options(const RunSection& run) {
   return {run.device, run.dtype, run.threads, run.deterministic, run.seed};
 }
 
-RecipeStart start_recipe(const RunSection& run, const std::string& config_yaml, const std::string& resume_setting,
+std::vector<ContentKey> common_content_keys(const ModelSection& model, const TokenizerSection& tokenizer,
+                                            const std::vector<std::string>& train_files) {
+  return {{"model.path", {model.path}}, {"tokenizer.path", {tokenizer.path}}, {"data.train", train_files, true}};
+}
+
+RecipeStart start_recipe(const RunSection& run, const RunIdentity& identity, const std::string& resume_setting,
                          const ModelSection& model, const TokenizerSection& tokenizer,
                          const std::vector<std::string>& data_files) {
   const dist::DistEnv env = dist::read_dist_env();
@@ -28,10 +33,22 @@ RecipeStart start_recipe(const RunSection& run, const std::string& config_yaml, 
   if (env.distributed()) log::info("data parallel over " + std::to_string(env.world_size) + " ranks (" + env.describe() + ")");
   const bool rank0 = pg->rank() == 0;
   const std::string& output_dir = run.output_dir;
+  // Rank 0 checks the folder against this recipe and records it; a refusal stops every
+  // rank with rank 0's message.
+  std::exception_ptr refused;
+  std::string verdict;  // "" = go on; else the exit-code digit and the message
   if (rank0) {
-    fs::create_directories(output_dir);
-    write_file_atomic((fs::path(output_dir) / "config.yaml").string(), config_yaml);
+    try {
+      record_run(output_dir, identity);
+    } catch (const Error& e) {
+      refused = std::current_exception();
+      verdict = std::to_string(exit_code(e)) + e.what();
+    }
   }
+  if (env.distributed()) verdict = dist::broadcast_string(*pg, verdict, 0);
+  if (refused) std::rethrow_exception(refused);
+  if (!verdict.empty())
+    throw Error(verdict[0] == '2' ? ErrorKind::InvalidInput : ErrorKind::Runtime, "rank 0: " + verdict.substr(1));
   // Rank 0 decides where to resume from (verifying, and clearing stale staging folders);
   // the others take its answer.
   std::optional<CheckpointInfo> resume;

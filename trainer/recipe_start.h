@@ -14,6 +14,7 @@
 #include "trainer/checkpoint_dir.h"
 #include "trainer/progress.h"
 #include "trainer/recipe_sections.h"
+#include "trainer/run_fingerprint.h"
 #include "trainer/run_state.h"
 #include "trainer/setup.h"
 
@@ -32,13 +33,21 @@ struct RecipeStart {
 RuntimeOptions runtime_options(const RunSection& run);
 
 // The distributed environment (dist/env.h) and process group, the runtime (device,
-// threads, seed, determinism, interrupt handler), the run folder with its config.yaml,
-// the resume decision, the chat template and the tokenizer (trained on the texts of
-// `data_files` when the recipe asks for one). In a data-parallel run rank 0 writes the
-// folder, decides the resume checkpoint and trains the tokenizer; the others follow it.
-RecipeStart start_recipe(const RunSection& run, const std::string& config_yaml, const std::string& resume_setting,
+// threads, seed, determinism, interrupt handler), the run folder with its fingerprint and
+// config.yaml (trainer/run_fingerprint.h: a folder started from another recipe is refused,
+// on every rank, before anything is written), the resume decision, the chat template and
+// the tokenizer (trained on the texts of `data_files` when the recipe asks for one). In a
+// data-parallel run rank 0 writes the folder, decides the resume checkpoint and trains the
+// tokenizer; the others follow it.
+RecipeStart start_recipe(const RunSection& run, const RunIdentity& identity, const std::string& resume_setting,
                          const ModelSection& model, const TokenizerSection& tokenizer,
                          const std::vector<std::string>& data_files);
+
+// The keys whose content every recipe fingerprints: the data it trains on (data.train),
+// the model and the tokenizer it starts from (model.path, tokenizer.path). Recipes add
+// their own reference and reward models.
+std::vector<ContentKey> common_content_keys(const ModelSection& model, const TokenizerSection& tokenizer,
+                                            const std::vector<std::string>& train_files);
 
 // Writes the trained model into OUTPUT_DIR/final through write_model (rank 0 only) and
 // returns that path on every rank.

@@ -63,8 +63,8 @@ model::LlamaForScore load_starting_rm(const std::optional<CheckpointInfo>& resum
 
 RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start =
-      start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const RunIdentity id{"rm", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)};
+  const RecipeStart start = start_recipe(r.run, id, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
   dist::ProcessGroup& pg = *start.pg;
   const auto& resume = start.resume;

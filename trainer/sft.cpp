@@ -57,8 +57,8 @@ data::MaskMode mask_from_name(const std::string& name) {
 
 SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  const RecipeStart start =
-      start_recipe(r.run, resolved_config_yaml, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
+  const RunIdentity id{"sft", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)};
+  const RecipeStart start = start_recipe(r.run, id, r.checkpoint.resume, r.model, r.tokenizer, r.data.train);
   const at::Device device = start.device;
   dist::ProcessGroup& pg = *start.pg;
   const auto& resume = start.resume;

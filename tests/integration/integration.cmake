@@ -26,6 +26,15 @@ fw_add_test(test_ppo_cli TORCH
   TIMEOUT 600)
 add_dependencies(test_ppo_cli flywheel)
 
+# Rerunning a trainer into its run folder under a changed recipe (issue 18): refused with
+# the keys named, max_steps-only changes continue, --restart moves the run aside.
+fw_add_test(test_run_folder_cli TORCH
+  SOURCES integration/test_run_folder.cpp integration/cli_run.cpp
+  LIBS fw_model fw_synth
+  LABELS integration
+  TIMEOUT 600)
+add_dependencies(test_run_folder_cli flywheel)
+
 fw_add_test(test_battle_http TORCH
   SOURCES integration/test_battle_http.cpp integration/serve_process.cpp integration/cli_run.cpp
           integration/tiny_checkpoint.cpp

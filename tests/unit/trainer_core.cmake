@@ -3,5 +3,6 @@ fw_add_test(test_trainer_core
           unit/trainer_core/test_checkpoint_dir.cpp
           unit/trainer_core/test_metrics_log.cpp
           unit/trainer_core/test_progress.cpp
-  LIBS fw_trainer_core
+          unit/trainer_core/test_run_fingerprint.cpp
+  LIBS fw_trainer_core fw_config
   LABELS unit)

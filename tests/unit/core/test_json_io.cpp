@@ -79,6 +79,15 @@ TEST(Jsonl, CallbackErrorsGetFileAndLine) {
   EXPECT_EQ(std::string(e->what()), p + ":3: missing field 'messages'");
 }
 
+// A missing data file is the user's to fix (exit 2), not a runtime failure (exit 1).
+TEST(Jsonl, AMissingFileIsAnInputErrorNamingIt) {
+  const auto p = tmp_path("no_such_file.jsonl");
+  const auto e = error_from([&] { read_all(p); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind(), fw::ErrorKind::InvalidInput);
+  EXPECT_EQ(std::string(e->what()), p + ": no such file");
+}
+
 TEST(Json, SyntaxErrorHasLineAndColumn) {
   auto p = tmp_path("bad.json");
   write(p, "{\n  \"a\": 1,\n  \"b\": ]\n}\n");

@@ -150,12 +150,15 @@ TEST(SynthIo, MalformedLinesNameFileLineAndKey) {
   }
 }
 
-TEST(SynthIo, MissingFileIsARuntimeError) {
+// A file the user names that is not there is bad input (exit 2), like a bad line.
+TEST(SynthIo, MissingFileIsAnInputErrorNamingIt) {
+  const std::string missing = tmp_path("does_not_exist.jsonl");
   try {
-    fw::synth::read_prompt_jsonl(tmp_path("does_not_exist.jsonl"));
+    fw::synth::read_prompt_jsonl(missing);
     FAIL();
   } catch (const fw::Error& e) {
-    EXPECT_EQ(e.kind(), fw::ErrorKind::Runtime);
+    EXPECT_EQ(e.kind(), fw::ErrorKind::InvalidInput);
+    EXPECT_EQ(e.context().file, missing);
   }
 }
 

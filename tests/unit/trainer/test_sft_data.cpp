@@ -88,12 +88,16 @@ TEST(SftData, CountsSkipsAndNamesBadLines) {
   EXPECT_EQ(ds.stats.kept, 2);
   EXPECT_EQ(ds.stats.truncated, 1);
 
-  struct Bad { const char* text; const char* expect; };
-  for (const Bad& b : {Bad{"{\"messages\": [}\n", ":1: invalid JSON"},
-                       Bad{"{\"text\": \"x\"}\n", ":1: missing field"},
-                       Bad{"{}\n{\"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}\n", ":1: missing field"},
-                       Bad{"{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, {\"role\": \"bot\", \"content\": \"y\"}]}\n", "messages[1].role"},
-                       Bad{"{\"prompt\": \"x\", \"completion\": 3}\n", "both be strings"}}) {
+  // `key`: the key path the error names exactly ("" = none checked): the record's own
+  // field, not the internal "messages.messages[1].role".
+  struct Bad { const char* text; const char* expect; const char* key; };
+  for (const Bad& b : {Bad{"{\"messages\": [}\n", ":1: invalid JSON", ""},
+                       Bad{"{\"text\": \"x\"}\n", ":1: missing field", ""},
+                       Bad{"{}\n{\"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}\n", ":1: missing field", ""},
+                       Bad{"{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, {\"role\": \"bot\", \"content\": \"y\"}]}\n", "messages[1].role", "messages[1].role"},
+                       Bad{"{\"messages\": {\"role\": \"user\"}}\n", "expected a list of messages", "messages"},
+                       Bad{"{\"prompt\": [{\"role\": \"user\", \"content\": \"x\"}], \"completion\": [{\"role\": \"bot\", \"content\": \"y\"}]}\n", "completion[0].role", "completion[0].role"},
+                       Bad{"{\"prompt\": \"x\", \"completion\": 3}\n", "both be strings", ""}}) {
     auto p = write("sft_bad.jsonl", b.text);
     try {
       data::load_sft_jsonl({p}, tok, {});
@@ -101,7 +105,23 @@ TEST(SftData, CountsSkipsAndNamesBadLines) {
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(b.expect), std::string::npos) << e.what();
       EXPECT_EQ(e.context().file, p);
+      if (*b.key) EXPECT_EQ(e.context().key, b.key) << e.what();
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidInput) << e.what();
     }
+  }
+}
+
+// A data file that is not there is bad input (exit 2), named, not a runtime failure.
+TEST(SftData, AMissingFileIsAnInputErrorNamingIt) {
+  auto tok = tiny_tokenizer();
+  const std::string missing = fw::testing::tmp_dir() + "/no_such_sft.jsonl";
+  try {
+    data::load_sft_jsonl({missing}, tok, {});
+    ADD_FAILURE() << "a missing file was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidInput) << e.what();
+    EXPECT_EQ(e.context().file, missing);
+    EXPECT_NE(std::string(e.what()).find("no such file"), std::string::npos) << e.what();
   }
 }
 
