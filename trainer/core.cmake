@@ -6,4 +6,5 @@ fw_add_library(trainer_core
           ${CMAKE_CURRENT_SOURCE_DIR}/run_fingerprint.cpp
           ${CMAKE_CURRENT_SOURCE_DIR}/metrics_log.cpp
           ${CMAKE_CURRENT_SOURCE_DIR}/progress.cpp
-  PUBLIC_DEPS fw_core)
+  PUBLIC_DEPS fw_core
+  DEPS yaml-cpp)

@@ -1,5 +1,9 @@
 #include "trainer/run_fingerprint.h"
 
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -178,61 +182,23 @@ bool is_resume_safe(std::string_view key) {
 
 std::vector<std::pair<std::string, std::string>> yaml_keys(const std::string& yaml) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::vector<std::pair<size_t, std::string>> parents;  // indent, key
-  // The value text of a line with its comment removed: a '#' after whitespace (or at the
-  // start), outside quotes.
-  auto strip_comment = [](const std::string& s) {
-    bool single = false, dbl = false;
-    for (size_t i = 0; i < s.size(); ++i) {
-      const char c = s[i];
-      if (dbl && c == '\\') {
-        ++i;
-        continue;
-      }
-      if (c == '"' && !single) dbl = !dbl;
-      else if (c == '\'' && !dbl) single = !single;
-      else if (c == '#' && !single && !dbl && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) return s.substr(0, i);
+  // Maps are walked into dotted paths; every other node is one value, written in YAML's
+  // flow style (a list as "[a, b]", a string that needs quotes quoted, "" as "\"\"").
+  std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& node, const std::string& path) {
+    if (node.IsMap() && node.size() > 0) {
+      for (const auto& kv : node) walk(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar());
+      return;
     }
-    return s;
+    YAML::Emitter e;
+    e << YAML::Flow << node;
+    out.emplace_back(path, e.c_str());
   };
-  auto trim = [](std::string s) {
-    const size_t b = s.find_first_not_of(" \t");
-    if (b == std::string::npos) return std::string();
-    const size_t e = s.find_last_not_of(" \t\r");
-    return s.substr(b, e - b + 1);
-  };
-  for (const auto& raw : split(yaml, '\n')) {
-    const size_t indent = raw.find_first_not_of(' ');
-    if (indent == std::string::npos) continue;
-    const std::string line = raw.substr(indent);
-    if (line[0] == '#' || line == "---") continue;
-    size_t colon = 0;
-    while (colon < line.size() && (std::isalnum(static_cast<unsigned char>(line[colon])) || line[colon] == '_' ||
-                                   line[colon] == '-' || line[colon] == '.'))
-      ++colon;
-    const bool key_line = colon > 0 && colon < line.size() && line[colon] == ':' &&
-                          (colon + 1 == line.size() || line[colon + 1] == ' ');
-    if (!key_line) {
-      // A block list item or a continued value belongs to the key above it.
-      const std::string text = trim(strip_comment(line));
-      if (!out.empty() && !text.empty()) out.back().second += (out.back().second.empty() ? "" : " ") + text;
-      continue;
-    }
-    while (!parents.empty() && parents.back().first >= indent) parents.pop_back();
-    std::string path;
-    for (const auto& p : parents) path += p.second + ".";
-    path += line.substr(0, colon);
-    parents.emplace_back(indent, line.substr(0, colon));
-    const std::string value = trim(strip_comment(line.substr(colon + 1)));
-    out.emplace_back(path, value);  // "" for a section: its keys follow
+  try {
+    walk(YAML::Load(yaml), "");
+  } catch (const YAML::Exception& e) {
+    throw_invalid(std::string("a recipe that is not YAML: ") + e.what());
   }
-  // Sections have no value of their own.
-  std::vector<std::pair<std::string, std::string>> values;
-  for (size_t i = 0; i < out.size(); ++i) {
-    const bool section = out[i].second.empty() && i + 1 < out.size() && starts_with(out[i + 1].first, out[i].first + ".");
-    if (!section) values.push_back(out[i]);
-  }
-  return values;
+  return out;
 }
 
 ordered_json make_fingerprint(const RunIdentity& id, const ordered_json& previous_files) {

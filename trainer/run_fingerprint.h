@@ -34,10 +34,9 @@ inline constexpr const char* kFingerprintFile = "fingerprint.json";
 const std::vector<std::string>& resume_safe_keys();
 bool is_resume_safe(std::string_view dotted_key);
 
-// The keys of a resolved recipe as config::dump_yaml writes it: each scalar or flow value
-// under its dotted path ("model.from_scratch.hidden_size" -> "128", "data.train" ->
-// "[a.jsonl, b.jsonl]"), comments stripped, in document order. (Reads the dump format —
-// block maps, one value per line — not YAML in general.)
+// The keys of a resolved recipe (yaml-cpp): each non-map value under its dotted path, in
+// YAML's flow style ("model.from_scratch.hidden_size" -> "128", "data.train" ->
+// "[a.jsonl, b.jsonl]"), in document order; comments are not values.
 std::vector<std::pair<std::string, std::string>> yaml_keys(const std::string& yaml);
 
 // A recipe key naming files or folders whose content determines the weights: it is
