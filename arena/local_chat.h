@@ -5,7 +5,8 @@
 // Generation is continuous batching (rollout::DecodeBatch): start() adds jobs' sequences
 // to the running batch between steps, each with its own sampling settings, and step()
 // generates one token for every live sequence; complete() and chat_batch() run that loop,
-// admitting requests as sequences leave, never more than max_batch live. Each result is
+// admitting requests as sequences leave, never more than max_batch live (a job with more
+// choices than that runs alone). Each result is
 // decoded and cut before the first stop string (as OpenAI does: the stop text is not returned),
 // and reports finish_reason ("stop" on EOS or a stop string, "length" otherwise) and
 // token counts (completion_tokens includes the EOS token when one was generated).
@@ -36,7 +37,7 @@ struct LocalChatOptions {
   std::optional<c10::ScalarType> dtype;  // default: the checkpoint's own
   // auto (the folder's declared template, plain when it declares none) | plain | chatml | llama2
   std::string template_name = "auto";
-  int64_t max_batch = 8;                 // sequences per generate() call
+  int64_t max_batch = 8;                 // live sequences at most (complete(); a job with more choices runs alone)
 };
 
 // A token's log-prob under the model's own distribution (before temperature and top-p)

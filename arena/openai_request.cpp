@@ -128,7 +128,7 @@ ServedRequest parse_served_request(const Json& j, Endpoint e) {
     if (!r.stream) bad("stream_options", "is only allowed with \"stream\": true");
     if (!so.is_object()) bad("stream_options", "must be an object");
     for (const auto& [key, value] : so.items())
-      if (key != "include_usage" && key != "continuous_usage_stats") bad("stream_options." + key, "is not supported");
+      if (key != "include_usage") bad("stream_options." + key, "is not supported by flywheel serve");
     if (so.contains("include_usage")) {
       if (!so["include_usage"].is_boolean()) bad("stream_options.include_usage", "must be true or false");
       r.include_usage = so["include_usage"].get<bool>();

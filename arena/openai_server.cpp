@@ -125,6 +125,7 @@ struct OpenAIServer::Impl {
   int listen_fd = -1;  // the listening socket, to raise its backlog after bind
   int bound_port = 0;
   bool started = false, stopped = false;
+  std::atomic<bool> shutting_down{false};
   std::mutex lifecycle;
 
   // A request waiting for (or in) a batch: its jobs, with on_event set when streamed.
@@ -170,6 +171,9 @@ struct OpenAIServer::Impl {
   void stop_locked() {  // with `lifecycle` held
     if (!started || stopped) return;
     stopped = true;
+    // httplib cuts the streams in flight as it stops; their choices are cancelled rather
+    // than decoded to the end for nobody (queued and non-streamed requests are answered).
+    shutting_down = true;
     http.stop();  // stops accepting; listen returns once the handlers in flight are done
     if (listen_thread.joinable()) listen_thread.join();
     {
@@ -238,8 +242,8 @@ struct OpenAIServer::Impl {
       pending->stream = channel;
       const int64_t per_job = req.jobs.front().n;
       for (size_t j = 0; j < pending->jobs.size(); ++j)
-        pending->jobs[j].on_event = [channel, j, per_job](const CompletionJob::Event& ev) {
-          if (channel->cancelled) return false;
+        pending->jobs[j].on_event = [this, channel, j, per_job](const CompletionJob::Event& ev) {
+          if (channel->cancelled || shutting_down) return false;
           CompletionJob::Event out = ev;
           out.choice = static_cast<int64_t>(j) * per_job + ev.choice;
           channel->push(std::move(out));
@@ -375,15 +379,30 @@ struct OpenAIServer::Impl {
       }
       if (!admitted.empty()) {
         ++batches;
-        for (const auto& p : admitted) {
-          try {
-            const std::vector<int64_t> tickets = model.start(p->jobs);
-            results[p.get()].resize(p->jobs.size());
-            unfinished[p.get()] = p->jobs.size();
-            for (size_t j = 0; j < tickets.size(); ++j) in_flight[tickets[j]] = {p, j};
-          } catch (const std::exception& e) {
-            p->done.set_exception(std::current_exception());
-            if (p->stream) p->stream->finish(e.what());
+        auto track = [&](const std::shared_ptr<Pending>& p, const std::vector<int64_t>& tickets, size_t from) {
+          results[p.get()].resize(p->jobs.size());
+          unfinished[p.get()] = p->jobs.size();
+          for (size_t j = 0; j < p->jobs.size(); ++j) in_flight[tickets[from + j]] = {p, j};
+        };
+        // One prefill for all the admitted requests; should it fail (a start adds nothing
+        // when it throws), each request alone, so one bad request fails only itself.
+        std::vector<CompletionJob> jobs;
+        for (const auto& p : admitted) jobs.insert(jobs.end(), p->jobs.begin(), p->jobs.end());
+        try {
+          const std::vector<int64_t> tickets = model.start(jobs);
+          size_t at = 0;
+          for (const auto& p : admitted) {
+            track(p, tickets, at);
+            at += p->jobs.size();
+          }
+        } catch (const std::exception&) {
+          for (const auto& p : admitted) {
+            try {
+              track(p, model.start(p->jobs), 0);
+            } catch (const std::exception& e) {
+              p->done.set_exception(std::current_exception());
+              if (p->stream) p->stream->finish(e.what());
+            }
           }
         }
         for (int64_t m = max_batch_seen, b = model.live_sequences(); b > m && !max_batch_seen.compare_exchange_weak(m, b);) {}

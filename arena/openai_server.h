@@ -48,7 +48,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;               // 0 = pick a free port (port() reports it)
   std::string name;              // the model id; empty = the model's name (its folder's)
-  int64_t max_batch = 8;         // requests per chat_batch call
+  int64_t max_batch = 8;         // sequences generated at once (a request with more choices runs alone)
   double batch_window_s = 0.005; // how long the worker waits for a batch to fill
   std::string api_key_env;       // NAME of the variable holding the required key; "" = open
   int64_t fail_every = 0;        // TEST: every K-th chat request gets a 500; 0 = off

@@ -22,7 +22,25 @@ void KVCache::select_rows(const at::Tensor& rows) {
   key_valid = key_valid.index_select(0, idx);
 }
 
-KVCache merge_right_aligned(KVCache& a, KVCache& b, int64_t capacity) {
+void KVCache::drop_leading_slots(int64_t n) {
+  if (n <= 0) return;
+  TORCH_CHECK(n <= length, "cannot drop ", n, " slots of ", length);
+  const int64_t keep = capacity() - n;
+  // Copies, not views: the dropped slots' memory is freed.
+  for (auto& k : keys) k = k.narrow(2, n, keep).contiguous();
+  for (auto& v : values) v = v.narrow(2, n, keep).contiguous();
+  key_valid = key_valid.narrow(1, n, keep).contiguous();
+  length -= n;
+}
+
+int64_t KVCache::leading_padding() const {
+  if (length == 0) return 0;
+  const at::Tensor any = key_valid.narrow(1, 0, length).any(0);  // [length]
+  const at::Tensor real = any.nonzero();
+  return real.numel() == 0 ? length : real[0][0].item<int64_t>();
+}
+
+KVCache merge_right_aligned(const KVCache& a, const KVCache& b, int64_t capacity) {
   const int64_t L = std::max(a.length, b.length);
   TORCH_CHECK(capacity >= L, "merged cache capacity ", capacity, " < filled length ", L);
   TORCH_CHECK(a.keys.size() == b.keys.size(), "caches of different models");
@@ -39,10 +57,6 @@ KVCache merge_right_aligned(KVCache& a, KVCache& b, int64_t capacity) {
   for (size_t l = 0; l < a.keys.size(); ++l) {
     out.keys.push_back(at::cat({place(a.keys[l], a.length, 2), place(b.keys[l], b.length, 2)}));
     out.values.push_back(at::cat({place(a.values[l], a.length, 2), place(b.values[l], b.length, 2)}));
-    a.keys[l] = at::Tensor();
-    a.values[l] = at::Tensor();
-    b.keys[l] = at::Tensor();
-    b.values[l] = at::Tensor();
   }
   out.key_valid = at::cat({place(a.key_valid, a.length, 1), place(b.key_valid, b.length, 1)});
   out.length = L;

@@ -32,11 +32,18 @@ struct KVCache {
   int64_t capacity() const { return key_valid.size(1); }
   // Keeps only the batch rows in `rows` (int64 indices), e.g. to drop finished sequences.
   void select_rows(const at::Tensor& rows);
+  // Drops the first n slots (padding in every row, e.g. left behind by sequences that
+  // ended): length and capacity shrink by n. Positions are the rows' own, so nothing else
+  // changes.
+  void drop_leading_slots(int64_t n);
+  // The number of leading slots that are padding in every row (<= length).
+  int64_t leading_padding() const;
 };
 
 // Continuous batching: a's rows then b's in one cache of `capacity` slots, each side's
 // filled slots moved right so both end at max(a.length, b.length) (the slots before them
-// marked padding). Keeps a's decode_state (the same model's). a and b are left empty.
-KVCache merge_right_aligned(KVCache& a, KVCache& b, int64_t capacity);
+// marked padding). Keeps a's decode_state (the same model's). a and b are unchanged (a
+// failure leaves them usable); the caller replaces them.
+KVCache merge_right_aligned(const KVCache& a, const KVCache& b, int64_t capacity);
 
 }  // namespace fw::model

@@ -56,6 +56,7 @@ DecodeBatch::DecodeBatch(model::LlamaForCausalLM lm, std::vector<int64_t> eos_id
 DecodeBatch::~DecodeBatch() = default;
 
 int64_t DecodeBatch::live() const { return static_cast<int64_t>(s_->rows.size()); }
+int64_t DecodeBatch::filled_slots() const { return s_->cache ? s_->cache->length : 0; }
 
 std::vector<int64_t> DecodeBatch::add(const std::vector<SequenceSpec>& specs) {
   State& s = *s_;
@@ -121,9 +122,14 @@ std::vector<int64_t> DecodeBatch::add(const std::vector<SequenceSpec>& specs) {
     int64_t room = budget;
     for (const auto& r : s.rows)
       room = std::max(room, r.spec.max_new_tokens - static_cast<int64_t>(r.gen.tokens.size()));
-    *s.cache = model::merge_right_aligned(*s.cache, fresh, filled + room);
-    s.logits = at::cat({s.logits, logits});
-    s.next_pos = at::cat({s.next_pos, next_pos});
+    // Built whole before anything is replaced: a failure (out of memory) leaves the batch
+    // as it was.
+    model::KVCache merged = model::merge_right_aligned(*s.cache, fresh, filled + room);
+    at::Tensor all_logits = at::cat({s.logits, logits});
+    at::Tensor all_pos = at::cat({s.next_pos, next_pos});
+    *s.cache = std::move(merged);
+    s.logits = std::move(all_logits);
+    s.next_pos = std::move(all_pos);
   }
   for (const auto& sp : specs) {
     handles.push_back(s.next_handle);
@@ -208,6 +214,9 @@ std::vector<std::pair<int64_t, Generation>> DecodeBatch::step(
     std::vector<State::Row> kept;
     for (int64_t r : keep) kept.push_back(std::move(s.rows[r]));
     s.rows.swap(kept);
+    // Slots only the departed rows used are padding for all now: drop them, or a busy
+    // server's cache would grow by a slot a step for as long as it never empties.
+    s.cache->drop_leading_slots(s.cache->leading_padding());
   }
   const at::Tensor hidden = s.lm->model->forward(next.unsqueeze(1), {.position_ids = s.next_pos, .cache = s.cache.get()});
   s.logits = s.head->forward(hidden.squeeze(1));

@@ -48,7 +48,8 @@ class DecodeBatch {
   std::vector<std::pair<int64_t, Generation>> step(
       const std::function<bool(int64_t, const Generation&)>& on_token = nullptr);
 
-  int64_t live() const;  // sequences in the batch
+  int64_t live() const;          // sequences in the batch
+  int64_t filled_slots() const;  // the KV cache's filled length (slots padding for every row are dropped)
 
  private:
   struct State;

@@ -22,8 +22,9 @@ size_t complete_utf8_prefix(const std::string& text) {
     if (back < want) n -= back;  // cut the incomplete sequence
     break;
   }
+  // A byte-fallback decoder may stand in one U+FFFD per byte of an unfinished character.
   static const std::string kReplacement = "\xEF\xBF\xBD";
-  if (n >= 3 && text.compare(n - 3, 3, kReplacement) == 0) n -= 3;
+  while (n >= 3 && text.compare(n - 3, 3, kReplacement) == 0) n -= 3;
   return n;
 }
 

@@ -14,8 +14,8 @@ namespace fw::rollout {
 std::string cut_at_stop(std::string text, const std::vector<std::string>& stop);
 
 // How many bytes at the start of `text` are whole characters: an incomplete UTF-8
-// sequence at the end, or a trailing U+FFFD (a decoder's stand-in for bytes still to
-// come), is left out.
+// sequence at the end, or trailing U+FFFDs (a decoder's stand-ins for bytes still to
+// come), are left out.
 size_t complete_utf8_prefix(const std::string& text);
 
 class TextStream {

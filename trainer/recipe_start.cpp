@@ -43,6 +43,9 @@ RecipeStart start_recipe(const RunSection& run, const RunIdentity& identity, con
     } catch (const Error& e) {
       refused = std::current_exception();
       verdict = std::to_string(exit_code(e)) + e.what();
+    } catch (const std::exception& e) {  // e.g. a filesystem error: the other ranks must hear of it too
+      refused = std::current_exception();
+      verdict = std::string("1") + e.what();
     }
   }
   if (env.distributed()) verdict = dist::broadcast_string(*pg, verdict, 0);

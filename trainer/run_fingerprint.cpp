@@ -31,7 +31,7 @@ constexpr int kFingerprintFormat = 1;
 // rest (READMEs, other frameworks' weight copies, generation defaults) does not.
 bool weight_file(const std::string& name) {
   for (const char* exact : {"config.json", "tokenizer.model", "tokenizer.json", "tokenizer_config.json",
-                            "special_tokens_map.json"})
+                            "special_tokens_map.json", "chat_template.jinja", "chat_template.json"})
     if (name == exact) return true;
   return ends_with(name, ".safetensors") || ends_with(name, ".safetensors.index.json");
 }
@@ -164,7 +164,7 @@ const std::vector<std::string>& resume_safe_keys() {
       "train.max_steps",       // how long it trains
       "train.epochs",
       "train.on_nan",          // what a non-finite step does (a stopped run is resumed with skip)
-      "checkpoint",            // checkpoint cadence, retention, where to resume from
+      "checkpoint",            // checkpoint cadence and retention (not checkpoint.resume)
       "eval",                  // evaluation settings (SFT, PPO)
       "data.eval",             // held-out data for the eval metrics (SFT, DPO, RM)
   };
@@ -172,6 +172,9 @@ const std::vector<std::string>& resume_safe_keys() {
 }
 
 bool is_resume_safe(std::string_view key) {
+  // Where to resume from is not cadence: a path into another run would continue from its
+  // weights.
+  if (key == "checkpoint.resume") return false;
   for (const auto& safe : resume_safe_keys()) {
     if (key == safe) return true;
     if (key.size() > safe.size() && starts_with(key, safe) && (key[safe.size()] == '.' || key[safe.size()] == '['))
@@ -238,10 +241,15 @@ std::vector<std::string> fingerprint_differences(const ordered_json& recorded, c
     std::string s = k + ": " + show(a, k) + show_path(recorded, k) + " -> " + show(b, k) + show_path(current, k);
     out.push_back(std::move(s));
   };
+  // A recipe field one side lacks altogether was added (or removed) by another flywheel
+  // version, not by the user: every recipe is dumped whole, so it holds that version's
+  // default, and an upgrade must not lock every earlier run out. An indexed content key
+  // ("data.train[1]") is different: a file was added or taken away.
+  auto versioned = [](const std::string& k) { return k.find('[') == std::string::npos; };
   for (const auto& [k, v] : b.items())
-    if (!a.contains(k) || a[k] != v) line(k);
+    if (a.contains(k) ? a[k] != v : !versioned(k)) line(k);
   for (const auto& [k, v] : a.items())
-    if (!b.contains(k)) line(k);
+    if (!b.contains(k) && !versioned(k)) line(k);
   return out;
 }
 

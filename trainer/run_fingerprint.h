@@ -59,7 +59,8 @@ struct RunIdentity {
 // naming the key and the path.
 nlohmann::ordered_json make_fingerprint(const RunIdentity& id, const nlohmann::ordered_json& previous_files);
 
-// The differences between two fingerprints' "keys", one line per key, in order:
+// The differences between two fingerprints' "keys", one line per key, in order (a plain
+// key only one side has is a field of another flywheel version, not a difference):
 // "model.from_scratch.hidden_size: 128 -> 64" ("data.train[0]: sha256:1a2b.. of /a.jsonl ->
 // sha256:3c4d.. of /a.jsonl" for a content key).
 std::vector<std::string> fingerprint_differences(const nlohmann::ordered_json& recorded,

@@ -155,7 +155,7 @@ TEST(SftCli, NanLossStopsWithTheLastGoodStateSaved) {
 TEST(SftCli, BadRecipeExitsWithTwo) {
   const std::string recipe = write_recipe("cli_bad_recipe", 5);
   EXPECT_EQ(run_blocking("sft " + recipe + " train.micro_batchsize=3"), 2);
-  EXPECT_EQ(run_blocking("sft " + recipe + " data.train=[/nonexistent.jsonl]"), 1);  // unreadable file
+  EXPECT_EQ(run_blocking("sft " + recipe + " data.train=[/nonexistent.jsonl]"), 2);  // a missing data file is bad input
   EXPECT_EQ(run_blocking("sft /nonexistent.yaml"), 2);
 }
 

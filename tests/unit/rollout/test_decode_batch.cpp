@@ -56,6 +56,29 @@ TEST(DecodeBatch, ASequenceJoiningMidwayGeneratesWhatItGeneratesAlone) {
   EXPECT_STREQ(got[later[0]].finish_reason(), "length");
 }
 
+// A batch that never empties (a new sequence every few steps, each living 6 steps) keeps
+// its cache to what the live sequences use: the slots of those that left are dropped.
+TEST(DecodeBatch, ABusyBatchDoesNotGrowItsCache) {
+  auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 4);
+  rollout::DecodeBatch batch(lm, {}, 0, nullptr);
+  std::map<int64_t, size_t> prompt_of;
+  std::map<int64_t, rollout::Generation> got;
+  int64_t most = 0;
+  for (int step = 0; step < 60; ++step) {
+    if (step % 3 == 0) {
+      const size_t p = static_cast<size_t>(step / 3) % kPrompts.size();
+      prompt_of[batch.add({spec(kPrompts[p], 6)})[0]] = p;
+    }
+    for (auto& [h, g] : batch.step()) got[h] = std::move(g);
+    most = std::max(most, batch.filled_slots());
+  }
+  for (auto& [h, g] : drain(batch)) got[h] = std::move(g);
+  // The longest prompt (7) plus the oldest live sequence's age (< 6) plus a joiner's prompt.
+  EXPECT_LE(most, 7 + 6 + 7) << "the cache grew with the batch's age";
+  const rollout::GenerateOptions greedy{.max_new_tokens = 6, .sampling = {.temperature = 0.0}};
+  for (const auto& [h, p] : prompt_of) EXPECT_EQ(got[h].tokens, rollout::generate(lm, {kPrompts[p]}, greedy)[0].tokens) << h;
+}
+
 TEST(DecodeBatch, SeededSamplesDoNotDependOnBatchMatesOrTheirSettings) {
   auto lm = fw::testing::tiny_lm(fw::testing::tiny_config(), 2);
   rollout::DecodeBatch alone(lm, {}, 0, nullptr);

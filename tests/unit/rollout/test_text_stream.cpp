@@ -29,6 +29,7 @@ TEST(TextStream, CompleteUtf8PrefixLeavesOutAnUnfinishedCharacter) {
       {"x\xF0\x9F\x98", 1},           // an emoji's first three bytes
       {"x\xF0\x9F\x98\x80", 5},       // the emoji whole
       {"ab\xEF\xBF\xBD", 2},          // a decoder's replacement character: may still change
+      {"ab\xEF\xBF\xBD\xEF\xBF\xBD", 2},  // one per byte of an unfinished character
   };
   for (const auto& c : cases) EXPECT_EQ(complete_utf8_prefix(c.text), c.want) << c.text;
 }
@@ -54,6 +55,16 @@ TEST(TextStream, DeltasConcatenateToTheFinalTextAndSplitNoCharacter) {
   std::vector<std::string> deltas;
   EXPECT_EQ(stream_all(growing, {}, &deltas), growing.back());
   for (const auto& d : deltas) EXPECT_EQ(complete_utf8_prefix(d), d.size()) << d;
+}
+
+// SentencePiece's byte fallback decodes each byte of an unfinished character as U+FFFD
+// until the character is whole: none of them may be sent.
+TEST(TextStream, ByteFallbackStandInsAreNeverSent) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  const std::vector<std::string> growing = {"co", "co" + fffd, "co" + fffd + fffd, "co\xE2\x82\xAC", "co\xE2\x82\xAC!"};
+  std::vector<std::string> deltas;
+  EXPECT_EQ(stream_all(growing, {}, &deltas), growing.back());
+  for (const auto& d : deltas) EXPECT_EQ(d.find(fffd), std::string::npos) << d;
 }
 
 TEST(TextStream, TheStartOfAStopStringIsHeldBackAndTheStopNeverSent) {

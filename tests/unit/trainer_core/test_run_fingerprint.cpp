@@ -109,14 +109,30 @@ TEST(RunFingerprint, YamlKeysReadEveryKeyOfTheResolvedRecipe) {
 
 TEST(RunFingerprint, TheResumeSafeKeysAreLengthCadenceAndEvalOnly) {
   for (const char* k : {"train.max_steps", "train.epochs", "train.on_nan", "checkpoint.every_steps",
-                        "checkpoint.keep_last", "checkpoint.resume", "eval.prompts", "eval.every_steps", "data.eval",
+                        "checkpoint.keep_last", "eval.prompts", "eval.every_steps", "data.eval",
                         "data.eval[1]", "log_every_steps", "output_dir", "threads", "device"})
     EXPECT_TRUE(is_resume_safe(k)) << k;
   for (const char* k : {"seed", "deterministic", "dtype", "train.micro_batch_size", "train.grad_accum", "optim.lr",
                         "schedule.kind", "data.train", "data.max_seq_len", "model.from_scratch.hidden_size",
                         "tokenizer.train_vocab_size", "evaluation", "checkpoints", "data.evaluate", "ppo.kl_coef",
-                        "dpo.beta"})
+                        "dpo.beta", "checkpoint.resume"})  // resume: a path into another run is other weights
     EXPECT_FALSE(is_resume_safe(k)) << k;
+}
+
+// A field one fingerprint lacks altogether comes from another flywheel version (recipes
+// are dumped whole), so an upgrade does not lock earlier runs out; an added data file does
+// count.
+TEST(RunFingerprint, AFieldOfAnotherVersionIsNoDifferenceButAnAddedFileIs) {
+  ordered_json old_fp = {{"keys", {{"recipe", "sft"}, {"seed", "3"}, {"data.train[0]", "sha256:aa"}}}};
+  ordered_json new_fp = {{"keys", {{"recipe", "sft"}, {"seed", "3"}, {"optim.new_knob", "0"}, {"data.train[0]", "sha256:aa"}}}};
+  EXPECT_TRUE(fingerprint_differences(old_fp, new_fp).empty());
+  EXPECT_TRUE(fingerprint_differences(new_fp, old_fp).empty());
+  new_fp["keys"]["data.train[1]"] = "sha256:bb";
+  const auto d = fingerprint_differences(old_fp, new_fp);
+  ASSERT_EQ(d.size(), 1u) << ::testing::PrintToString(d);
+  EXPECT_EQ(d[0].rfind("data.train[1]:", 0), 0u) << d[0];
+  new_fp["keys"]["seed"] = "4";
+  EXPECT_EQ(fingerprint_differences(old_fp, new_fp).size(), 2u);
 }
 
 TEST(RunFingerprint, DifferencesNameEachChangedKeyButNotTheSafeOnes) {
