@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
+#include <optional>
 
 #include <algorithm>
 #include <cctype>
@@ -92,11 +93,20 @@ std::string show_path(const ordered_json& fp, const std::string& key) {
   return " of " + fp["paths"][key].get<std::string>();
 }
 
+// What the fingerprint records for a recipe key, or nothing for a resume-safe key.
+// checkpoint.resume is recorded as "own checkpoints" for auto and never (this folder's
+// checkpoints, or none: free to switch) and as itself for a path into another run.
+std::optional<std::string> fingerprint_value(const std::string& key, const std::string& value) {
+  if (key == "checkpoint.resume") return value == "auto" || value == "never" ? "own checkpoints" : value;
+  if (is_resume_safe(key)) return std::nullopt;
+  return value;
+}
+
 // The non-safe keys of a resolved recipe, by their YAML text.
 ordered_json recipe_keys(const std::string& yaml) {
   ordered_json keys = ordered_json::object();
   for (const auto& [k, v] : yaml_keys(yaml))
-    if (!is_resume_safe(k)) keys[k] = v;
+    if (const auto fv = fingerprint_value(k, v)) keys[k] = *fv;
   return keys;
 }
 
@@ -218,14 +228,15 @@ ordered_json make_fingerprint(const RunIdentity& id, const ordered_json& previou
     }
   };
   for (const auto& [k, v] : yaml_keys(id.config_yaml)) {
-    if (is_resume_safe(k)) continue;
+    const auto fv = fingerprint_value(k, v);
+    if (!fv) continue;
     bool content = false;
     for (size_t i = 0; i < id.content.size(); ++i)
       if (id.content[i].key == k) {
         place(i);
         content = true;
       }
-    if (!content) keys[k] = v;
+    if (!content) keys[k] = *fv;
   }
   for (size_t i = 0; i < id.content.size(); ++i)
     if (!placed[i]) place(i);

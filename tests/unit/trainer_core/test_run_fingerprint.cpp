@@ -119,6 +119,22 @@ TEST(RunFingerprint, TheResumeSafeKeysAreLengthCadenceAndEvalOnly) {
     EXPECT_FALSE(is_resume_safe(k)) << k;
 }
 
+// checkpoint.resume may switch between auto and never (this folder's checkpoints or none),
+// but a path into another run would continue from other weights.
+TEST(RunFingerprint, ResumingFromAnotherRunsCheckpointIsADifference) {
+  const std::string dir = fresh_dir();
+  write(dir + "/data.jsonl", "{\"messages\": []}\n");
+  SftRecipe a = sft_recipe(dir, dir + "/data.jsonl");
+  SftRecipe b = a;
+  b.checkpoint.resume = "never";
+  const auto fa = make_fingerprint(identity(a), ordered_json());
+  EXPECT_TRUE(fingerprint_differences(fa, make_fingerprint(identity(b), ordered_json())).empty());
+  b.checkpoint.resume = "/elsewhere/run/checkpoint-00000010";
+  const auto d = fingerprint_differences(fa, make_fingerprint(identity(b), ordered_json()));
+  ASSERT_EQ(d.size(), 1u) << ::testing::PrintToString(d);
+  EXPECT_EQ(d[0].rfind("checkpoint.resume:", 0), 0u) << d[0];
+}
+
 // A field one fingerprint lacks altogether comes from another flywheel version (recipes
 // are dumped whole), so an upgrade does not lock earlier runs out; an added data file does
 // count.
