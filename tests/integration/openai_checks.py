@@ -61,9 +61,15 @@ contents = [c.message.content for c in a.choices]
 check("n=3 samples differ", len(set(contents)) > 1, str(contents))
 check("seed reproduces every choice", contents == [c.message.content for c in b.choices],
       f"{contents} vs {[c.message.content for c in b.choices]}")
-check("n=3 usage counts every choice", a.usage.completion_tokens == sum(
-    len(c.logprobs.content) if c.logprobs else 0 for c in a.choices) or a.usage.completion_tokens >= 3,
-      str(a.usage))
+# usage counts every choice's tokens: each choice's log-probs cover its tokens but a final EOS.
+lp3 = client.chat.completions.create(model=model, messages=MESSAGES, n=3, max_tokens=24, seed=11, temperature=1.0,
+                                     logprobs=True)
+covered = sum(len(c.logprobs.content) for c in lp3.choices)
+eos = sum(c.finish_reason == "stop" for c in lp3.choices)
+check("n=3 usage counts every choice", lp3.usage.completion_tokens == covered + eos,
+      f"{lp3.usage} vs {covered} tokens with log-probs + {eos} EOS")
+check("n=3 with logprobs samples the same", [c.message.content for c in lp3.choices] == contents,
+      f"{[c.message.content for c in lp3.choices]} vs {contents}")
 texts, reasons, _, _, _ = streamed(n=3, max_tokens=24, seed=11, temperature=1.0)
 check("n=3 streamed equals non-streamed", [texts[i] for i in range(3)] == contents, f"{texts} vs {contents}")
 other = client.chat.completions.create(model=model, messages=MESSAGES, max_tokens=24, seed=12, temperature=1.0)
