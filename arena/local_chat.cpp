@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <map>
 #include <random>
-#include <tuple>
 
 #include "core/error.h"
 #include "data/generation_prompt.h"
@@ -49,6 +48,9 @@ struct LocalChatModel::State {
   int64_t next_ticket = 0;
 
   const data::Tokenizer& tok() const { return *tok_; }
+  std::string decode(const std::vector<int64_t>& ids) const {
+    return tok().decode(std::vector<int32_t>(ids.begin(), ids.end()));
+  }
 
   std::vector<int64_t> encode(const CompletionJob& j) const {
     const std::vector<int32_t> ids =
@@ -215,9 +217,8 @@ std::vector<int64_t> LocalChatModel::start(const std::vector<CompletionJob>& job
     prompts.push_back(s.encode(j));
   }
   if (!s.batch)
-    s.batch = std::make_unique<rollout::DecodeBatch>(s.lm, s.eos_ids, s.pad_id, [&s](const std::vector<int64_t>& ids) {
-      return s.tok().decode(std::vector<int32_t>(ids.begin(), ids.end()));
-    });
+    s.batch = std::make_unique<rollout::DecodeBatch>(s.lm, s.eos_ids, s.pad_id,
+                                                     [&s](const std::vector<int64_t>& ids) { return s.decode(ids); });
   std::vector<rollout::SequenceSpec> specs;
   std::vector<State::Choice> pending;
   std::vector<int64_t> tickets;
@@ -262,7 +263,7 @@ std::vector<std::pair<int64_t, CompletionResult>> LocalChatModel::step() {
   State& s = *s_;
   auto decode = [&s](std::vector<int64_t> ids, bool hit_eos) {
     if (hit_eos && !ids.empty()) ids.pop_back();  // the EOS token itself
-    return s.tok().decode(std::vector<int32_t>(ids.begin(), ids.end()));
+    return s.decode(ids);
   };
   // Streamed jobs hear of every token: an event carries the new whole characters and the
   // log-probs of the tokens they cover, and the last one the finish reason.

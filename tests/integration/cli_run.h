@@ -10,6 +10,11 @@
 
 namespace fw::testing {
 
+// A recipe's model section for a 2-layer, 32-wide model trained from scratch.
+inline constexpr const char* kTinyModel =
+    "model:\n  chat_template: plain\n  from_scratch: {hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, "
+    "num_attention_heads: 4, num_key_value_heads: 2}\n";
+
 std::string flywheel_bin();  // $FLYWHEEL_BIN, else the build's bin/flywheel
 std::string scratch(const std::string& name);  // tmp_dir()/name
 

@@ -20,9 +20,7 @@ using fw::testing::read_text;
 using fw::testing::run_flywheel;
 std::string tmp(const std::string& name) { return fw::testing::scratch(name); }
 
-const char* const kTinyModel =
-    "model:\n  chat_template: plain\n  from_scratch: {hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, "
-    "num_attention_heads: 4, num_key_value_heads: 2}\n";
+using fw::testing::kTinyModel;
 
 // Synthetic tasks as SFT, preference and prompt JSONL; a policy (20 SFT steps from
 // scratch) and a reward model (6 steps from it). Made once per test process.
