@@ -166,17 +166,20 @@ def main():
         # A library reaching into an executable's files.
         Case("library_includes_app_header", core_cpp, '#include "apps/commands.h"',
              "apps/commands.h belongs to no library (a file of an executable); fw_core may not include it"),
-        # A header-only header in a folder of several libraries belongs to the one named
-        # after the folder (trainer/ -> fw_trainer), so trainer_core may not include it.
-        Case("trainer_core_includes_trainer_header", first_source(targets, "fw_trainer_core"),
-             '#include "trainer/sft_recipe.h"',
-             "fw_trainer_core does not depend on fw_trainer (its dependencies: "),
         # A declared link taken away from the graph: the include it allowed now fails.
         # (the tree's own includes of data/ from synth fail too: this line must be among them).
         Case("undeclared_dependency", first_source(targets, "fw_synth"), '#include "data/tokenizer.h"',
              "fw_synth does not depend on fw_data (its dependencies: ",
              graph_edit=lambda g: drop_link(g, "fw_synth", "fw_data"), only=False),
     ]
+    # A header without a .cpp in a folder of several libraries belongs to the one named
+    # after the folder (trainer/ -> fw_trainer), so trainer_core may not include it.
+    header_only = sorted(f"trainer/{n}" for n in os.listdir(os.path.join(root, "trainer"))
+                         if n.endswith(".h") and not os.path.exists(os.path.join(root, "trainer", n[:-2] + ".cpp")))
+    if header_only:
+        cases.append(Case("trainer_core_includes_trainer_header", first_source(targets, "fw_trainer_core"),
+                          f'#include "{header_only[0]}"',
+                          "fw_trainer_core does not depend on fw_trainer (its dependencies: "))
     if "test_core" in targets:  # FW_TEST_PARTS may leave it out
         # A test including what its executable does not link.
         test_core_cpp = next(s for s in targets["test_core"]["sources"] if s.startswith("tests/unit/"))
