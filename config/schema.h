@@ -12,7 +12,8 @@
 //     }
 //   };
 //
-// Field types: bool, integers, float/double, std::string, std::optional<T>, std::vector<T>,
+// Field types: bool, integers, float/double, std::string, enums with names (core/enum_names.h:
+// bound from a name, any other name refused with the names allowed), std::optional<T>, std::vector<T>,
 // std::map<std::string, T> (free-form keys) and nested structs with a `visit` (sections),
 // in any combination (std::vector<Competitor> gives key paths like `competitors[1].name`).
 // Constraints chain after field(): required(), min(), max(), range(), one_of(),
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "config/scalars.h"
+#include "core/enum_names.h"
 #include "config/tree.h"
 
 namespace fw::config {
@@ -281,6 +283,11 @@ void bind_value(const Node& n, const std::string& path, const Origin& where, T& 
     out = static_cast<T>(decode_double(n, path));
   } else if constexpr (std::is_same_v<T, std::string>) {
     out = decode_string(n, path);
+  } else if constexpr (NamedEnum<T>) {
+    const std::string name = decode_string(n, path);
+    const auto value = enum_from_name<T>(name);
+    if (!value) one_of_error(n, path, name, names_of<T>());
+    out = *value;
   } else if constexpr (is_optional<T>::value) {
     if (n.is_null()) {
       out.reset();
@@ -331,6 +338,8 @@ Node to_node(const T& v) {
     return encode_double(static_cast<double>(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
     return encode_string(v);
+  } else if constexpr (NamedEnum<T>) {
+    return encode_string(std::string(name_of(v)));
   } else if constexpr (is_optional<T>::value) {
     return v ? to_node(*v) : Node{};
   } else if constexpr (is_vector<T>::value) {

@@ -18,5 +18,7 @@ bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);
 std::vector<std::string> split(std::string_view s, char sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// `s` without leading and trailing ASCII whitespace.
+std::string_view trim(std::string_view s);
 
 }  // namespace fw

@@ -43,12 +43,14 @@
 // it with legacy=False (no "▁" after <|im_start|>).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "data/tokenizer.h"
 
 namespace fw::data {
@@ -82,6 +84,10 @@ enum class MaskMode {
   LastAssistant,  // only the last assistant message of the conversation
   Everything,     // every token (pre-training style loss on the whole text)
 };
+constexpr std::array<EnumName<MaskMode>, 3> enum_names(MaskMode) {
+  return {{{MaskMode::AllAssistant, "all_assistant"}, {MaskMode::LastAssistant, "last_assistant"},
+           {MaskMode::Everything, "everything"}}};
+}
 
 // The template as a Jinja string for tokenizer_config.json's `chat_template`, so that
 // transformers' apply_chat_template renders the same text (bos_token / eos_token are the

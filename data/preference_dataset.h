@@ -43,11 +43,13 @@
 // "keep_end" when the longer completion does not fit with at least one prompt token.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
 
@@ -59,6 +61,9 @@ enum class PreferenceTruncation {
             // (TRL's keep_end, but the prompt stays shared by both completions: the
             // shorter completion keeps as much prompt as the longer one)
 };
+constexpr std::array<EnumName<PreferenceTruncation>, 2> enum_names(PreferenceTruncation) {
+  return {{{PreferenceTruncation::Drop, "drop"}, {PreferenceTruncation::KeepEnd, "keep_end"}}};
+}
 PreferenceTruncation preference_truncation_from_name(const std::string& name);  // drop | keep_end
 
 struct PreferenceDataOptions {

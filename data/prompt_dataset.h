@@ -12,11 +12,13 @@
 // "keep_end"; both are counted.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
 
@@ -38,6 +40,9 @@ PromptRecord parse_prompt_record(const nlohmann::json& record, const std::string
 std::vector<PromptRecord> read_prompt_records(const std::vector<std::string>& files);
 
 enum class PromptTruncation { Drop, KeepEnd };
+constexpr std::array<EnumName<PromptTruncation>, 2> enum_names(PromptTruncation) {
+  return {{{PromptTruncation::Drop, "drop"}, {PromptTruncation::KeepEnd, "keep_end"}}};
+}
 PromptTruncation prompt_truncation_from_name(const std::string& name);  // drop | keep_end
 
 struct PromptDataOptions {

@@ -12,10 +12,12 @@
 // trainable token left (e.g. truncated away), an empty assistant reply.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
 
@@ -26,6 +28,9 @@ enum class Truncation {
   Right,  // keep the first max_seq_len tokens
   Left,   // keep the last max_seq_len tokens (keeps the final reply)
 };
+constexpr std::array<EnumName<Truncation>, 3> enum_names(Truncation) {
+  return {{{Truncation::Drop, "drop"}, {Truncation::Right, "right"}, {Truncation::Left, "left"}}};
+}
 Truncation truncation_from_name(const std::string& name);  // drop | right | left
 
 struct SftDataOptions {

@@ -19,6 +19,7 @@
 // threads.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -27,11 +28,16 @@
 #include <utility>
 #include <vector>
 
+#include "core/enum_names.h"
+
 namespace fw::data {
 
 // Char: one piece per character (plus byte fallback), no merges: every word is spelled
 // out, which letter-level tasks (first letter, counting letters) need in a tiny model.
 enum class SpModelType { Bpe, Unigram, Char };
+constexpr std::array<EnumName<SpModelType>, 3> enum_names(SpModelType) {
+  return {{{SpModelType::Bpe, "bpe"}, {SpModelType::Unigram, "unigram"}, {SpModelType::Char, "char"}}};
+}
 
 // "bpe" | "unigram" | "char" (throws fw::Error naming `key` otherwise).
 SpModelType sp_model_type_from_name(const std::string& name, const std::string& key = "model_type");

@@ -21,6 +21,7 @@
 #include "dist/env.h"
 #include "dist/process_group.h"
 #include "data/synth/tasks.h"
+#include "flywheel/answer_verifiers.h"
 #include "flywheel/evaluation.h"
 #include "flywheel/manifest.h"
 #include "flywheel/rank_sync.h"
@@ -249,7 +250,7 @@ class Driver {
       const auto st = wait_for("i0.sft", dir + "/data");
       snapshots_.push_back(s);
       if (st.value("status", "") == "done") return s;
-      return with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted ? interrupt(s) : s;
+      return with_default_signals_after(trainer::run_sft(p.recipe, p.yaml, {.verifier = answer_verifier(p.recipe.eval.verifier)})).interrupted ? interrupt(s) : s;
     }
     bool restart = false;
     if (manifest_.begin("i0.sft", inputs, &restart)) {
@@ -274,7 +275,7 @@ class Driver {
     mark_ready(dir + "/data", inputs);
     crash_point("i0.sft", "data");
     log::info("flywheel: i0.sft — training " + s.name + " on D0 (" + std::to_string(examples.size()) + " examples)");
-    const auto res = with_default_signals_after(trainer::run_sft(p.recipe, p.yaml));
+    const auto res = with_default_signals_after(trainer::run_sft(p.recipe, p.yaml, {.verifier = answer_verifier(p.recipe.eval.verifier)}));
     if (res.interrupted) return interrupt(s);
     manifest_.finish("i0.sft", {{"snapshot", snapshot_json(s)}, {"examples", examples.size()}, {"steps", res.steps}});
     snapshots_.push_back(s);
@@ -357,7 +358,7 @@ class Driver {
     c.output_dir += attempt_suffix(attempt);
     if (kind == "sft") {
       auto p = prepare_sft(with_retry(r_.sft, attempt), "sft", c);
-      return trained(with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted);
+      return trained(with_default_signals_after(trainer::run_sft(p.recipe, p.yaml, {.verifier = answer_verifier(p.recipe.eval.verifier)})).interrupted);
     }
     if (kind == "dpo") {
       auto p = prepare_dpo(with_retry(r_.dpo, attempt), c);
@@ -375,7 +376,7 @@ class Driver {
     }
     auto pp = prepare_ppo(with_retry(r_.ppo, attempt), c, dir + "/rm/final");
     return trained(
-        with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml, heldout_judge(pp.recipe.eval.prompts)))
+        with_default_signals_after(trainer::run_ppo(pp.recipe, pp.yaml, {.verifier = answer_verifier(pp.recipe.eval.verifier), .judge = heldout_judge(pp.recipe.eval.prompts)}))
             .interrupted);
   }
 

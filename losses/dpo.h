@@ -51,13 +51,20 @@
 // inputs' dtype (float32 from sequence_logps).
 #pragma once
 
+#include <array>
 #include <ATen/Tensor.h>
 
 #include <string>
 
+#include "core/enum_names.h"
+
 namespace fw::losses {
 
 enum class DpoLossType { Sigmoid, Ipo, Hinge, Robust };
+constexpr std::array<EnumName<DpoLossType>, 4> enum_names(DpoLossType) {
+  return {{{DpoLossType::Sigmoid, "sigmoid"}, {DpoLossType::Ipo, "ipo"}, {DpoLossType::Hinge, "hinge"},
+           {DpoLossType::Robust, "robust"}}};
+}
 
 // "sigmoid" | "ipo" | "hinge" | "robust"; anything else throws fw::Error (InvalidInput,
 // key "loss_type") with a did-you-mean hint.

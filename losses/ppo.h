@@ -24,9 +24,12 @@
 // padding after the end). Everything is float32.
 #pragma once
 
+#include <array>
 #include <ATen/Tensor.h>
 
 #include <string>
+
+#include "core/enum_names.h"
 
 namespace fw::losses {
 
@@ -51,6 +54,9 @@ MaskedMoments masked_moments(const at::Tensor& x, const at::Tensor& mask);
 at::Tensor whiten_with(const at::Tensor& x, const at::Tensor& mask, double mean, double var, bool shift_mean = true);
 
 enum class KlEstimator { K1, K3 };
+constexpr std::array<EnumName<KlEstimator>, 2> enum_names(KlEstimator) {
+  return {{{KlEstimator::K1, "k1"}, {KlEstimator::K3, "k3"}}};
+}
 KlEstimator kl_estimator_from_name(const std::string& name);  // "k1" | "k3"
 
 // Per-token KL estimate of the policy from the reference at the sampled tokens: [B,T],

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "trainer/preference_recipe.h"
+#include "trainer/trainer_hooks.h"
 
 namespace fw::trainer {
 
@@ -16,6 +17,6 @@ struct DpoResult {
   bool interrupted = false;
 };
 
-DpoResult run_dpo(const DpoRecipe& recipe, const std::string& resolved_config_yaml);
+DpoResult run_dpo(const DpoRecipe& recipe, const std::string& resolved_config_yaml, const TrainerHooks& hooks = {});
 
 }  // namespace fw::trainer

@@ -6,7 +6,6 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/log.h"
-#include "data/synth/verify.h"
 #include "rollout/generate.h"
 #include "rollout/score.h"
 
@@ -32,6 +31,7 @@ EvalPrompts load_eval_prompts(const std::string& path, int64_t max_prompts) {
 
 EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, data::TemplateKind chat_template,
                                const EvalPrompts& prompts, const EvalOptions& opts) {
+  if (!opts.verifier || !*opts.verifier) throw_invalid("a generation eval needs a verifier", {.key = "eval.verifier"});
   rollout::GenerateOptions gen;
   gen.max_new_tokens = opts.max_new_tokens;
   gen.pad_id = std::max(0, tok.pad_or_eos_id());
@@ -62,7 +62,7 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
       std::string prompt_text;
       for (const auto& m : prompts[i].messages) prompt_text += m.content + "\n";
       texts.push_back(tok.decode(ids));
-      synth::Verdict v = synth::verify_answer(prompts[i].reference, texts.back(), prompt_text);
+      const AnswerCheck v = (*opts.verifier)(prompts[i].reference, texts.back(), prompt_text);
       score_sum += v.score;
       correct += v.correct;
       auto& c = by_category[prompts[i].category];

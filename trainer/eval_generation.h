@@ -1,11 +1,12 @@
-// Generation eval on prompts with known answers (the synthetic domain's prompt JSONL):
-// greedy responses scored by the verifier. Accuracy = share scored correct.
+// Generation eval on prompts with known answers (e.g. the synthetic domain's prompt
+// JSONL): greedy responses scored by the recipe's verifier. Accuracy = share scored correct.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/chat_template.h"
@@ -30,9 +31,20 @@ EvalPrompts load_eval_prompts(const std::string& path, int64_t max_prompts);
 using ResponseJudge =
     std::function<std::vector<double>(const EvalPrompts& prompts, const std::vector<std::string>& responses)>;
 
+// A response's score against a prompt's reference. This is the one way domain code (the
+// synthetic task verifier) reaches the trainers: the recipe names a verifier
+// (eval.verifier), and the program that runs the recipe (apps/, flywheel/) supplies it.
+struct AnswerCheck {
+  int score = 1;         // 1..10
+  bool correct = false;  // score == 10
+};
+using AnswerVerifier =
+    std::function<AnswerCheck(std::string_view reference, std::string_view response, std::string_view prompt_text)>;
+
 struct EvalOptions {
   int64_t max_new_tokens = 32;
   int64_t batch_size = 32;
+  const AnswerVerifier* verifier = nullptr;      // required
   model::LlamaForScore* reward_model = nullptr;  // also score each prompt + response with it
   const ResponseJudge* judge = nullptr;          // also score the responses with it
 };

@@ -9,7 +9,7 @@
 namespace fw::trainer {
 
 LabelledLogits labelled_logits(model::LlamaForCausalLM& lm, const at::Tensor& input_ids, const at::Tensor& labels,
-                               const model::ForwardOptions& opts, at::Device device, const std::string& dtype) {
+                               const model::ForwardOptions& opts, at::Device device, ComputeDtype dtype) {
   const int64_t T = labels.size(1);
   const at::Tensor flat_labels = labels.to(device).reshape({-1});                            // [B*T]
   const at::Tensor positions = (flat_labels != losses::kIgnoreIndex).nonzero().squeeze(1);  // [N]

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "model/llama.h"
+#include "trainer/recipe_sections.h"
 
 namespace fw::trainer {
 
@@ -19,9 +20,9 @@ struct LabelledLogits {
 };
 
 // input_ids, labels [B,T] (labels: kIgnoreIndex where nothing is read); the forward runs
-// under the run's autocast dtype name ("float32", "bfloat16").
+// under the run's compute dtype (bf16 autocast or none).
 LabelledLogits labelled_logits(model::LlamaForCausalLM& lm, const at::Tensor& input_ids, const at::Tensor& labels,
-                               const model::ForwardOptions& opts, at::Device device, const std::string& dtype);
+                               const model::ForwardOptions& opts, at::Device device, ComputeDtype dtype);
 
 // [B] float32: each row's summed log-probability of its labels (losses::sequence_logps of
 // the full logits, computed from labelled_logits).

@@ -39,7 +39,7 @@ data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::st
                       " (empty files?)", {.key = "data.train"});
   }
   t.vocab_size = static_cast<int>(section.train_vocab_size);
-  t.model_type = data::sp_model_type_from_name(section.train_model_type, "tokenizer.train_model_type");
+  t.model_type = section.train_model_type;
   t.extra_flags = {{"hard_vocab_limit", "false"}};  // a small corpus may support fewer pieces
   if (chat_template == data::TemplateKind::ChatMl) t.user_defined_symbols = {"<|im_start|>", "<|im_end|>"};
   fs::create_directories(fs::path(cache_path).parent_path());

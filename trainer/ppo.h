@@ -7,6 +7,7 @@
 
 #include "trainer/eval_generation.h"
 #include "trainer/ppo_recipe.h"
+#include "trainer/trainer_hooks.h"
 
 namespace fw::trainer {
 
@@ -19,9 +20,9 @@ struct PpoResult {
   bool interrupted = false;
 };
 
-// judge (optional, rank 0): also scores the eval.prompts responses at each evaluation
+// hooks.judge (optional, rank 0): also scores the eval.prompts responses at each evaluation
 // (eval/judge_score), beside the verifier and the reward model, so that reward hacking
 // shows as the reward model's score rising while the judge's does not.
-PpoResult run_ppo(const PpoRecipe& recipe, const std::string& resolved_config_yaml, const ResponseJudge& judge = {});
+PpoResult run_ppo(const PpoRecipe& recipe, const std::string& resolved_config_yaml, const TrainerHooks& hooks = {});
 
 }  // namespace fw::trainer

@@ -19,6 +19,7 @@
 #include "model/llama.h"
 #include "rollout/generate.h"
 #include "rollout/score.h"
+#include "trainer/recipe_sections.h"
 
 namespace fw::trainer {
 
@@ -36,7 +37,7 @@ struct ExperienceOptions {
   losses::KlEstimator kl_estimator = losses::KlEstimator::K1;
   bool whiten_rewards = false;
   double gamma = 1.0, lam = 0.95;
-  std::string dtype = "float32";      // autocast name (trainer/setup.h)
+  ComputeDtype dtype = ComputeDtype::Float32;  // bf16 autocast or none (trainer/setup.h)
 };
 
 struct Experience {

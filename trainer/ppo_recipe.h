@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "data/prompt_dataset.h"
+#include "losses/ppo.h"
 #include "trainer/recipe_sections.h"
 #include "trainer/sft_recipe.h"
 
@@ -21,13 +23,13 @@ namespace fw::trainer {
 struct PromptDataSection {
   std::vector<std::string> train;   // prompt JSONL (DESIGN.md §4)
   int64_t max_prompt_len = 512;     // tokens, the template's generation prompt included
-  std::string truncation = "drop";  // drop | keep_end (cut from the left)
+  data::PromptTruncation truncation = data::PromptTruncation::Drop;  // drop | keep_end (cut from the left)
   int64_t max_examples = 0;
   template <class V>
   void visit(V& v) {
     v.field("train", train, "prompt JSONL ({\"id\", \"prompt\", ...})").required().non_empty();
     v.field("max_prompt_len", max_prompt_len, "tokens per prompt, generation prompt included").min(1);
-    v.field("truncation", truncation, "prompts longer than max_prompt_len").one_of({"drop", "keep_end"});
+    v.field("truncation", truncation, "prompts longer than max_prompt_len");
     v.field("max_examples", max_examples).min(0);
   }
 };
@@ -50,7 +52,7 @@ struct PpoSection {
   // Rewards.
   double missing_eos_penalty = 1.0;  // subtracted from the score of a response without EOS
   double kl_coef = 0.05;             // the KL penalty's weight (the start value if adaptive)
-  std::string kl_estimator = "k1";   // k1 | k3
+  losses::KlEstimator kl_estimator = losses::KlEstimator::K1;  // k1 | k3
   bool adaptive_kl = false;          // Ziegler et al.'s controller towards kl_target
   double kl_target = 6.0;
   double kl_horizon = 10000.0;
@@ -79,7 +81,7 @@ struct PpoSection {
     v.field("stop_strings", stop_strings, "a response also ends at any of these");
     v.field("missing_eos_penalty", missing_eos_penalty, "score penalty for a response that never ended").min(0.0);
     v.field("kl_coef", kl_coef, "weight of the per-token KL penalty").range(0.0, 100.0);
-    v.field("kl_estimator", kl_estimator).one_of({"k1", "k3"});
+    v.field("kl_estimator", kl_estimator);
     v.field("adaptive_kl", adaptive_kl, "adapt kl_coef towards kl_target");
     v.field("kl_target", kl_target).range(1e-6, 1e6);
     v.field("kl_horizon", kl_horizon).range(1.0, 1e12);

@@ -35,7 +35,7 @@ struct PpoUpdateOptions {
   double grad_clip = 1.0;
   double lr = 1e-6;
   uint64_t seed = 0;             // drives the mini-batch shuffles of this step
-  std::string dtype = "float32";
+  ComputeDtype dtype = ComputeDtype::Float32;
 };
 
 // Means over the micro-batches of the whole phase (TRL's *_avg statistics).

@@ -12,7 +12,7 @@ PreferenceData load_preference_data(const PreferenceDataSection& d, const TrainS
   data::PreferenceDataOptions opts;
   opts.chat_template = chat_template;
   opts.max_seq_len = d.max_seq_len;
-  opts.truncation = data::preference_truncation_from_name(d.truncation);
+  opts.truncation = d.truncation;
   opts.max_examples = d.max_examples;
   PreferenceData out{data::load_preference_jsonl(d.train, tok, opts), std::nullopt, 0};
   log::info("train pairs: " + out.train.stats.summary());

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "data/preference_dataset.h"
+#include "losses/dpo.h"
 #include "trainer/recipe_sections.h"
 
 namespace fw::trainer {
@@ -14,20 +16,20 @@ struct PreferenceDataSection {
   std::vector<std::string> train;  // preference JSONL: prompt / chosen / rejected (TRL)
   std::vector<std::string> eval;   // held-out pairs: eval/rewards/accuracies
   int64_t max_seq_len = 2048;      // prompt + the longer completion
-  std::string truncation = "drop"; // drop | keep_end
+  data::PreferenceTruncation truncation = data::PreferenceTruncation::Drop;  // drop | keep_end
   int64_t max_examples = 0;
   template <class V>
   void visit(V& v) {
     v.field("train", train, "preference JSONL (prompt, chosen, rejected[, margin])").required().non_empty();
     v.field("eval", eval, "held-out preference JSONL");
     v.field("max_seq_len", max_seq_len, "prompt + the longer completion").min(2);
-    v.field("truncation", truncation).one_of({"drop", "keep_end"});
+    v.field("truncation", truncation);
     v.field("max_examples", max_examples).min(0);
   }
 };
 
 struct DpoSection {
-  std::string loss_type = "sigmoid";  // sigmoid | ipo | hinge | robust
+  losses::DpoLossType loss_type = losses::DpoLossType::Sigmoid;  // sigmoid | ipo | hinge | robust
   double beta = 0.1;
   double label_smoothing = 0.0;       // robust (and sigmoid's conservative DPO)
   double rpo_alpha = 0.0;             // + α · the chosen side's mean token NLL (TRL's rpo_alpha)
@@ -36,7 +38,7 @@ struct DpoSection {
   bool shared_prompt = true;          // one row per pair, the prompt computed once (trainer/dpo_batch.h)
   template <class V>
   void visit(V& v) {
-    v.field("loss_type", loss_type).one_of({"sigmoid", "ipo", "hinge", "robust"});
+    v.field("loss_type", loss_type);
     v.field("beta", beta, "strength of the KL anchor to the reference").range(1e-6, 100.0);
     v.field("label_smoothing", label_smoothing).range(0.0, 0.49);
     v.field("rpo_alpha", rpo_alpha,

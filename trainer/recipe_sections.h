@@ -3,11 +3,28 @@
 // config/ through each struct's `visit`; trainer/ never includes config/.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/enum_names.h"
+#include "data/tokenizer.h"
+#include "trainer/schedule.h"
+
 namespace fw::trainer {
+
+// The compute dtype: fp32, or bf16 autocast over fp32 master weights.
+enum class ComputeDtype { Float32, BFloat16 };
+constexpr std::array<EnumName<ComputeDtype>, 2> enum_names(ComputeDtype) {
+  return {{{ComputeDtype::Float32, "float32"}, {ComputeDtype::BFloat16, "bfloat16"}}};
+}
+
+// What a step with a NaN/Inf loss or gradient does (trainer/training_session.h).
+enum class OnNan { Stop, Skip };
+constexpr std::array<EnumName<OnNan>, 2> enum_names(OnNan) {
+  return {{{OnNan::Stop, "stop"}, {OnNan::Skip, "skip"}}};
+}
 
 // The top-level keys every recipe has (flattened into the recipe: `output_dir: ...`, not
 // `run: {output_dir: ...}`).
@@ -16,7 +33,7 @@ struct RunSection {
   int64_t seed = 0;
   bool deterministic = false;    // deterministic kernels (bit-exact resume on CPU)
   std::string device = "cpu";    // cpu | cuda | cuda:N
-  std::string dtype = "float32"; // float32 | bfloat16 (autocast on CUDA, fp32 master weights)
+  ComputeDtype dtype = ComputeDtype::Float32;  // float32 | bfloat16 (autocast on CUDA, fp32 master weights)
   int64_t threads = 0;           // CPU intra-op threads; 0 = default
   int64_t log_every_steps = 1;
   int64_t dist_timeout_seconds = 1800;  // data parallel: rendezvous and collective timeout
@@ -26,7 +43,7 @@ struct RunSection {
     v.field("seed", seed);
     v.field("deterministic", deterministic, "deterministic kernels (bit-exact resume on CPU)");
     v.field("device", device, "cpu | cuda | cuda:N");
-    v.field("dtype", dtype, "compute dtype").one_of({"float32", "bfloat16"});
+    v.field("dtype", dtype, "compute dtype");
     v.field("threads", threads, "CPU threads; 0 = default").min(0);
     v.field("log_every_steps", log_every_steps).min(1);
     v.field("dist_timeout_seconds", dist_timeout_seconds, "data parallel: a rank waits this long for the others")
@@ -76,13 +93,12 @@ struct ModelSection {
 struct TokenizerSection {
   std::string path;            // tokenizer.model or a folder; empty = model.path
   int64_t train_vocab_size = 0;  // > 0: train a sentencepiece model of this size on data.train
-  std::string train_model_type = "bpe";  // bpe | unigram | char (char: vocab = the characters seen)
+  data::SpModelType train_model_type = data::SpModelType::Bpe;  // bpe | unigram | char (char: vocab = the characters seen)
   template <class V>
   void visit(V& v) {
     v.field("path", path, "tokenizer.model or folder; empty = the model folder");
     v.field("train_vocab_size", train_vocab_size, "train a sentencepiece model on data.train (from scratch)").min(0);
-    v.field("train_model_type", train_model_type, "sentencepiece algorithm of a trained tokenizer")
-        .one_of({"bpe", "unigram", "char"});
+    v.field("train_model_type", train_model_type, "sentencepiece algorithm of a trained tokenizer");
   }
 };
 
@@ -109,12 +125,12 @@ struct OptimSection {
 };
 
 struct ScheduleSection {
-  std::string kind = "cosine";  // constant | linear | cosine
+  ScheduleKind kind = ScheduleKind::Cosine;  // constant | linear | cosine
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0.0;
   template <class V>
   void visit(V& v) {
-    v.field("kind", kind).one_of({"constant", "linear", "cosine"});
+    v.field("kind", kind);
     v.field("warmup_steps", warmup_steps).min(0);
     v.field("min_lr_ratio", min_lr_ratio, "floor of the decay, as a fraction of lr").range(0.0, 1.0);
   }
@@ -125,14 +141,14 @@ struct TrainSection {
   int64_t max_steps = 0;  // optimizer steps; 0 = as many as the epochs give
   int64_t micro_batch_size = 8;
   int64_t grad_accum = 1;
-  std::string on_nan = "stop";  // stop (checkpoint the last good state) | skip (drop the step)
+  OnNan on_nan = OnNan::Stop;  // stop (checkpoint the last good state) | skip (drop the step)
   template <class V>
   void visit(V& v) {
     v.field("epochs", epochs).min(1);
     v.field("max_steps", max_steps, "optimizer steps; 0 = epochs decide").min(0);
     v.field("micro_batch_size", micro_batch_size, "rows per forward/backward").min(1);
     v.field("grad_accum", grad_accum, "micro-batches per optimizer step").min(1);
-    v.field("on_nan", on_nan, "a NaN/Inf loss").one_of({"stop", "skip"});
+    v.field("on_nan", on_nan, "a NaN/Inf loss");
   }
 };
 

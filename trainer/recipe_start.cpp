@@ -70,40 +70,4 @@ RecipeStart start_recipe(const RunSection& run, const RunIdentity& identity, con
   return RecipeStart{device, env, std::move(pg), std::move(resume), chat_template, std::move(*tok), std::move(writer)};
 }
 
-std::string export_final(const std::string& output_dir, dist::ProcessGroup& pg,
-                         const std::function<void(const std::string& dir)>& write_model) {
-  const std::string dir = (fs::path(output_dir) / "final").string();
-  if (pg.rank() == 0) write_model(dir);
-  return dir;
-}
-
-void handle_non_finite_step(const std::string& on_nan, double loss, RunState& state, Progress& progress,
-                            const std::function<std::string(const RunState&)>& save, const std::string& hint) {
-  progress.clear();
-  if (on_nan == "stop") {
-    const std::string path = save(state);
-    throw_runtime("loss is " + std::to_string(loss) + " at step " + std::to_string(state.step + 1) +
-                      "; stopped with the last good state saved in " + path,
-                  {.hint = hint + ", or set train.on_nan: skip"});
-  }
-  log::warn("non-finite loss at step " + std::to_string(state.step + 1) + ": step skipped");
-  ++state.skipped_steps;
-}
-
-bool checkpoint_or_stop(const RunState& state, int64_t total_steps, int64_t every_steps, Progress& progress,
-                        const std::function<std::string(const RunState&)>& save, dist::ProcessGroup& pg) {
-  const bool due = state.step < total_steps && every_steps > 0 && state.step % every_steps == 0;
-  // Every rank must stop at the same step: a signal seen by any rank stops them all.
-  if (dist::all_reduce_max(pg, interrupted() ? 1.0 : 0.0) > 0) {
-    progress.clear();
-    log::info("interrupted: checkpoint saved in " + save(state) + "; rerun the same command to resume");
-    return true;
-  }
-  if (due) {
-    progress.clear();  // a terminal's progress line must not swallow the log line
-    save(state);
-  }
-  return false;
-}
-
 }  // namespace fw::trainer

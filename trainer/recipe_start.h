@@ -1,5 +1,4 @@
-// The first steps every recipe takes, and the housekeeping after each of its steps.
-// Recipes still own their loops (torchtune style); these are free functions they call.
+// The first steps every recipe takes (through its TrainingSession, trainer/training_session.h).
 #pragma once
 
 #include <functional>
@@ -12,10 +11,8 @@
 #include "dist/env.h"
 #include "dist/process_group.h"
 #include "trainer/checkpoint_dir.h"
-#include "trainer/progress.h"
 #include "trainer/recipe_sections.h"
 #include "trainer/run_fingerprint.h"
-#include "trainer/run_state.h"
 #include "trainer/setup.h"
 
 namespace fw::trainer {
@@ -48,22 +45,5 @@ RecipeStart start_recipe(const RunSection& run, const RunIdentity& identity, con
 // their own reference and reward models.
 std::vector<ContentKey> common_content_keys(const ModelSection& model, const TokenizerSection& tokenizer,
                                             const std::vector<std::string>& train_files);
-
-// Writes the trained model into OUTPUT_DIR/final through write_model (rank 0 only) and
-// returns that path on every rank.
-std::string export_final(const std::string& output_dir, dist::ProcessGroup& pg,
-                         const std::function<void(const std::string& dir)>& write_model);
-
-// A step whose loss or gradient was not finite: under on_nan "stop" saves the last good
-// state and throws fw::Error (Runtime) naming the step and the checkpoint; under "skip"
-// warns and counts it in state.skipped_steps.
-void handle_non_finite_step(const std::string& on_nan, double loss, RunState& state, Progress& progress,
-                            const std::function<std::string(const RunState&)>& save, const std::string& hint);
-
-// After a completed step: checkpoints every `every_steps` (not at the last step, which
-// the recipe saves itself) and, after SIGINT/SIGTERM on any rank, checkpoints and returns
-// true (stop) on every rank.
-bool checkpoint_or_stop(const RunState& state, int64_t total_steps, int64_t every_steps, Progress& progress,
-                        const std::function<std::string(const RunState&)>& save, dist::ProcessGroup& pg);
 
 }  // namespace fw::trainer

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "trainer/preference_recipe.h"
+#include "trainer/trainer_hooks.h"
 
 namespace fw::trainer {
 
@@ -16,6 +17,6 @@ struct RmResult {
   bool interrupted = false;
 };
 
-RmResult run_rm(const RmRecipe& recipe, const std::string& resolved_config_yaml);
+RmResult run_rm(const RmRecipe& recipe, const std::string& resolved_config_yaml, const TrainerHooks& hooks = {});
 
 }  // namespace fw::trainer

@@ -3,12 +3,18 @@
 // at total_steps (transformers' get_*_schedule_with_warmup, plus a floor).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+
+#include "core/enum_names.h"
 
 namespace fw::trainer {
 
 enum class ScheduleKind { Constant, Linear, Cosine };
+constexpr std::array<EnumName<ScheduleKind>, 3> enum_names(ScheduleKind) {
+  return {{{ScheduleKind::Constant, "constant"}, {ScheduleKind::Linear, "linear"}, {ScheduleKind::Cosine, "cosine"}}};
+}
 ScheduleKind schedule_from_name(const std::string& name);  // constant | linear | cosine
 
 struct ScheduleOptions {

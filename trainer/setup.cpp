@@ -50,8 +50,8 @@ at::Device setup_runtime(const RuntimeOptions& o) {
   return device;
 }
 
-AutocastGuard::AutocastGuard(at::Device device, const std::string& dtype) : type_(device.type()) {
-  if (dtype != "bfloat16") return;
+AutocastGuard::AutocastGuard(at::Device device, ComputeDtype dtype) : type_(device.type()) {
+  if (dtype != ComputeDtype::BFloat16) return;
   enabled_ = true;
   previous_ = at::autocast::is_autocast_enabled(type_);
   at::autocast::set_autocast_dtype(type_, at::kBFloat16);

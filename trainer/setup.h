@@ -6,11 +6,13 @@
 
 #include <string>
 
+#include "trainer/recipe_sections.h"
+
 namespace fw::trainer {
 
 struct RuntimeOptions {
   std::string device = "cpu";
-  std::string dtype = "float32";  // float32 | bfloat16 (autocast; fp32 master weights)
+  ComputeDtype dtype = ComputeDtype::Float32;  // bf16: autocast over fp32 master weights
   int64_t threads = 0;
   bool deterministic = false;
   int64_t seed = 0;
@@ -26,7 +28,7 @@ at::Device setup_runtime(const RuntimeOptions& opts);
 // Enables bf16 autocast on `device` for its lifetime when dtype is bfloat16.
 class AutocastGuard {
  public:
-  AutocastGuard(at::Device device, const std::string& dtype);
+  AutocastGuard(at::Device device, ComputeDtype dtype);
   ~AutocastGuard();
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "trainer/sft_recipe.h"
+#include "trainer/trainer_hooks.h"
 
 namespace fw::trainer {
 
@@ -18,6 +19,6 @@ struct SftResult {
 
 // `resolved_config_yaml` is the recipe as YAML (written into the run folder and each
 // checkpoint). Throws fw::Error for bad input or a NaN loss under on_nan: stop.
-SftResult run_sft(const SftRecipe& recipe, const std::string& resolved_config_yaml);
+SftResult run_sft(const SftRecipe& recipe, const std::string& resolved_config_yaml, const TrainerHooks& hooks = {});
 
 }  // namespace fw::trainer

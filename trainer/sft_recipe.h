@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "data/chat_template.h"
+#include "data/sft_dataset.h"
 #include "trainer/recipe_sections.h"
 
 namespace fw::trainer {
@@ -15,8 +17,8 @@ struct DataSection {
   std::vector<std::string> eval;   // optional SFT JSONL for eval loss
   int64_t max_seq_len = 2048;
   bool packing = true;
-  std::string mask = "all_assistant";  // all_assistant | last_assistant | everything
-  std::string truncation = "drop";     // drop | right | left
+  data::MaskMode mask = data::MaskMode::AllAssistant;  // all_assistant | last_assistant | everything
+  data::Truncation truncation = data::Truncation::Drop;  // drop | right | left
   int64_t max_examples = 0;            // 0 = all
   template <class V>
   void visit(V& v) {
@@ -24,15 +26,26 @@ struct DataSection {
     v.field("eval", eval, "SFT JSONL files for the eval loss");
     v.field("max_seq_len", max_seq_len).min(2);
     v.field("packing", packing, "pack several examples per row (attention stays within each)");
-    v.field("mask", mask, "which tokens are trained on").one_of({"all_assistant", "last_assistant", "everything"});
-    v.field("truncation", truncation, "examples longer than max_seq_len").one_of({"drop", "right", "left"});
+    v.field("mask", mask, "which tokens are trained on");
+    v.field("truncation", truncation, "examples longer than max_seq_len");
     v.field("max_examples", max_examples).min(0);
   }
 };
 
+// What scores eval.prompts' responses against their references. The program running the
+// recipe supplies it (trainer/trainer_hooks.h): trainer/ knows no task domain.
+enum class VerifierKind {
+  Synthetic,   // the synthetic task domain's verifier (data/synth/verify.h): 1..10, partial credit
+  ExactMatch,  // the response, trimmed, equals the reference: 10, else 1
+};
+constexpr std::array<EnumName<VerifierKind>, 2> enum_names(VerifierKind) {
+  return {{{VerifierKind::Synthetic, "synthetic"}, {VerifierKind::ExactMatch, "exact_match"}}};
+}
+
 struct EvalSection {
   int64_t every_steps = 0;  // 0 = only at the end
-  std::string prompts;      // prompt JSONL with references (the synthetic domain): accuracy
+  std::string prompts;      // prompt JSONL with references: accuracy
+  VerifierKind verifier = VerifierKind::Synthetic;
   int64_t max_prompts = 200;
   int64_t max_new_tokens = 32;
   int64_t batch_size = 32;
@@ -40,6 +53,7 @@ struct EvalSection {
   void visit(V& v) {
     v.field("every_steps", every_steps, "0 = only at the end").min(0);
     v.field("prompts", prompts, "prompt JSONL with references, scored by the verifier");
+    v.field("verifier", verifier, "synthetic | exact_match");
     v.field("max_prompts", max_prompts).min(1);
     v.field("max_new_tokens", max_new_tokens).min(1);
     v.field("batch_size", batch_size).min(1);

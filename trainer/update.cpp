@@ -10,6 +10,7 @@ namespace fw::trainer {
 UpdateResult apply_update(torch::optim::Optimizer& optimizer, torch::nn::Module& model, double loss, double grad_clip,
                           double lr, dist::GradientSync* sync) {
   UpdateResult r;
+  r.loss = loss;
   if (sync) {
     const auto t0 = std::chrono::steady_clock::now();
     sync->finish();

@@ -15,6 +15,7 @@ namespace fw::trainer {
 
 struct UpdateResult {
   bool applied = false;   // false: loss or gradient norm was NaN/Inf; gradients dropped
+  double loss = 0;        // the loss the update was given
   double grad_norm = 0;   // before clipping
   double sync_seconds = 0;  // waiting for the gradient all-reduce (what the backward pass did not hide)
 };

@@ -53,14 +53,14 @@ TEST(CudaPpo, AWholeStepRunsUnderBf16Autocast) {
   o.generate.max_new_tokens = 8;
   o.generate.sampling.temperature = 1.0;
   o.generate.eos_ids = {2};
-  o.dtype = "bfloat16";
+  o.dtype = fw::trainer::ComputeDtype::BFloat16;
   const trainer::Experience e = trainer::make_experience(m, kPrompts, 5, 0.05, o, at::kCUDA);
   ASSERT_TRUE(trainer::experience_is_finite(e));
   trainer::PolicyAndValue w(m);
   auto opt = trainer::make_adamw(*w, {.lr = 1e-3});
   const trainer::PpoUpdateStats s = trainer::ppo_update(
       m, *w, *opt, e, {.ppo_epochs = 2, .num_mini_batches = 2, .micro_batch_size = 2, .lr = 1e-3, .seed = 1,
-                      .dtype = "bfloat16"},
+                      .dtype = fw::trainer::ComputeDtype::BFloat16},
       at::kCUDA);
   EXPECT_EQ(s.updates, 4);
   EXPECT_TRUE(std::isfinite(s.policy_loss) && std::isfinite(s.value_loss));

@@ -42,7 +42,7 @@ TEST(DpoBatch, BothLayoutsGiveTheSameLogprobsAndGradients) {
   auto run = [&](bool shared) {
     lm->zero_grad();
     const trainer::DpoBatch b = trainer::collate_dpo(ex, all_rows(), 0, shared);
-    trainer::PairLogps lp = trainer::pair_logps(lm, b, at::kCPU, "float32");
+    trainer::PairLogps lp = trainer::pair_logps(lm, b, at::kCPU, trainer::ComputeDtype::Float32);
     (lp.logps * at::arange(1, 9, at::kFloat)).sum().backward();  // a different weight per sequence
     std::vector<at::Tensor> grads;
     for (auto& p : lm->parameters()) grads.push_back(p.grad().clone());

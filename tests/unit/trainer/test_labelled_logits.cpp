@@ -28,7 +28,7 @@ TEST(SftStep, HeadOnTrainablePositionsEqualsHeadEverywhere) {
     ASSERT_GT(n, 3);
     ASSERT_LT(n, 30);
 
-    losses::SftLoss selected = trainer::sft_micro_batch_loss(lm, b, at::kCPU, "float32");
+    losses::SftLoss selected = trainer::sft_micro_batch_loss(lm, b, at::kCPU, trainer::ComputeDtype::Float32);
     selected.loss_sum.backward();
     std::vector<at::Tensor> grads;
     for (auto& p : lm->parameters()) {
@@ -57,7 +57,7 @@ TEST(LabelledLogits, SequenceLogpsEqualTheFullLogitsOnes) {
   labels[2].narrow(0, 7, 3).fill_(losses::kIgnoreIndex);  // a shorter row: padding
   labels[3].fill_(losses::kIgnoreIndex);  // a row with nothing scored sums to 0
 
-  const at::Tensor selected = trainer::labelled_sequence_logps(trainer::labelled_logits(lm, ids, labels, {}, at::kCPU, "float32"));
+  const at::Tensor selected = trainer::labelled_sequence_logps(trainer::labelled_logits(lm, ids, labels, {}, at::kCPU, trainer::ComputeDtype::Float32));
   selected.sum().backward();
   std::vector<at::Tensor> grads;
   for (auto& p : lm->parameters()) {
