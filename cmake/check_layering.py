@@ -1,11 +1,24 @@
 #!/usr/bin/env python3
-"""Layering check (DESIGN.md §2): every #include of a project file must name a header of a
-library the including target may see, as CMake propagates include paths.
+"""Layering check (DESIGN.md §2): every link a library's CMake declares between libraries of
+the tree goes the allowed way (cmake/layering_allowed.txt), and every #include of a project
+file names a header of a library the including target may see, as CMake propagates include
+paths.
 
-  check_layering.py --root SRC --graph BUILD/layering/graph.txt [--depfile F --stamp S] [--owners]
+  check_layering.py --root SRC --graph BUILD/layering/graph.txt [--allowed TABLE]
+                    [--depfile F --stamp S] [--owners]
 
 The graph (written by cmake/layering.cmake at configure time) lists each static library
-and executable of the tree with its sources, what it links and what it passes on.
+and executable of the tree with its folder, its sources, what it links and what it passes
+on. The table (default: layering_allowed.txt beside this script) gives each library of the
+tree the libraries it may link and the rule that says so.
+
+The direction: a library's direct link (PUBLIC or PRIVATE) to a library of the tree must be
+in the library's row; else the check fails naming the CMake file (and line) that declares
+the link, the two libraries and the row's rule:
+  trainer/CMakeLists.txt:7: fw_trainer links fw_flywheel, which cmake/layering_allowed.txt
+  does not allow (trainer <- losses, ...; fw_trainer may link: ...)
+Executables may link anything. A library without a row, or a row naming no library of the
+tree, is an error too.
 
 Who owns a file:
   * a file named in a library's SOURCES belongs to that library;
@@ -29,7 +42,8 @@ What a target may include:
     headers of no library that they include are checked the same way, for that executable.
   Includes that name no file of the tree (system and third-party headers) are not checked.
 
-Exit status 0 when every include is allowed, 1 with one line per forbidden include:
+Exit status 0 when every link and include is allowed, 1 with one line per forbidden link
+or include:
   trainer/foo.cpp:12: #include "flywheel/run.h": fw_trainer does not depend on fw_flywheel (...)
 """
 
@@ -47,6 +61,7 @@ class Target:
     def __init__(self, name, kind):
         self.name = name
         self.kind = kind  # STATIC_LIBRARY or EXECUTABLE
+        self.dir = None   # its CMake folder (SOURCE_DIR), relative to the root
         self.sources = []
         self.links = []   # every direct link (PUBLIC and PRIVATE)
         self.public = []  # what it passes on (PUBLIC / INTERFACE)
@@ -70,6 +85,8 @@ def read_graph(path):
                 current = targets.setdefault(name, Target(name, kind))
             elif current is None:
                 sys.exit(f"{path}:{lineno}: '{key}' before any 'target' line")
+            elif key == "dir":
+                current.dir = os.path.normpath(value)
             elif key == "source":
                 current.sources.append(os.path.normpath(value))
             elif key == "link":
@@ -81,6 +98,70 @@ def read_graph(path):
     return targets
 
 
+class Row:
+    def __init__(self, name, allowed, rule, lineno):
+        self.name, self.allowed, self.rule, self.lineno = name, allowed, rule, lineno
+
+
+def read_allowed(path):
+    """{library: Row} from layering_allowed.txt ('name: deps... | rule', continued on lines
+    that start with white space); problems of the table itself exit."""
+    rows, pending = {}, []  # pending: [(lineno, text)] of the row being read
+
+    def finish():
+        if not pending:
+            return
+        lineno = pending[0][0]
+        text = " ".join(t.strip() for _, t in pending)
+        pending.clear()
+        name, colon, rest = text.partition(":")
+        deps, bar, rule = rest.partition("|")
+        name = name.strip()
+        if not colon or not bar or not name or " " in name:
+            sys.exit(f"{path}:{lineno}: expected '<library>: <libraries it may link> | <rule>'")
+        if name in rows:
+            sys.exit(f"{path}:{lineno}: a second row for {name} (the first is line {rows[name].lineno})")
+        rows[name] = Row(name, set(deps.split()), " ".join(rule.split()), lineno)
+
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if line[0].isspace():
+                if not pending:
+                    sys.exit(f"{path}:{lineno}: a continuation line outside a row")
+                pending.append((lineno, line))
+            else:
+                finish()
+                pending.append((lineno, line))
+    finish()
+    return rows
+
+
+CMAKE_CALL_RE = re.compile(r"\b(fw_add_library|add_library|target_link_libraries)\s*\(", re.IGNORECASE)
+
+
+def cmake_calls(text):
+    """[(command, [(line, argument)])] of the fw_add_library / add_library /
+    target_link_libraries calls in a CMake file (comments dropped; enough for our files)."""
+    lines = [re.sub(r"#.*", "", l) for l in text.split("\n")]
+    flat = "\n".join(lines)
+    out = []
+    for m in CMAKE_CALL_RE.finditer(flat):
+        depth, i, args = 1, m.end(), []
+        while i < len(flat) and depth:
+            c = flat[i]
+            depth += c == "("
+            depth -= c == ")"
+            i += 1
+        body_start = m.end()
+        for t in re.finditer(r"[^\s()]+", flat[body_start:i - 1]):
+            args.append((flat.count("\n", 0, body_start + t.start()) + 1, t.group(0)))
+        out.append((m.group(1).lower(), args))
+    return out
+
+
 class Checker:
     def __init__(self, root, targets):
         self.root = os.path.abspath(root)
@@ -89,6 +170,7 @@ class Checker:
         self.read_files = set()
         self._includes = {}
         self.problems = []  # (path, line, message)
+        self.link_problems = []  # (file:line of the CMake call, message)
         self.errors = []    # problems of the rules themselves (ambiguous owners)
 
         # Ownership: SOURCES first.
@@ -121,6 +203,68 @@ class Checker:
                     out |= self.public_closure(dep)
             self._public_closure[name] = out
         return self._public_closure[name]
+
+    def cmake_files(self, target):
+        """The CMake files of TARGET's folder: CMakeLists.txt first, then *.cmake."""
+        folder = self.targets[target].dir
+        if folder is None:
+            return []
+        out = []
+        top = os.path.join(self.root, folder)
+        names = sorted(n for n in os.listdir(top) if n.endswith(".cmake")) if os.path.isdir(top) else []
+        for n in ["CMakeLists.txt"] + names:
+            if os.path.isfile(os.path.join(top, n)):
+                out.append(os.path.normpath(os.path.join(folder, n)))
+        return out
+
+    def link_declared_at(self, target, dep):
+        """'file:line' of the call in TARGET's folder that links DEP to TARGET; else 'file:line'
+        of where TARGET is declared; else its folder's CMakeLists.txt."""
+        short = target[3:] if target.startswith("fw_") else target
+        declared = None
+        for rel in self.cmake_files(target):
+            path = os.path.join(self.root, rel)
+            self.read_files.add(path)
+            with open(path, encoding="utf-8", errors="replace") as f:
+                calls = cmake_calls(f.read())
+            for command, args in calls:
+                if not args:
+                    continue
+                first = args[0][1]
+                if not ((command == "fw_add_library" and first == short) or
+                        (command in ("add_library", "target_link_libraries") and first == target)):
+                    continue
+                if command != "target_link_libraries" and declared is None:
+                    declared = f"{rel}:{args[0][0]}"
+                for lineno, arg in args[1:]:
+                    if arg == dep:
+                        return f"{rel}:{lineno}"
+        if declared:
+            return declared
+        folder = self.targets[target].dir or "."
+        return os.path.normpath(os.path.join(folder, "CMakeLists.txt"))
+
+    def check_links(self, rows, table):
+        """Every direct link between libraries of the tree must be in the linking library's row."""
+        for name in sorted(rows):
+            for dep in sorted(rows[name].allowed):
+                if dep not in self.libs:
+                    self.errors.append(f"{table}:{rows[name].lineno}: {name}'s row names {dep}, "
+                                       "which is no library of the tree")
+        for lib in sorted(self.libs):
+            deps = [d for d in dict.fromkeys(self.targets[lib].links) if d in self.libs and d != lib]
+            row = rows.get(lib)
+            if row is None:
+                self.errors.append(f"{lib} has no row in {table}: add one, with the libraries DESIGN.md §2 "
+                                   f"lets it link (it links: {self._names(deps)})")
+                continue
+            for dep in deps:
+                if dep in row.allowed:
+                    continue
+                where = self.link_declared_at(lib, dep)
+                self.link_problems.append(
+                    (where, f"{lib} links {dep}, which {table} does not allow ({row.rule}; "
+                            f"{lib} may link: {self._names(row.allowed)})"))
 
     def visible(self, target):
         """The libraries whose headers TARGET's own .cpp files may include."""
@@ -255,6 +399,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", required=True, help="the source tree")
     ap.add_argument("--graph", required=True, help="graph.txt written by cmake/layering.cmake")
+    ap.add_argument("--allowed", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "layering_allowed.txt"),
+                    help="the table of allowed links (default: layering_allowed.txt beside this script)")
     ap.add_argument("--depfile", help="write a Makefile-style depfile of every file read")
     ap.add_argument("--stamp", help="touch this file when the check passes (the depfile's target)")
     ap.add_argument("--owners", action="store_true", help="print which library owns each header, then check")
@@ -264,6 +411,17 @@ def main():
     if args.owners:
         for rel in checker.headers_of_libraries():
             print(f"{rel} {checker.header_owner(rel)}")
+    table = os.path.abspath(args.allowed)
+    checker.read_files.add(table)
+    # The table as the tree names it: relative to the root, else (a copy of the tree checked
+    # with the script's own table) to the script's tree, else as given.
+    shown = args.allowed
+    for base in (checker.root, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))):
+        rel = os.path.relpath(table, base)
+        if not rel.startswith(".."):
+            shown = rel
+            break
+    checker.check_links(read_allowed(table), shown)
     checker.run()
 
     if args.depfile:
@@ -278,14 +436,22 @@ def main():
             f.write("\n")
 
     problems = sorted(set(checker.problems), key=lambda p: (p[0], p[1], p[2]))
+    links = sorted(set(checker.link_problems))
     for err in sorted(set(checker.errors)):
         print(f"layering: {err}", file=sys.stderr)
+    for where, msg in links:
+        print(f"{where}: {msg}", file=sys.stderr)
     for rel, lineno, msg in problems:
         print(f"{rel}:{lineno}: {msg}", file=sys.stderr)
-    if problems or checker.errors:
+    if links:
+        print(f"layering: {len(links)} forbidden link(s) (DESIGN.md §2; {shown}): remove the link and "
+              "what needs it; the table changes only where §2 does", file=sys.stderr)
+    if problems:
         print(f"layering: {len(problems)} forbidden #include(s) (DESIGN.md §2; docs/architecture.md, "
               "'Libraries and their dependencies'): declare the dependency in the library's CMake "
-              "(PUBLIC_DEPS) where §2's direction allows it, else remove the include", file=sys.stderr)
+              f"(PUBLIC_DEPS) where §2's direction allows it ({shown}), else remove the include",
+              file=sys.stderr)
+    if links or problems or checker.errors:
         return 1
     if args.stamp:
         with open(args.stamp, "w", encoding="utf-8") as f:

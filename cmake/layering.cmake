@@ -1,16 +1,20 @@
-# Layering enforced by the build (DESIGN.md §2): every #include of a project file must
-# name a header of a library the including target may see — itself, what it links, and
-# what those pass on PUBLIC — as CMake propagates it. cmake/check_layering.py does the
-# comparison; this file writes the declared graph for it and runs it in every build.
+# Layering enforced by the build (DESIGN.md §2): every link a library declares to another
+# library of the tree must go the allowed way (the table cmake/layering_allowed.txt), and
+# every #include of a project file must name a header of a library the including target may
+# see — itself, what it links, and what those pass on PUBLIC — as CMake propagates it.
+# cmake/check_layering.py does both; this file writes the declared graph for it and runs it
+# in every build.
 #
 # fw_layering_check(), called once at the end of the top-level CMakeLists.txt (when every
 # target and link is declared), writes ${CMAKE_BINARY_DIR}/layering/graph.txt — for each
-# static library and executable of the tree: its type, its sources (relative to the
-# source root), what it links (LINK_LIBRARIES) and what it passes on
+# static library and executable of the tree: its type, its CMake folder and sources
+# (relative to the source root), what it links (LINK_LIBRARIES) and what it passes on
 # (INTERFACE_LINK_LIBRARIES) — and adds the target fw_layering (in ALL), whose command runs
 # the check. The check writes a depfile naming every file it read, so it reruns when a
-# source, a header, the graph or the script changes; a forbidden include fails the build
-# with "file:line: #include ...: <target> does not depend on <library> ...".
+# source, a header, a CMake file, the graph, the table or the script changes. A forbidden
+# link fails the build with "<dir>/CMakeLists.txt:line: fw_a links fw_b, which
+# cmake/layering_allowed.txt does not allow (<rule>; ...)", a forbidden include with
+# "file:line: #include ...: <target> does not depend on <library> ...".
 
 # The interpreter (the bootstrap venv's, else any Python 3: the check needs only the
 # standard library) and the graph's path, for the check and for its test
@@ -23,6 +27,7 @@ else()
 endif()
 set(FW_LAYERING_GRAPH ${CMAKE_BINARY_DIR}/layering/graph.txt)
 set(FW_LAYERING_SCRIPT ${CMAKE_SOURCE_DIR}/cmake/check_layering.py)
+set(FW_LAYERING_ALLOWED ${CMAKE_SOURCE_DIR}/cmake/layering_allowed.txt)
 
 # Every target declared in DIR and its sub-directories.
 function(_fw_layering_targets dir out)
@@ -48,6 +53,11 @@ function(fw_layering_check)
     get_target_property(links ${target} LINK_LIBRARIES)
     get_target_property(passes ${target} INTERFACE_LINK_LIBRARIES)
     string(APPEND text "target ${target} ${type}\n")
+    cmake_path(RELATIVE_PATH dir BASE_DIRECTORY ${CMAKE_SOURCE_DIR} OUTPUT_VARIABLE rel_dir)
+    if(rel_dir STREQUAL "")
+      set(rel_dir ".")
+    endif()
+    string(APPEND text "dir ${rel_dir}\n")
     foreach(source ${sources})
       if(source MATCHES "^\\$<")  # generator expressions: none of ours
         continue()
@@ -82,10 +92,10 @@ function(fw_layering_check)
   add_custom_command(
     OUTPUT ${stamp}
     COMMAND ${FW_LAYERING_PYTHON} ${script} --root ${CMAKE_SOURCE_DIR} --graph ${graph}
-            --depfile ${depfile} --stamp ${stamp}
-    DEPENDS ${script} ${graph}
+            --allowed ${FW_LAYERING_ALLOWED} --depfile ${depfile} --stamp ${stamp}
+    DEPENDS ${script} ${graph} ${FW_LAYERING_ALLOWED}
     DEPFILE ${depfile}
-    COMMENT "Checking every #include against the declared library dependencies (layering)"
+    COMMENT "Checking the library links against cmake/layering_allowed.txt and every #include against them (layering)"
     VERBATIM)
   add_custom_target(fw_layering ALL DEPENDS ${stamp})
 endfunction()

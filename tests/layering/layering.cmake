@@ -1,6 +1,6 @@
 # The layering check (cmake/layering.cmake, cmake/check_layering.py): it passes on the
-# real tree, and on a copy of the tree with a deliberately forbidden include it fails
-# naming the file and line. Plain Python, no build outputs needed but the graph written at
+# real tree, and on a copy of the tree with a deliberately forbidden include, or a link
+# cmake/layering_allowed.txt forbids, it fails naming the file and line. Plain Python, no build outputs needed but the graph written at
 # configure time; a second or two each.
 add_test(NAME layering_real_tree
   COMMAND ${FW_LAYERING_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/layering/test_layering.py real

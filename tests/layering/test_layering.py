@@ -1,24 +1,28 @@
 #!/usr/bin/env python3
 """The layering check (cmake/check_layering.py) passes on the real tree, and fires, naming
-the file and line, on a copy of the tree with a deliberately forbidden include.
+the file and line, on a copy of the tree with a deliberately forbidden include or link.
 
   test_layering.py real    --checker C --graph G --root SRC
   test_layering.py fixture --checker C --graph G --root SRC --tmp DIR
 
-The fixture copies the tree's C++ files (no build outputs) to DIR and, one case at a time,
-adds one forbidden include (or drops one declared link from a copy of the graph), runs the
-check and asserts it fails with exactly that file:line and message, then undoes the case.
-The files it edits are picked from the graph (a library's first source), not by name, so
-the test survives files being renamed.
+The fixture copies the tree's C++ and CMake files (no build outputs) to DIR and, one case
+at a time, adds one forbidden include (or drops one declared link from a copy of the
+graph), or declares one link that cmake/layering_allowed.txt forbids (in the library's
+CMake file and in a copy of the graph), runs the check and asserts it fails with exactly
+that file:line and message, then undoes the case. The files it edits are picked from the
+graph (a library's first source, its CMake folder), not by name, so the test survives
+files being renamed.
 """
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 CXX_EXTS = (".h", ".hpp", ".cpp", ".cc")
+CMAKE_EXTS = ("CMakeLists.txt", ".cmake")
 
 
 def run_check(checker, root, graph):
@@ -28,13 +32,15 @@ def run_check(checker, root, graph):
 
 
 def read_graph(path):
-    """{target: {"sources": [...], "lines": [...]}} from graph.txt."""
+    """{target: {"dir": folder, "sources": [...]}} from graph.txt."""
     targets, current = {}, None
     with open(path, encoding="utf-8") as f:
         for line in f:
             key, _, value = line.rstrip("\n").partition(" ")
             if key == "target":
-                current = targets.setdefault(value.split(" ")[0], {"sources": []})
+                current = targets.setdefault(value.split(" ")[0], {"dir": None, "sources": []})
+            elif key == "dir" and current is not None:
+                current["dir"] = value
             elif key == "source" and current is not None:
                 current["sources"].append(value)
     return targets
@@ -48,7 +54,7 @@ def first_source(targets, target, ext=".cpp"):
 
 
 def copy_tree(src, dst, graph):
-    """The C++ files of every top-level folder that holds a target's source."""
+    """The C++ and CMake files of every top-level folder that holds a target's source."""
     tops = set()
     for t in read_graph(graph).values():
         tops.update(s.split(os.sep)[0] for s in t["sources"] if os.sep in s)
@@ -63,7 +69,7 @@ def copy_tree(src, dst, graph):
             if os.path.isdir(full):
                 if n.startswith(".") or os.path.exists(os.path.join(full, "CMakeCache.txt")):
                     out.append(n)
-            elif not n.endswith(CXX_EXTS):
+            elif not n.endswith(CXX_EXTS + CMAKE_EXTS):
                 out.append(n)
         return out
 
@@ -72,12 +78,14 @@ def copy_tree(src, dst, graph):
 
 
 class Case:
-    """Append LINE to FILE (inside the copy), optionally edit the graph, and expect the check
-    to fail with EXPECT at FILE:<that line> (the only problem unless ONLY is false)."""
+    """Append LINE to FILE (inside the copy) — or insert it after the first line matching
+    AFTER — optionally edit the graph, and expect the check to fail at FILE:<that line> with
+    "<LINE>: EXPECT" (an include), or with EXPECT alone when ECHO is false (a link); the only
+    problem unless ONLY is false."""
 
-    def __init__(self, name, file, line, expect, graph_edit=None, only=True):
+    def __init__(self, name, file, line, expect, graph_edit=None, only=True, after=None, echo=True):
         self.name, self.file, self.line, self.expect = name, file, line, expect
-        self.graph_edit, self.only = graph_edit, only
+        self.graph_edit, self.only, self.after, self.echo = graph_edit, only, after, echo
 
 
 def run_case(case, checker, root, graph, failures):
@@ -87,9 +95,15 @@ def run_case(case, checker, root, graph, failures):
     graph_used = graph
     try:
         text = original if original.endswith("\n") else original + "\n"
-        lineno = text.count("\n") + 1
+        if case.after:
+            lines = text.split("\n")
+            at = next(i for i, l in enumerate(lines) if re.search(case.after, l)) + 1
+            lines.insert(at, case.line)
+            lineno, text = at + 1, "\n".join(lines)
+        else:
+            lineno, text = text.count("\n") + 1, text + case.line + "\n"
         with open(path, "w", encoding="utf-8") as f:
-            f.write(text + case.line + "\n")
+            f.write(text)
         if case.graph_edit:
             graph_used = os.path.join(root, "graph.edited.txt")
             with open(graph, encoding="utf-8") as f:
@@ -97,7 +111,7 @@ def run_case(case, checker, root, graph, failures):
             with open(graph_used, "w", encoding="utf-8") as f:
                 f.write(edited)
         rc, out = run_check(checker, root, graph_used)
-        want = f"{case.file}:{lineno}: {case.line.strip()}: {case.expect}"
+        want = f"{case.file}:{lineno}: " + (f"{case.line.strip()}: " if case.echo else "") + case.expect
         problems = [l for l in out.splitlines() if not l.startswith("layering:")]
         hits = [l for l in problems if l.startswith(want)]
         if rc != 1 or not hits or (case.only and len(problems) != 1):
@@ -125,6 +139,21 @@ def drop_link(graph_text, target, dep):
     return "\n".join(out)
 
 
+def add_link(graph_text, target, dep, public=True):
+    """The graph with TARGET linking DEP (and passing it on when PUBLIC)."""
+    out, current = [], None
+    for line in graph_text.split("\n"):
+        key, _, value = line.partition(" ")
+        if current == target and key == "target":
+            out += [f"link {dep}"] + ([f"public {dep}"] if public else [])
+        if key == "target":
+            current = value.split(" ")[0]
+        out.append(line)
+    if current == target:
+        out += [f"link {dep}"] + ([f"public {dep}"] if public else [])
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", choices=["real", "fixture"])
@@ -138,9 +167,9 @@ def main():
         rc, out = run_check(args.checker, args.root, args.graph)
         print(out, end="")
         if rc != 0:
-            print("FAIL: the layering check finds forbidden includes in the tree (above)")
+            print("FAIL: the layering check finds forbidden links or includes in the tree (above)")
             return 1
-        print("ok   the tree's includes respect the declared library dependencies")
+        print("ok   the tree's links go the allowed way and its includes respect them")
         return 0
 
     root = os.path.join(args.tmp, "tree")
@@ -180,6 +209,36 @@ def main():
         cases.append(Case("trainer_core_includes_trainer_header", first_source(targets, "fw_trainer_core"),
                           f'#include "{header_only[0]}"',
                           "fw_trainer_core does not depend on fw_trainer (its dependencies: "))
+    # Links that DESIGN.md §2 forbids (cmake/layering_allowed.txt): the check names the CMake
+    # file and line that declares it, the two libraries and the rule.
+    def cmake_of(target):
+        return os.path.join(targets[target]["dir"], "CMakeLists.txt")
+
+    def forbidden_link(lib, dep):
+        return f"{lib} links {dep}, which cmake/layering_allowed.txt does not allow ("
+
+    cases += [
+        # The issue's example, the other way: fixing a forbidden include by adding the link.
+        Case("trainer_links_flywheel", cmake_of("fw_trainer"),
+             "target_link_libraries(fw_trainer PUBLIC fw_flywheel)",
+             forbidden_link("fw_trainer", "fw_flywheel"), echo=False,
+             graph_edit=lambda g: add_link(g, "fw_trainer", "fw_flywheel")),
+        # "trainer/ knows no task domain": data/synth is data/, but not the trainer's.
+        Case("trainer_links_synth", cmake_of("fw_trainer"),
+             "target_link_libraries(fw_trainer PUBLIC fw_synth)",
+             forbidden_link("fw_trainer", "fw_synth"), echo=False,
+             graph_edit=lambda g: add_link(g, "fw_trainer", "fw_synth")),
+        # "The arena never depends on trainer", a PRIVATE link.
+        Case("arena_links_trainer", cmake_of("fw_arena"),
+             "target_link_libraries(fw_arena PRIVATE fw_trainer)",
+             forbidden_link("fw_arena", "fw_trainer"), echo=False,
+             graph_edit=lambda g: add_link(g, "fw_arena", "fw_trainer", public=False)),
+        # "The model knows nothing of distribution", declared in fw_add_library's DEPS: the
+        # line of the DEPS entry inside the call.
+        Case("model_deps_dist", cmake_of("fw_model"), "  DEPS fw_dist",
+             forbidden_link("fw_model", "fw_dist"), echo=False, after=r"fw_add_library\(\s*model\b[^)]*$",
+             graph_edit=lambda g: add_link(g, "fw_model", "fw_dist", public=False)),
+    ]
     if "test_core" in targets:  # FW_TEST_PARTS may leave it out
         # A test including what its executable does not link.
         test_core_cpp = next(s for s in targets["test_core"]["sources"] if s.startswith("tests/unit/"))
