@@ -37,7 +37,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml, c
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
   RunIdentity id{"dpo", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)};
   id.content.push_back({"dpo.reference_path", {r.dpo.reference_path}});
-  TrainingSession session(sections_of(r), id, r.data.train, hooks.faults);
+  TrainingSession session(r, id, r.data.train, hooks.faults);
   const at::Device device = session.device();
   dist::ProcessGroup& pg = session.pg();
   const auto& resume = session.resume();
@@ -136,13 +136,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml, c
   while (!session.done()) {
     session.begin_step();
     data::DataCursor next_cursor = session.state().cursor;
-    const std::vector<data::MicroBatch> micro = stream.next_step(next_cursor);
-    int64_t pairs = 0;
-    for (const auto& mb : micro) pairs += static_cast<int64_t>(mb.size());
-    pairs = static_cast<int64_t>(dist::all_reduce_sum(pg, static_cast<double>(pairs)));  // over every rank
-    size_t last_batch = 0;  // the last non-empty micro-batch launches the gradient all-reduce
-    for (size_t i = 0; i < micro.size(); ++i)
-      if (!micro[i].empty()) last_batch = i;
+    const auto [micro, pairs, last_batch] = next_pair_step(stream, next_cursor, pg);
 
     StepSums sums({"loss", "chosen_reward", "rejected_reward", "correct", "chosen_logp", "rejected_logp", "tokens",
                    "nll", "timing/data", "timing/reference", "timing/forward_backward"});
@@ -214,18 +208,12 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml, c
                          {"timing/data", sums["timing/data"] / ranks}, {"timing/reference", sums["timing/reference"] / ranks},
                          {"timing/forward_backward", sums["timing/forward_backward"] / ranks},
                          {"timing/optimizer", t_optimizer}, {"timing/grad_sync", update.sync_seconds}};
-    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"acc", sums["correct"] / n}}})) {
-      result.interrupted = true;
-      result.steps = session.state().step;
-      return result;
-    }
+    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"acc", sums["correct"] / n}}}))
+      return session.stopped(result);
   }
 
   // 7. Final checkpoint, exported model, held-out accuracy.
-  const SessionEnd end = session.finish();
-  result.final_dir = end.final_dir;
-  result.steps = end.steps;
-  if (!end.evaluation.empty()) result.eval_accuracy = std::get<double>(end.evaluation.front().second);
+  session.finish(result, "eval/rewards/accuracies");
   log::info("done: " + std::to_string(result.steps) + " steps, final loss " + std::to_string(result.last_loss) +
             "; model in " + result.final_dir);
   return result;

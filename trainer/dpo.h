@@ -5,16 +5,13 @@
 #include <string>
 
 #include "trainer/preference_recipe.h"
+#include "trainer/train_result.h"
 #include "trainer/trainer_hooks.h"
 
 namespace fw::trainer {
 
-struct DpoResult {
-  std::string final_dir;
-  int64_t steps = 0;
+struct DpoResult : TrainResult {  // eval_accuracy: rewards/accuracies on data.eval
   double last_loss = 0;
-  std::optional<double> eval_accuracy;  // rewards/accuracies on data.eval
-  bool interrupted = false;
 };
 
 DpoResult run_dpo(const DpoRecipe& recipe, const std::string& resolved_config_yaml, const TrainerHooks& hooks = {});

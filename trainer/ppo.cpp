@@ -48,7 +48,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
   id.content.push_back({"ppo.reward_model_path", {r.ppo.reward_model_path}});
   id.content.push_back({"ppo.value_model_path", {r.ppo.value_model_path}});
   id.content.push_back({"ppo.reference_path", {r.ppo.reference_path}});
-  TrainingSession session(sections_of(r), id, r.data.train, hooks.faults);
+  TrainingSession session(r, id, r.data.train, hooks.faults);
   const at::Device device = session.device();
   dist::ProcessGroup& pg = session.pg();
   const auto& resume = session.resume();
@@ -114,7 +114,6 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
 
   // 5. The loop.
   PpoResult result;
-  auto interrupted = [&] { return PpoResult{.steps = session.state().step, .interrupted = true}; };
   session.begin();
   while (!session.done()) {
     session.begin_step();
@@ -136,7 +135,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
     if (dist::all_reduce_max(pg, batch_prompts.empty() ? 1.0 : 0.0) > 0) {
       log::warn("PPO step " + std::to_string(step + 1) + ": too few prompts left in the epoch for every rank; skipped");
       ++session.state().skipped_steps;
-      if (session.end_step(dropped)) return interrupted();
+      if (session.end_step(dropped)) return session.stopped(result);
       continue;
     }
 
@@ -147,7 +146,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
     if (dist::all_reduce_max(pg, experience_is_finite(exp) ? 0.0 : 1.0) > 0) {
       session.non_finite_step(std::nan(""),
                               "a model produced NaN/Inf scores, log-probs or values; check the reward and value models");
-      if (session.end_step(dropped)) return interrupted();
+      if (session.end_step(dropped)) return session.stopped(result);
       continue;
     }
 
@@ -207,15 +206,11 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
         {"timing/generate", exp.generate_seconds}, {"timing/score", exp.score_seconds}, {"timing/train", u.seconds},
         {"timing/step", session.step_seconds()}};
     if (session.end_step({next_cursor, step_tokens, true, row, {{"score", mean_score}, {"kl", mean_kl}}}))
-      return interrupted();
+      return session.stopped(result);
   }
 
   // 6. Final checkpoint, exported policy, generation eval.
-  const SessionEnd end = session.finish();
-  result.final_dir = end.final_dir;
-  result.steps = end.steps;
-  for (const auto& [name, value] : end.evaluation)
-    if (name == "eval/accuracy") result.eval_accuracy = std::get<double>(value);
+  session.finish(result, "eval/accuracy");
   log::info("done: " + std::to_string(result.steps) + " PPO steps, score " + std::to_string(result.last_score) +
             ", KL " + std::to_string(result.last_kl) + "; policy in " + result.final_dir);
   return result;

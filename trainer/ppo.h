@@ -7,17 +7,14 @@
 
 #include "trainer/eval_generation.h"
 #include "trainer/ppo_recipe.h"
+#include "trainer/train_result.h"
 #include "trainer/trainer_hooks.h"
 
 namespace fw::trainer {
 
-struct PpoResult {
-  std::string final_dir;  // OUTPUT_DIR/final: the policy in HF layout with its tokenizer
-  int64_t steps = 0;      // PPO steps completed (in total, across resumes)
+struct PpoResult : TrainResult {  // final_dir: the policy; eval_accuracy: on eval.prompts, when set
   double last_score = 0;  // objective/scores of the last step
   double last_kl = 0;     // objective/kl of the last step
-  std::optional<double> eval_accuracy;  // when eval.prompts is set
-  bool interrupted = false;
 };
 
 // hooks.judge (optional, rank 0): also scores the eval.prompts responses at each evaluation

@@ -96,29 +96,14 @@ struct PpoSection {
   }
 };
 
-struct PpoRecipe {
-  RunSection run;  // output_dir, seed, device, ... (top-level keys)
-  ModelSection model;  // the policy to start from
-  TokenizerSection tokenizer;
+// model: the policy to start from.
+struct PpoRecipe : TrainingSections {
   PromptDataSection data;
   PpoSection ppo;
-  OptimSection optim;
-  ScheduleSection schedule;
-  TrainSection train;
-  CheckpointSection checkpoint;
   EvalSection eval;
   template <class V>
   void visit(V& v) {
-    run.visit(v);
-    v.section("model", model);
-    v.section("tokenizer", tokenizer);
-    v.section("data", data);
-    v.section("ppo", ppo);
-    v.section("optim", optim);
-    v.section("schedule", schedule);
-    v.section("train", train);
-    v.section("checkpoint", checkpoint);
-    v.section("eval", eval);
+    visit_around(v, [&] { v.section("data", data); v.section("ppo", ppo); }, [&] { v.section("eval", eval); });
     v.check(model.path.size() > 0, "model.path", "PPO starts from a trained policy (e.g. flywheel sft's final/)");
     v.check(train.grad_accum == 1, "train.grad_accum",
             "PPO accumulates over each mini-batch; set ppo.num_mini_batches and train.micro_batch_size");

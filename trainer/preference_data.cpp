@@ -31,4 +31,14 @@ PreferenceData load_preference_data(const PreferenceDataSection& d, const TrainS
   return out;
 }
 
+PairStep next_pair_step(StepStream& stream, data::DataCursor& cursor, dist::ProcessGroup& pg) {
+  PairStep s{.micro = stream.next_step(cursor)};
+  for (size_t i = 0; i < s.micro.size(); ++i) {
+    s.pairs += static_cast<int64_t>(s.micro[i].size());
+    if (!s.micro[i].empty()) s.last_batch = i;
+  }
+  s.pairs = static_cast<int64_t>(dist::all_reduce_sum(pg, static_cast<double>(s.pairs)));
+  return s;
+}
+
 }  // namespace fw::trainer

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "data/preference_dataset.h"
+#include "dist/process_group.h"
 #include "trainer/preference_recipe.h"
 #include "trainer/step_stream.h"
 
@@ -21,5 +22,15 @@ struct PreferenceData {
 PreferenceData load_preference_data(const PreferenceDataSection& data, const TrainSection& train,
                                     const data::Tokenizer& tok, data::TemplateKind chat_template, int64_t seed,
                                     std::optional<StepStream>& stream, int rank = 0, int world_size = 1);
+
+// One step's micro-batches of pairs for this rank (the cursor advanced past them), the
+// step's pairs on every rank (the loss divides by them), and the last non-empty
+// micro-batch (its backward launches the gradient all-reduce).
+struct PairStep {
+  std::vector<data::MicroBatch> micro;
+  int64_t pairs = 0;
+  size_t last_batch = 0;
+};
+PairStep next_pair_step(StepStream& stream, data::DataCursor& cursor, dist::ProcessGroup& pg);
 
 }  // namespace fw::trainer

@@ -50,27 +50,12 @@ struct DpoSection {
   }
 };
 
-struct DpoRecipe {
-  RunSection run;  // output_dir, seed, device, ... (top-level keys)
-  ModelSection model;
-  TokenizerSection tokenizer;
+struct DpoRecipe : TrainingSections {
   PreferenceDataSection data;
   DpoSection dpo;
-  OptimSection optim;
-  ScheduleSection schedule;
-  TrainSection train;
-  CheckpointSection checkpoint;
   template <class V>
   void visit(V& v) {
-    run.visit(v);
-    v.section("model", model);
-    v.section("tokenizer", tokenizer);
-    v.section("data", data);
-    v.section("dpo", dpo);
-    v.section("optim", optim);
-    v.section("schedule", schedule);
-    v.section("train", train);
-    v.section("checkpoint", checkpoint);
+    visit_around(v, [&] { v.section("data", data); v.section("dpo", dpo); }, [] {});
   }
 };
 
@@ -82,27 +67,13 @@ struct RmSection {
   }
 };
 
-struct RmRecipe {
-  RunSection run;  // output_dir, seed, device, ... (top-level keys)
-  ModelSection model;  // a causal LM (fresh head) or a reward model; or from scratch
-  TokenizerSection tokenizer;
+// model: a causal LM (its backbone, a fresh head), a reward model, or from scratch.
+struct RmRecipe : TrainingSections {
   PreferenceDataSection data;
   RmSection rm;
-  OptimSection optim;
-  ScheduleSection schedule;
-  TrainSection train;
-  CheckpointSection checkpoint;
   template <class V>
   void visit(V& v) {
-    run.visit(v);
-    v.section("model", model);
-    v.section("tokenizer", tokenizer);
-    v.section("data", data);
-    v.section("rm", rm);
-    v.section("optim", optim);
-    v.section("schedule", schedule);
-    v.section("train", train);
-    v.section("checkpoint", checkpoint);
+    visit_around(v, [&] { v.section("data", data); v.section("rm", rm); }, [] {});
   }
 };
 

@@ -164,4 +164,31 @@ struct CheckpointSection {
   }
 };
 
+// The sections every recipe has (each recipe struct derives from this and adds its data
+// section, its algorithm's section and, where it evaluates, eval), and the one YAML
+// layout of a recipe: the run keys, model, tokenizer, then the recipe's own sections,
+// optim, schedule, train, checkpoint, then what follows (eval).
+struct TrainingSections {
+  RunSection run;  // output_dir, seed, device, ... (top-level keys)
+  ModelSection model;
+  TokenizerSection tokenizer;
+  OptimSection optim;
+  ScheduleSection schedule;
+  TrainSection train;
+  CheckpointSection checkpoint;
+
+  template <class V, class Own, class After>
+  void visit_around(V& v, Own&& own, After&& after) {
+    run.visit(v);
+    v.section("model", model);
+    v.section("tokenizer", tokenizer);
+    own();
+    v.section("optim", optim);
+    v.section("schedule", schedule);
+    v.section("train", train);
+    v.section("checkpoint", checkpoint);
+    after();
+  }
+};
+
 }  // namespace fw::trainer

@@ -74,7 +74,7 @@ double heldout_accuracy(model::LlamaForScore& rm, const data::PreferenceDataset&
 
 RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml, const TrainerHooks& hooks) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  TrainingSession session(sections_of(r), {"rm", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)},
+  TrainingSession session(r, {"rm", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)},
                           r.data.train, hooks.faults);
   const at::Device device = session.device();
   dist::ProcessGroup& pg = session.pg();
@@ -106,13 +106,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml, cons
   while (!session.done()) {
     session.begin_step();
     data::DataCursor next_cursor = session.state().cursor;
-    const std::vector<data::MicroBatch> micro = stream.next_step(next_cursor);
-    int64_t pairs = 0;
-    for (const auto& mb : micro) pairs += static_cast<int64_t>(mb.size());
-    pairs = static_cast<int64_t>(dist::all_reduce_sum(pg, static_cast<double>(pairs)));  // over every rank
-    size_t last_batch = 0;  // the last non-empty micro-batch launches the gradient all-reduce
-    for (size_t i = 0; i < micro.size(); ++i)
-      if (!micro[i].empty()) last_batch = i;
+    const auto [micro, pairs, last_batch] = next_pair_step(stream, next_cursor, pg);
     StepSums sums({"loss", "correct", "margin", "reward", "tokens"});
     double reward_min = 1e300, reward_max = -1e300;
     for (size_t i = 0; i < micro.size(); ++i) {
@@ -154,18 +148,12 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml, cons
                          {"num_tokens", session.state().tokens_seen + step_tokens},
                          {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds},
                          {"timing/grad_sync", update.sync_seconds}};
-    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"acc", sums["correct"] / n}}})) {
-      result.interrupted = true;
-      result.steps = session.state().step;
-      return result;
-    }
+    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"acc", sums["correct"] / n}}}))
+      return session.stopped(result);
   }
 
   // 6. Final checkpoint, exported reward model, held-out accuracy.
-  const SessionEnd end = session.finish();
-  result.final_dir = end.final_dir;
-  result.steps = end.steps;
-  if (!end.evaluation.empty()) result.eval_accuracy = std::get<double>(end.evaluation.front().second);
+  session.finish(result, "eval/accuracy");
   log::info("done: " + std::to_string(result.steps) + " steps, final loss " + std::to_string(result.last_loss) +
             "; reward model in " + result.final_dir);
   return result;

@@ -5,16 +5,15 @@
 #include <string>
 
 #include "trainer/preference_recipe.h"
+#include "trainer/train_result.h"
 #include "trainer/trainer_hooks.h"
 
 namespace fw::trainer {
 
-struct RmResult {
-  std::string final_dir;  // LlamaForSequenceClassification folder
-  int64_t steps = 0;
+// final_dir: a LlamaForSequenceClassification folder; eval_accuracy: the share of held-out
+// pairs scored chosen > rejected.
+struct RmResult : TrainResult {
   double last_loss = 0;
-  std::optional<double> eval_accuracy;  // share of held-out pairs scored chosen > rejected
-  bool interrupted = false;
 };
 
 RmResult run_rm(const RmRecipe& recipe, const std::string& resolved_config_yaml, const TrainerHooks& hooks = {});

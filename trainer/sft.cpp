@@ -53,7 +53,7 @@ double eval_loss(model::LlamaForCausalLM& lm, const data::SftDataset& ds, data::
 
 SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml, const TrainerHooks& hooks) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
-  TrainingSession session(sections_of(r), {"sft", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)},
+  TrainingSession session(r, {"sft", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)},
                           r.data.train, hooks.faults);
   const at::Device device = session.device();
   dist::ProcessGroup& pg = session.pg();
@@ -155,19 +155,12 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml, c
                          {"timing/data", t_data}, {"timing/forward_backward", t_forward_backward},
                          {"timing/optimizer", step_seconds - t_data - t_forward_backward},
                          {"timing/grad_sync", update.sync_seconds}, {"timing/step", step_seconds}};
-    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"lr", lr}}})) {
-      result.interrupted = true;
-      result.steps = session.state().step;
-      return result;
-    }
+    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"lr", lr}}}))
+      return session.stopped(result);
   }
 
   // 6. Final checkpoint, exported model, eval.
-  const SessionEnd end = session.finish();
-  result.final_dir = end.final_dir;
-  result.steps = end.steps;
-  for (const auto& [name, value] : end.evaluation)
-    if (name == "eval/accuracy") result.eval_accuracy = std::get<double>(value);
+  session.finish(result, "eval/accuracy");
   log::info("done: " + std::to_string(result.steps) + " steps, final loss " + std::to_string(result.last_loss) +
             "; model in " + result.final_dir);
   return result;

@@ -5,16 +5,13 @@
 #include <string>
 
 #include "trainer/sft_recipe.h"
+#include "trainer/train_result.h"
 #include "trainer/trainer_hooks.h"
 
 namespace fw::trainer {
 
-struct SftResult {
-  std::string final_dir;       // OUTPUT_DIR/final: the model in HF layout with its tokenizer
-  int64_t steps = 0;           // optimizer steps completed (in total, across resumes)
+struct SftResult : TrainResult {  // eval_accuracy: on eval.prompts, when set
   double last_loss = 0;
-  std::optional<double> eval_accuracy;  // when eval.prompts is set
-  bool interrupted = false;    // stopped by SIGINT/SIGTERM after checkpointing
 };
 
 // `resolved_config_yaml` is the recipe as YAML (written into the run folder and each

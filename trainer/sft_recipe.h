@@ -60,27 +60,12 @@ struct EvalSection {
   }
 };
 
-struct SftRecipe {
-  RunSection run;  // output_dir, seed, device, ... (top-level keys)
-  ModelSection model;
-  TokenizerSection tokenizer;
+struct SftRecipe : TrainingSections {
   DataSection data;
-  OptimSection optim;
-  ScheduleSection schedule;
-  TrainSection train;
-  CheckpointSection checkpoint;
   EvalSection eval;
   template <class V>
   void visit(V& v) {
-    run.visit(v);
-    v.section("model", model);
-    v.section("tokenizer", tokenizer);
-    v.section("data", data);
-    v.section("optim", optim);
-    v.section("schedule", schedule);
-    v.section("train", train);
-    v.section("checkpoint", checkpoint);
-    v.section("eval", eval);
+    visit_around(v, [&] { v.section("data", data); }, [&] { v.section("eval", eval); });
   }
 };
 

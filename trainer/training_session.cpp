@@ -21,7 +21,7 @@ double now_seconds() {
 
 }  // namespace
 
-TrainingSession::TrainingSession(const RecipeSections& sections, const RunIdentity& identity,
+TrainingSession::TrainingSession(const TrainingSections& sections, const RunIdentity& identity,
                                  const std::vector<std::string>& data_files, FaultInjection faults)
     : s_(sections),
       faults_(faults),
@@ -128,15 +128,14 @@ bool TrainingSession::end_step(const StepEnd& end) {
   return false;
 }
 
-SessionEnd TrainingSession::finish() {
+void TrainingSession::finish(TrainResult& r, const std::string& accuracy_metric) {
   progress_->finish();
   save();
-  SessionEnd end;
-  end.final_dir = (fs::path(s_.run.output_dir) / "final").string();
-  if (leader()) trained_->write_export(end.final_dir);
-  end.steps = state_.step;
-  end.evaluation = run_evaluation(state_.step);
-  return end;
+  r.final_dir = (fs::path(s_.run.output_dir) / "final").string();
+  if (leader()) trained_->write_export(r.final_dir);
+  r.steps = state_.step;
+  for (const auto& [name, value] : run_evaluation(state_.step))
+    if (name == accuracy_metric) r.eval_accuracy = std::get<double>(value);
 }
 
 }  // namespace fw::trainer

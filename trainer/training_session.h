@@ -2,7 +2,7 @@
 // The recipe keeps its numbered narrative and its loop (DESIGN.md §3: nothing here owns a
 // loop); the session holds what every recipe shares:
 //
-//   TrainingSession s(sections_of(r), identity, r.data.train, hooks);  // 1-2. runtime, run
+//   TrainingSession s(r, identity, r.data.train, hooks.faults);  // 1-2. runtime, run
 //                        // folder + fingerprint, resume decision, chat template, tokenizer
 //   ... the recipe's data and models ...
 //   s.start_training({module, write_checkpoint, write_export}, total_steps);  // 4. AdamW
@@ -14,9 +14,9 @@
 //     ... batch, loss, backward ...
 //     UpdateResult u = s.update(loss);                       // clip, lr, AdamW
 //     if (!u.applied) s.non_finite_step(loss, hint);         // train.on_nan
-//     if (s.end_step({next_cursor, tokens, u.applied, metrics, shown})) return interrupted;
+//     if (s.end_step({next_cursor, tokens, u.applied, metrics, shown})) return s.stopped(result);
 //   }
-//   SessionEnd end = s.finish();  // final checkpoint, exported model, final evaluation
+//   s.finish(result, "eval/accuracy");  // final checkpoint, exported model, final evaluation
 #pragma once
 
 #include <functional>
@@ -38,6 +38,7 @@
 #include "trainer/run_fingerprint.h"
 #include "trainer/run_state.h"
 #include "trainer/schedule.h"
+#include "trainer/train_result.h"
 #include "trainer/trainer_hooks.h"
 #include "trainer/update.h"
 
@@ -46,22 +47,6 @@ class Optimizer;
 }
 
 namespace fw::trainer {
-
-// The sections every recipe has, by reference.
-struct RecipeSections {
-  const RunSection& run;
-  const ModelSection& model;
-  const TokenizerSection& tokenizer;
-  const OptimSection& optim;
-  const ScheduleSection& schedule;
-  const TrainSection& train;
-  const CheckpointSection& checkpoint;
-};
-
-template <class Recipe>
-RecipeSections sections_of(const Recipe& r) {
-  return {r.run, r.model, r.tokenizer, r.optim, r.schedule, r.train, r.checkpoint};
-}
 
 using ModelWriter = std::function<void(const std::string& dir)>;
 
@@ -82,17 +67,11 @@ struct StepEnd {
   std::vector<std::pair<std::string, double>> shown;  // on the progress line
 };
 
-struct SessionEnd {
-  std::string final_dir;  // OUTPUT_DIR/final on every rank
-  int64_t steps = 0;
-  Metrics evaluation;     // the final evaluation (rank 0; empty elsewhere or without one)
-};
-
 class TrainingSession {
  public:
   // 1-2. The runtime, the run folder (refused when another recipe made it), the resume
   // decision, the chat template and the tokenizer (trained on data_files if asked).
-  TrainingSession(const RecipeSections& sections, const RunIdentity& identity, const std::vector<std::string>& data_files,
+  TrainingSession(const TrainingSections& sections, const RunIdentity& identity, const std::vector<std::string>& data_files,
                   FaultInjection faults = {});
   ~TrainingSession();
   TrainingSession(const TrainingSession&) = delete;
@@ -106,7 +85,7 @@ class TrainingSession {
   const data::Tokenizer& tok() const { return start_.tok; }
   int64_t pad_id() const;
   void write_tokenizer(const std::string& dir) const { start_.write_tokenizer(dir); }
-  const RecipeSections& sections() const { return s_; }
+  const TrainingSections& sections() const { return s_; }
 
   // 4. Puts the module in train mode, broadcasts rank 0's weights, sums gradients over the
   // ranks, makes AdamW from the optim section and the schedule over total_steps, restores
@@ -144,9 +123,17 @@ class TrainingSession {
   // interrupted (SIGINT/SIGTERM on any rank), after checkpointing: return at once.
   bool end_step(const StepEnd& end);
 
-  // 7. The final checkpoint, the exported model (OUTPUT_DIR/final) and the final
-  // evaluation (logged).
-  SessionEnd finish();
+  // After end_step() said stop: `r` marked interrupted at the step reached.
+  template <class Result>
+  Result stopped(Result r) const {
+    r.interrupted = true;
+    r.steps = state_.step;
+    return r;
+  }
+
+  // 7. The final checkpoint, the exported model (r.final_dir = OUTPUT_DIR/final on every
+  // rank) and the final evaluation (logged; r.eval_accuracy = its `accuracy_metric`, rank 0).
+  void finish(TrainResult& r, const std::string& accuracy_metric);
 
   RunState& state() { return state_; }
   int64_t total_steps() const { return total_steps_; }
@@ -159,7 +146,7 @@ class TrainingSession {
  private:
   Metrics run_evaluation(int64_t step);
 
-  RecipeSections s_;
+  const TrainingSections& s_;  // the recipe's; it outlives the session
   FaultInjection faults_;
   std::string config_yaml_;  // the resolved recipe, saved with each checkpoint
   RecipeStart start_;
