@@ -190,32 +190,27 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml, c
     const double loss = sums["loss"] / n;
     const double lr = session.lr();
     const double t_opt = session.step_seconds();
-    const UpdateResult update = session.update(loss);
+    const UpdateResult update = session.update(loss, "lower optim.lr or dpo.beta");
     const double t_optimizer = session.step_seconds() - t_opt;
-    if (!update.applied) session.non_finite_step(update.loss, "lower optim.lr or dpo.beta");
     result.last_loss = loss;
     const int64_t step_tokens = static_cast<int64_t>(sums["tokens"]);
-    const double step_seconds = session.step_seconds();
     const double ranks = static_cast<double>(pg.world_size());
     const Metrics row = {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm},
                          {"rewards/chosen", sums["chosen_reward"] / n}, {"rewards/rejected", sums["rejected_reward"] / n},
                          {"rewards/accuracies", sums["correct"] / n},
                          {"rewards/margins", (sums["chosen_reward"] - sums["rejected_reward"]) / n},
                          {"logps/chosen", sums["chosen_logp"] / n}, {"logps/rejected", sums["rejected_logp"] / n},
-                         {"nll_loss", sums["nll"] / n}, {"epoch", stream.epoch_progress(next_cursor)},
-                         {"num_tokens", session.state().tokens_seen + step_tokens},
-                         {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds},
-                         {"timing/data", sums["timing/data"] / ranks}, {"timing/reference", sums["timing/reference"] / ranks},
+                         {"nll_loss", sums["nll"] / n}, {"timing/data", sums["timing/data"] / ranks},
+                         {"timing/reference", sums["timing/reference"] / ranks},
                          {"timing/forward_backward", sums["timing/forward_backward"] / ranks},
                          {"timing/optimizer", t_optimizer}, {"timing/grad_sync", update.sync_seconds}};
-    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"acc", sums["correct"] / n}}}))
+    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"acc", sums["correct"] / n}},
+                          stream.epoch_progress(next_cursor)}))
       return session.stopped(result);
   }
 
   // 7. Final checkpoint, exported model, held-out accuracy.
-  session.finish(result, "eval/rewards/accuracies");
-  log::info("done: " + std::to_string(result.steps) + " steps, final loss " + std::to_string(result.last_loss) +
-            "; model in " + result.final_dir);
+  session.finish(result, "eval/rewards/accuracies", "final loss " + std::to_string(result.last_loss));
   return result;
 }
 

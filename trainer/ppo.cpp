@@ -201,18 +201,16 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
         {"val/ended_fraction", sums["ended"] / B}, {"val/response_length", sums["generated_tokens"] / B}, {"lr", lr},
         {"grad_norm", u.grad_norm},
         {"episode", (step + 1) * r.ppo.batch_size * r.ppo.samples_per_prompt * pg.world_size()},
-        {"epoch", stream.epoch_progress(next_cursor)}, {"num_tokens", session.state().tokens_seen + step_tokens},
         {"generation/tokens_per_second", sums["generated_tokens"] / rank_mean("generate_seconds")},
-        {"timing/generate", exp.generate_seconds}, {"timing/score", exp.score_seconds}, {"timing/train", u.seconds},
-        {"timing/step", session.step_seconds()}};
-    if (session.end_step({next_cursor, step_tokens, true, row, {{"score", mean_score}, {"kl", mean_kl}}}))
+        {"timing/generate", exp.generate_seconds}, {"timing/score", exp.score_seconds}, {"timing/train", u.seconds}};
+    if (session.end_step({next_cursor, step_tokens, true, row, {{"score", mean_score}, {"kl", mean_kl}},
+                          stream.epoch_progress(next_cursor)}))
       return session.stopped(result);
   }
 
   // 6. Final checkpoint, exported policy, generation eval.
-  session.finish(result, "eval/accuracy");
-  log::info("done: " + std::to_string(result.steps) + " PPO steps, score " + std::to_string(result.last_score) +
-            ", KL " + std::to_string(result.last_kl) + "; policy in " + result.final_dir);
+  session.finish(result, "eval/accuracy",
+                 "score " + std::to_string(result.last_score) + ", KL " + std::to_string(result.last_kl));
   return result;
 }
 

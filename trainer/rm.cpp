@@ -136,26 +136,20 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml, cons
     const double n = static_cast<double>(pairs);
     const double loss = sums["loss"] / n;
     const double lr = session.lr();
-    const UpdateResult update = session.update(loss);
-    if (!update.applied) session.non_finite_step(update.loss, "lower optim.lr");
+    const UpdateResult update = session.update(loss, "lower optim.lr");
     result.last_loss = loss;
     const int64_t step_tokens = static_cast<int64_t>(sums["tokens"]);
-    const double step_seconds = session.step_seconds();
     const Metrics row = {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm}, {"accuracy", sums["correct"] / n},
                          {"margin", sums["margin"] / n}, {"rewards/mean", sums["reward"] / (2 * n)},
                          {"rewards/min", reward_min}, {"rewards/max", reward_max},
-                         {"epoch", stream.epoch_progress(next_cursor)},
-                         {"num_tokens", session.state().tokens_seen + step_tokens},
-                         {"tokens_per_second", step_tokens / step_seconds}, {"timing/step", step_seconds},
                          {"timing/grad_sync", update.sync_seconds}};
-    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"acc", sums["correct"] / n}}}))
+    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"acc", sums["correct"] / n}},
+                          stream.epoch_progress(next_cursor)}))
       return session.stopped(result);
   }
 
   // 6. Final checkpoint, exported reward model, held-out accuracy.
-  session.finish(result, "eval/accuracy");
-  log::info("done: " + std::to_string(result.steps) + " steps, final loss " + std::to_string(result.last_loss) +
-            "; reward model in " + result.final_dir);
+  session.finish(result, "eval/accuracy", "final loss " + std::to_string(result.last_loss));
   return result;
 }
 

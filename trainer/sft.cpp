@@ -142,27 +142,22 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml, c
 
     const double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, step_trainable));
     const double lr = session.lr();
-    const UpdateResult update = session.update(loss);
-    if (!update.applied) session.non_finite_step(update.loss, "lower optim.lr or check the data");
+    const UpdateResult update = session.update(loss, "lower optim.lr or check the data");
     if (update.applied) result.last_loss = loss;
     const double step_seconds = session.step_seconds();
     const Metrics row = {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm},
-                         {"epoch", stream.epoch_progress(next_cursor)},
-                         {"num_tokens", session.state().tokens_seen + step_tokens},
                          {"num_trainable_tokens", step_trainable},
-                         {"tokens_per_second", step_tokens / step_seconds},
                          {"trainable_tokens_per_second", step_trainable / step_seconds},
                          {"timing/data", t_data}, {"timing/forward_backward", t_forward_backward},
                          {"timing/optimizer", step_seconds - t_data - t_forward_backward},
-                         {"timing/grad_sync", update.sync_seconds}, {"timing/step", step_seconds}};
-    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"lr", lr}}}))
+                         {"timing/grad_sync", update.sync_seconds}};
+    if (session.end_step({next_cursor, step_tokens, update.applied, row, {{"loss", loss}, {"lr", lr}},
+                          stream.epoch_progress(next_cursor)}))
       return session.stopped(result);
   }
 
   // 6. Final checkpoint, exported model, eval.
-  session.finish(result, "eval/accuracy");
-  log::info("done: " + std::to_string(result.steps) + " steps, final loss " + std::to_string(result.last_loss) +
-            "; model in " + result.final_dir);
+  session.finish(result, "eval/accuracy", "final loss " + std::to_string(result.last_loss));
   return result;
 }
 

@@ -76,9 +76,11 @@ void TrainingSession::begin_step() { step_started_ = now_seconds(); }
 
 double TrainingSession::step_seconds() const { return now_seconds() - step_started_; }
 
-UpdateResult TrainingSession::update(double loss) {
+UpdateResult TrainingSession::update(double loss, const std::string& nan_hint) {
   if (fault_due()) loss = std::nan("");
-  return apply_update(*optimizer_, trained_->module, loss, s_.optim.grad_clip, lr(), grad_sync_.get());
+  const UpdateResult u = apply_update(*optimizer_, trained_->module, loss, s_.optim.grad_clip, lr(), grad_sync_.get());
+  if (!u.applied) non_finite_step(u.loss, nan_hint);
+  return u;
 }
 
 std::string TrainingSession::save() {
@@ -108,7 +110,13 @@ bool TrainingSession::end_step(const StepEnd& end) {
   state_.tokens_seen += end.tokens;
   ++state_.step;
   const int64_t step = state_.step;
-  if (end.applied && (step % s_.run.log_every_steps == 0 || step == total_steps_)) metrics_->log(step, end.metrics);
+  if (end.applied && (step % s_.run.log_every_steps == 0 || step == total_steps_)) {
+    const double seconds = step_seconds();
+    Metrics row = end.metrics;
+    row.insert(row.end(), {{"epoch", end.epoch}, {"num_tokens", state_.tokens_seen},
+                           {"tokens_per_second", static_cast<double>(end.tokens) / seconds}, {"timing/step", seconds}});
+    metrics_->log(step, row);
+  }
   progress_->update(step, end.shown);
   if (eval_every_steps_ > 0 && step < total_steps_ && step % eval_every_steps_ == 0) {
     progress_->clear();
@@ -128,7 +136,7 @@ bool TrainingSession::end_step(const StepEnd& end) {
   return false;
 }
 
-void TrainingSession::finish(TrainResult& r, const std::string& accuracy_metric) {
+void TrainingSession::finish(TrainResult& r, const std::string& accuracy_metric, const std::string& summary) {
   progress_->finish();
   save();
   r.final_dir = (fs::path(s_.run.output_dir) / "final").string();
@@ -136,6 +144,7 @@ void TrainingSession::finish(TrainResult& r, const std::string& accuracy_metric)
   r.steps = state_.step;
   for (const auto& [name, value] : run_evaluation(state_.step))
     if (name == accuracy_metric) r.eval_accuracy = std::get<double>(value);
+  log::info("done: " + std::to_string(r.steps) + " steps, " + summary + "; model in " + r.final_dir);
 }
 
 }  // namespace fw::trainer

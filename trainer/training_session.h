@@ -12,11 +12,10 @@
 //   while (!s.done()) {
 //     s.begin_step();    // the step's clock
 //     ... batch, loss, backward ...
-//     UpdateResult u = s.update(loss);                       // clip, lr, AdamW
-//     if (!u.applied) s.non_finite_step(loss, hint);         // train.on_nan
-//     if (s.end_step({next_cursor, tokens, u.applied, metrics, shown})) return s.stopped(result);
+//     UpdateResult u = s.update(loss, hint);  // clip, lr, AdamW; train.on_nan
+//     if (s.end_step({next_cursor, tokens, u.applied, metrics, shown, epoch})) return s.stopped(result);
 //   }
-//   s.finish(result, "eval/accuracy");  // final checkpoint, exported model, final evaluation
+//   s.finish(result, "eval/accuracy", "final loss 0.12");  // final checkpoint, export, evaluation
 #pragma once
 
 #include <functional>
@@ -63,8 +62,11 @@ struct StepEnd {
   data::DataCursor next_cursor;  // where the next step's data starts
   int64_t tokens = 0;            // real tokens this step processed (all ranks)
   bool applied = true;           // false: a non-finite step dropped under on_nan: skip
-  Metrics metrics;               // metrics.jsonl's row (written when due, for an applied step)
+  Metrics metrics;               // the recipe's part of metrics.jsonl's row (written when due,
+                                 // for an applied step); the session adds epoch, num_tokens,
+                                 // tokens_per_second and timing/step
   std::vector<std::pair<std::string, double>> shown;  // on the progress line
+  double epoch = 0;              // epochs completed, fractional (StepStream::epoch_progress)
 };
 
 class TrainingSession {
@@ -103,9 +105,10 @@ class TrainingSession {
   bool fault_due() const { return faults_.nan_at_step == state_.step + 1; }
 
   // The step's update: the gradient all-reduce, clipping (optim.grad_clip), the
-  // scheduled lr, AdamW. `loss` is the global loss (the same on every rank); a NaN/Inf
-  // loss or gradient applies nothing (applied = false).
-  UpdateResult update(double loss);
+  // scheduled lr, AdamW. `loss` is the global loss (the same on every rank). A NaN/Inf
+  // loss or gradient applies nothing (applied = false) and goes to non_finite_step with
+  // `nan_hint` (which throws under on_nan: stop).
+  UpdateResult update(double loss, const std::string& nan_hint);
   double lr() const { return lr_at(state_.step, schedule_); }
 
   // train.on_nan, the one NaN policy of every recipe, for a step whose loss (or reward
@@ -133,7 +136,8 @@ class TrainingSession {
 
   // 7. The final checkpoint, the exported model (r.final_dir = OUTPUT_DIR/final on every
   // rank) and the final evaluation (logged; r.eval_accuracy = its `accuracy_metric`, rank 0).
-  void finish(TrainResult& r, const std::string& accuracy_metric);
+  // Logs "done: N steps, <summary>; model in DIR".
+  void finish(TrainResult& r, const std::string& accuracy_metric, const std::string& summary);
 
   RunState& state() { return state_; }
   int64_t total_steps() const { return total_steps_; }
