@@ -66,6 +66,8 @@ struct StagePlan {
 struct Trained {
   enum Status { Done, Interrupted, Skipped } status = Done;
   std::string why;  // Skipped: why the stage leaves no snapshot
+  // A trainer's outcome: Done, or Interrupted (SIGINT/SIGTERM; it checkpointed first).
+  static Trained unless_interrupted(bool interrupted) { return {interrupted ? Interrupted : Done, {}}; }
 };
 
 class Stage {

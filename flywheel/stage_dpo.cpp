@@ -49,8 +49,7 @@ class DpoStage final : public Stage {
 
   Trained train(size_t attempt) override {
     const auto p = without_empty_heldout(attempts_.at(attempt));
-    const bool interrupted = with_default_signals_after(trainer::run_dpo(p.recipe, p.yaml)).interrupted;
-    return {interrupted ? Trained::Interrupted : Trained::Done};
+    return Trained::unless_interrupted(with_default_signals_after(trainer::run_dpo(p.recipe, p.yaml)).interrupted);
   }
 
  private:

@@ -96,7 +96,7 @@ class RmPpoStage final : public Stage {
     }
     const auto p = without_empty_heldout(ppo_.at(attempt));
     const auto result = trainer::run_ppo(p.recipe, p.yaml, heldout_judge(p.recipe.eval.prompts));
-    return {with_default_signals_after(result).interrupted ? Trained::Interrupted : Trained::Done};
+    return Trained::unless_interrupted(with_default_signals_after(result).interrupted);
   }
 
  private:

@@ -63,8 +63,7 @@ class SftStage final : public Stage {
 
   Trained train(size_t attempt) override {
     const auto& p = attempts_.at(attempt);
-    const bool interrupted = with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted;
-    return {interrupted ? Trained::Interrupted : Trained::Done};
+    return Trained::unless_interrupted(with_default_signals_after(trainer::run_sft(p.recipe, p.yaml)).interrupted);
   }
 
  private:
