@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "arena/battle_recipe.h"
+#include "flywheel/stage_registry.h"
 
 namespace fw::flywheel {
 
@@ -127,7 +128,7 @@ struct FlywheelRecipe {
   PoolSection pool;
   EvalSection eval;
   int64_t iterations = 2;
-  std::vector<std::string> stages = {"sft", "dpo", "rm_ppo"};  // per iteration, each on a fresh slice
+  std::vector<std::string> stages = {"sft", "dpo", "rm_ppo"};  // per iteration, each on a fresh slice (stage kinds)
   std::vector<double> sft_margin = {3, 1};  // K per iteration (the last repeats); paper: 3, then 1
   std::vector<double> dpo_margin = {2};
   std::string sft_selection = "judge";      // judge | random | kmeans | longest (arena::SftSelection; the
@@ -157,7 +158,10 @@ struct FlywheelRecipe {
     v.section("pool", pool);
     v.section("eval", eval);
     v.field("iterations", iterations).range(1, 100);
-    v.field("stages", stages, "per iteration, in order").non_empty().one_of({"sft", "dpo", "rm_ppo"});
+    // The registered stage kinds (flywheel/stage_registry.h): built-in sft, dpo, rm_ppo.
+    v.field("stages", stages, "per iteration, in order")
+        .non_empty()
+        .one_of(stage_kind_names());
     v.field("sft_margin", sft_margin, "SFT: winner's score - target's >= K, per iteration").non_empty();
     v.field("dpo_margin", dpo_margin, "DPO: best - worst >= K, per iteration").non_empty();
     v.field("sft_selection", sft_selection,

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/log.h"
+#include "dist/env.h"
 
 namespace fs = std::filesystem;
 
@@ -64,6 +65,22 @@ nlohmann::json wait_for_stage(const std::string& path, const std::string& id, co
 void mark_stage_ready(const std::string& ready_dir, const std::string& inputs) {
   fs::create_directories(ready_dir);
   write_file_atomic(ready_dir + "/READY", inputs);
+}
+
+bool share_rank0_decision(const std::string& file, bool leader, bool decision, int64_t timeout_s) {
+  if (leader) {
+    write_file_atomic(file, decision ? "pass\n" : "fail\n");
+    return decision;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (!fs::exists(file)) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw_runtime("rank " + std::to_string(dist::read_dist_env().rank) + " waited " + std::to_string(timeout_s) +
+                        " s for rank 0's decision",
+                    {.file = file, .key = "dist_wait_seconds"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return read_text_file(file).rfind("pass", 0) == 0;
 }
 
 }  // namespace fw::flywheel

@@ -24,4 +24,9 @@ nlohmann::json wait_for_stage(const std::string& manifest_path, const std::strin
 // Rank 0: the stage's data is written, the other ranks may start its trainers.
 void mark_stage_ready(const std::string& ready_dir, const std::string& inputs_sha256);
 
+// A yes/no that rank 0 decides and every rank acts on: rank 0 writes its `decision` to
+// `file` and returns it; the other ranks wait for the file (fw::Error, Runtime, after
+// timeout_s) and return what it says. A previous attempt's file must be gone first.
+bool share_rank0_decision(const std::string& file, bool leader, bool decision, int64_t timeout_s);
+
 }  // namespace fw::flywheel

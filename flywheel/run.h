@@ -7,15 +7,16 @@
 //            (eval.anchor pinned, so every evaluation has the same scale)
 //   for each iteration i, for each stage k of `stages`, on a fresh slice:
 //     i<i>.<k>   battle the current target against each competitor on the slice ->
-//                build the stage's data (arena/slices.h) -> train (sft | dpo | rm then
-//                ppo) -> the new snapshot <target>-I<i>-<k> becomes the current target
+//                the stage kind (flywheel/stage.h: sft | dpo | rm_ppo, or a registered
+//                one) plans, builds its data and trains -> the stage gate -> the new
+//                snapshot <target>-I<i>-<k> becomes the current target
 //     i<i>.eval  the offline evaluation again, which only reports; the iteration's best
 //                snapshot by Elo on the validation split (its starting model included)
 //                starts the next iteration
 //   report   report.html / report.md / summary.json
 //
-// Every stage is recorded in manifest.json (flywheel/manifest.h). A crash or Ctrl-C
-// loses nothing finished: the rerun skips done stages and resumes the running one, whose
+// The steps are in flywheel/run_steps.h. Every stage is recorded in manifest.json
+// (flywheel/manifest.h). A crash or Ctrl-C loses nothing finished: the rerun skips done stages and resumes the running one, whose
 // parts resume themselves (battle caches, trainer checkpoints with resume: auto, data
 // rebuilt deterministically).
 #pragma once
@@ -23,6 +24,7 @@
 #include <string>
 
 #include "flywheel/flywheel_recipe.h"
+#include "flywheel/run_context.h"
 
 namespace fw::flywheel {
 
@@ -31,6 +33,7 @@ struct FlywheelResult {
   bool interrupted = false;  // a trainer stopped on SIGINT/SIGTERM (after checkpointing)
 };
 
-FlywheelResult run_flywheel(const FlywheelRecipe& recipe, const std::string& resolved_yaml);
+// `hooks`: the tests' seams (flywheel/run_context.h); none in normal runs.
+FlywheelResult run_flywheel(const FlywheelRecipe& recipe, const std::string& resolved_yaml, const RunHooks& hooks = {});
 
 }  // namespace fw::flywheel

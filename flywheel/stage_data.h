@@ -1,29 +1,22 @@
-// A training stage's data from its battles (arena/slices.h), written into the stage's
-// data folder:
-//   sft     data/sft.jsonl          by sft_selection (arena/sft_selection.h): judge = the
-//                                   prompts the target lost by sft_margin, the best winner's
-//                                   answer; random | kmeans | longest (the Table-3 ablation) =
-//                                   as many prompts chosen so, with the pool's own response
-//   dpo     data/dpo.jsonl          per prompt, gap >= dpo_margin: the target's own answer on
-//                                   one side (dpo_pairs: on_policy / target_lost), or the best
-//                                   vs the worst answer of all models (best_vs_worst)
-//           data/dpo_heldout.jsonl  the same on the held-out prompts (the stage's held-out figures)
-//   rm_ppo  data/rm.jsonl           every pair with a clear winner on the slice's training
-//                                   prompts, and (rm_sources) on earlier stages' battles
-//           data/rm_heldout.jsonl   the pairs of the held-out prompts (the RM's held-out accuracy)
-//           data/ppo_prompts.jsonl  the slice's training prompts
-//           data/ppo_heldout.jsonl  its held-out prompts (PPO's held-out score)
-// Every stage keeps its held-out prompts out of its training data (SFT too: they are the
-// stage gate's, flywheel/stage_gate.h). The held-out prompts are the last heldout_fraction
-// of the slice (the slices are drawn from a seeded shuffle of the pool, so they are a
-// random sample).
+// What a training stage builds its data from (Stage::build_data, flywheel/stage.h): its
+// battles on the slice, the slice's prompts, and which of them are held out. Each kind
+// writes its own files into the stage's data folder (flywheel/stage_<kind>.cpp):
+//   sft     data/sft.jsonl          by sft_selection (arena/sft_selection.h)
+//   dpo     data/dpo.jsonl, data/dpo_heldout.jsonl
+//   rm_ppo  data/rm.jsonl, data/rm_heldout.jsonl, data/ppo_prompts.jsonl, data/ppo_heldout.jsonl
+// Every stage keeps its held-out prompts out of its training data (they are the stage
+// gate's, flywheel/stage_gate.h, and its held-out figures'). The held-out prompts are the
+// last heldout_fraction of the slice (the slices are drawn from a seeded shuffle of the
+// pool, so they are a random sample).
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
-#include "arena/sft_selection.h"
+#include "arena/battle_record.h"
 #include "arena/slices.h"
 #include "data/prompt_dataset.h"
 
@@ -35,23 +28,23 @@ struct BattleSource {
   std::string prompts;     // the prompt JSONL they were played on
 };
 
-struct StageDataRequest {
-  std::string kind;                      // sft | dpo | rm_ppo
-  std::string battle_dir;                // the stage's battles (battles.jsonl, answers.jsonl)
-  std::string data_dir;                  // where the data goes
-  std::string target;                    // the target's name in those battles
-  double sft_margin = 1, dpo_margin = 2;
-  arena::SftSelection sft_selection = arena::SftSelection::Judge;
-  std::string prompts_file;              // the slice's prompt file (named by errors)
-  uint64_t seed = 0;                     // the random and k-means selections' draws
-  arena::DpoPairs dpo_pairs = arena::DpoPairs::OnPolicy;
-  double heldout_fraction = 0;           // the slice's share kept out of training
-  std::vector<BattleSource> rm_sources;  // rm_ppo: earlier battles the RM also trains on
-};
-
 // The slice's held-out prompts: the last round(fraction * n) (at least 1 when fraction > 0
 // and the slice has 2 or more).
 size_t heldout_count(size_t slice_prompts, double fraction);
+
+// A stage's battles on its slice, as build_data reads them.
+struct SliceBattles {
+  std::string battle_dir;                   // battles.jsonl, answers.jsonl
+  std::string data_dir;                     // where the stage's data goes (created)
+  std::string prompts_file;                 // the slice's prompt file (named by errors)
+  std::string target;                       // the target's name in the battles
+  std::vector<data::PromptRecord> prompts;  // the slice, in order
+  std::set<std::string> heldout;            // ids of its held-out prompts
+
+  std::vector<arena::Battle> battles() const;
+  arena::ResponseTable responses() const;
+  std::map<std::string, data::PromptRecord> prompts_by_id() const;
+};
 
 struct StageData {
   nlohmann::json stats;      // {"<kind>": SliceStats, "examples": n, ...}, for the manifest and the report
@@ -59,6 +52,10 @@ struct StageData {
   std::string empty_reason;  // why, when examples is 0
 };
 
-StageData build_stage_data(const StageDataRequest& req, const std::vector<data::PromptRecord>& prompts);
+// Preference records split by whether their prompt is held out.
+struct SplitRecords {
+  std::vector<arena::PreferenceRecord> train, heldout;
+};
+SplitRecords split_by_prompt(std::vector<arena::PreferenceRecord> records, const std::set<std::string>& heldout);
 
 }  // namespace fw::flywheel

@@ -1,5 +1,8 @@
 #include "flywheel/trainer_stages.h"
 
+#include <filesystem>
+#include <sstream>
+
 #include "config/recipe.h"
 #include "core/error.h"
 
@@ -25,6 +28,10 @@ void set_common(R& r, const StageCommon& c) {
     r.tokenizer = {};  // the model folder's own tokenizer
     r.model.chat_template = "auto";
   }
+}
+
+bool empty_file(const std::string& f) {
+  return !std::filesystem::exists(f) || std::filesystem::file_size(f) == 0;
 }
 
 template <class R>
@@ -66,6 +73,28 @@ Prepared<trainer::PpoRecipe> prepare_ppo(const TrainerStageSection& s, const Sta
   r.ppo.reference_path.clear();
   r.eval.prompts = c.eval_files.empty() ? std::string() : c.eval_files.front();
   return done(std::move(r));
+}
+
+TrainerStageSection with_retry(TrainerStageSection s, size_t attempt) {
+  if (attempt == 0) return s;
+  std::istringstream words(s.retries.at(attempt - 1));
+  for (std::string w; words >> w;) s.overrides.push_back(w);
+  return s;
+}
+
+Prepared<trainer::DpoRecipe> without_empty_heldout(Prepared<trainer::DpoRecipe> p) {
+  std::erase_if(p.recipe.data.eval, empty_file);
+  return done(std::move(p.recipe));
+}
+
+Prepared<trainer::RmRecipe> without_empty_heldout(Prepared<trainer::RmRecipe> p) {
+  std::erase_if(p.recipe.data.eval, empty_file);
+  return done(std::move(p.recipe));
+}
+
+Prepared<trainer::PpoRecipe> without_empty_heldout(Prepared<trainer::PpoRecipe> p) {
+  if (!p.recipe.eval.prompts.empty() && empty_file(p.recipe.eval.prompts)) p.recipe.eval.prompts.clear();
+  return done(std::move(p.recipe));
 }
 
 }  // namespace fw::flywheel

@@ -1,9 +1,11 @@
 // The flywheel's training stages: a trainer recipe file + overrides, with the fields the
 // flywheel owns set on top (output_dir, seed, deterministic, model.path, data.train, and
-// data.eval / eval.prompts: the stage's held-out part of its slice, or nothing), prepared first so the
-// resolved recipe can be hashed into the stage's inputs, then run.
+// data.eval / eval.prompts: the stage's held-out part of its slice, or nothing), prepared
+// once by the stage's plan (flywheel/stage.h): the resolved recipe is hashed into the
+// stage's inputs, and the same recipe runs.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -36,5 +38,30 @@ Prepared<trainer::DpoRecipe> prepare_dpo(const TrainerStageSection& s, const Sta
 Prepared<trainer::RmRecipe> prepare_rm(const TrainerStageSection& s, const StageCommon& c);
 // reward_model: the RM folder PPO optimises against (also the value model's start).
 Prepared<trainer::PpoRecipe> prepare_ppo(const TrainerStageSection& s, const StageCommon& c, const std::string& reward_model);
+
+// The section with its `attempt`-th retry setting (1-based; the stage gate's) appended to
+// its overrides; attempt 0: the section as it is.
+TrainerStageSection with_retry(TrainerStageSection s, size_t attempt);
+
+// The recipe of every attempt of a stage's trainer: attempt 0 as the section says, attempt
+// j > 0 with its j-th retry setting, into <output_dir>.retry<j>. `prepare(section, common)`
+// is one of the prepare_* above.
+template <class Prepare>
+auto prepare_attempts(const TrainerStageSection& s, const StageCommon& c, Prepare prepare) {
+  std::vector<decltype(prepare(s, c))> attempts;
+  for (size_t a = 0; a <= s.retries.size(); ++a) {
+    StageCommon ca = c;
+    if (a > 0) ca.output_dir += ".retry" + std::to_string(a);
+    attempts.push_back(prepare(with_retry(s, a), ca));
+  }
+  return attempts;
+}
+
+// The held-out files (data.eval; PPO: eval.prompts) that came out empty (a slice with no
+// pair on its held-out prompts) left out, once the stage's data is written: the recipe
+// the trainer then runs.
+Prepared<trainer::DpoRecipe> without_empty_heldout(Prepared<trainer::DpoRecipe> p);
+Prepared<trainer::RmRecipe> without_empty_heldout(Prepared<trainer::RmRecipe> p);
+Prepared<trainer::PpoRecipe> without_empty_heldout(Prepared<trainer::PpoRecipe> p);
 
 }  // namespace fw::flywheel

@@ -50,6 +50,15 @@ fw_add_test(test_flywheel_run TORCH
   TIMEOUT 900)
 add_dependencies(test_flywheel_run flywheel)
 
+# A stage kind registered from outside flywheel/ (issue 19): one file (copy_stage.cpp) and a
+# registry call, run inside `flywheel run` through the CLI's own code path (apps/cmd_run.cpp).
+fw_add_test(test_flywheel_stage_kind TORCH
+  SOURCES integration/test_flywheel_stage_kind.cpp integration/copy_stage.cpp integration/tiny_checkpoint.cpp
+          ${CMAKE_SOURCE_DIR}/apps/cmd_run.cpp
+  LIBS fw_flywheel fw_model fw_data fw_synth CLI11::CLI11
+  LABELS integration
+  TIMEOUT 600)
+
 fw_add_test(test_shipped_configs TORCH
   SOURCES integration/test_shipped_configs.cpp integration/cli_run.cpp
   LIBS fw_model

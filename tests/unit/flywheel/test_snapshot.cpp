@@ -1,0 +1,72 @@
+// A given start is identified by its model files' content (checkpoint_sha256), not by
+// its path: a copy elsewhere is the same start, changed weights or config are another,
+// files the model does not load do not count, a folder without weights is refused.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "flywheel/snapshot.h"
+#include "tests/support/test_tmp.h"
+
+namespace {
+namespace fs = std::filesystem;
+using fw::flywheel::checkpoint_sha256;
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+std::string model_folder(const std::string& name) {
+  const std::string dir = fw::testing::tmp_dir() + "/" + name;
+  fs::create_directories(dir);
+  write(dir + "/config.json", R"({"hidden_size": 8})");
+  write(dir + "/model.safetensors", "weights-v1");
+  return dir;
+}
+
+TEST(CheckpointSha, IsTheModelFilesContentNotThePath) {
+  const std::string a = model_folder("start_a");
+  const std::string copy = fw::testing::tmp_dir() + "/elsewhere/start_copy";
+  fs::create_directories(copy);
+  fs::copy(a, copy, fs::copy_options::recursive);
+  const std::string sha = checkpoint_sha256(a);
+  EXPECT_EQ(sha.size(), 64u);
+  EXPECT_EQ(checkpoint_sha256(copy), sha);
+
+  write(copy + "/README.md", "notes");  // not part of the model
+  fs::create_directories(copy + "/trainer_state");
+  write(copy + "/trainer_state/optimizer.pt", "state");
+  EXPECT_EQ(checkpoint_sha256(copy), sha);
+
+  write(copy + "/model.safetensors", "weights-v2");
+  EXPECT_NE(checkpoint_sha256(copy), sha);
+  write(copy + "/model.safetensors", "weights-v1");
+  write(copy + "/config.json", R"({"hidden_size": 16})");
+  EXPECT_NE(checkpoint_sha256(copy), sha);
+}
+
+TEST(CheckpointSha, ShardsCountEachAndAFolderWithoutWeightsIsRefused) {
+  const std::string dir = fw::testing::tmp_dir() + "/sharded";
+  fs::create_directories(dir);
+  write(dir + "/config.json", "{}");
+  write(dir + "/model.safetensors.index.json", "{}");
+  write(dir + "/model-00001-of-00002.safetensors", "one");
+  write(dir + "/model-00002-of-00002.safetensors", "two");
+  const std::string sha = checkpoint_sha256(dir);
+  write(dir + "/model-00002-of-00002.safetensors", "TWO");
+  EXPECT_NE(checkpoint_sha256(dir), sha);
+
+  const std::string empty = fw::testing::tmp_dir() + "/no_weights";
+  fs::create_directories(empty);
+  write(empty + "/config.json", "{}");
+  try {
+    checkpoint_sha256(empty);
+    FAIL() << "a folder without weights was accepted";
+  } catch (const fw::Error& e) {
+    EXPECT_EQ(fw::exit_code(e), 2);
+    EXPECT_NE(std::string(e.what()).find("target.start"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(checkpoint_sha256(fw::testing::tmp_dir() + "/missing"), fw::Error);
+}
+
+}  // namespace
