@@ -195,12 +195,15 @@ class Checker:
     def public_closure(self, name):
         """The libraries NAME passes on to whoever links it (not NAME itself)."""
         if name not in self._public_closure:
-            self._public_closure[name] = set()  # cycles: stop here
-            out = set()
-            for dep in self.targets[name].public:
-                if dep in self.libs:
-                    out.add(dep)
-                    out |= self.public_closure(dep)
+            # A walk of its own per library: a memo filled during the walk would keep the
+            # partial closure of a library on a cycle (a forbidden link can make one).
+            out, todo = set(), [name]
+            while todo:
+                for dep in self.targets[todo.pop()].public:
+                    if dep in self.libs and dep not in out:
+                        out.add(dep)
+                        todo.append(dep)
+            out.discard(name)
             self._public_closure[name] = out
         return self._public_closure[name]
 

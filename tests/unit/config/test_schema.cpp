@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "tests/unit/config/recipes.h"
@@ -301,6 +302,46 @@ TEST(ConfigSchema, SecondDocumentIsAnError) {
 TEST(ConfigSchema, DuplicateKeyIsAnError) {
   EXPECT_EQ(error_of([] { parse("model: m\noptim:\n  lr: 0.1\n  lr: 0.2\n"); }),
             "recipe.yaml:4:3: optim.lr: duplicate key (first written at line 3)");
+}
+
+}  // namespace
+}  // namespace fw::config::test
+
+namespace fw::config::test {
+namespace {
+
+// An enumeration with names (core/enum_names.h) binds from its name and dumps as it.
+enum class Color { Red, DarkBlue };
+constexpr std::array<EnumName<Color>, 2> enum_names(Color) { return {{{Color::Red, "red"}, {Color::DarkBlue, "dark_blue"}}}; }
+
+struct Painted {
+  Color color = Color::Red;
+  std::vector<Color> palette;
+  template <class V>
+  void visit(V& v) {
+    v.field("color", color);
+    v.field("palette", palette);
+  }
+};
+
+TEST(ConfigSchema, NamedEnumBindsFromItsNameAndDumpsAsIt) {
+  const Painted p = parse_recipe_string<Painted>("color: dark_blue\npalette: [red, dark_blue]\n", "p.yaml");
+  EXPECT_EQ(p.color, Color::DarkBlue);
+  EXPECT_EQ(p.palette, (std::vector<Color>{Color::Red, Color::DarkBlue}));
+  EXPECT_EQ(parse_recipe_string<Painted>("", "p.yaml").color, Color::Red);  // the default
+  const std::string text = dump_yaml(p);
+  EXPECT_NE(text.find("color: dark_blue"), std::string::npos) << text;
+  const Painted back = parse_recipe_string<Painted>(text, "dumped.yaml");
+  EXPECT_EQ(back.color, p.color);
+  EXPECT_EQ(back.palette, p.palette);
+}
+
+TEST(ConfigSchema, UnknownEnumNameIsRefusedWithThePathAndTheNames) {
+  EXPECT_EQ(error_of([] { parse_recipe_string<Painted>("color: dark_blu\n", "p.yaml"); }),
+            "p.yaml:1:8: color: must be one of 'red', 'dark_blue'; got 'dark_blu' (hint: did you mean 'dark_blue'?)");
+  EXPECT_EQ(error_of([] { parse_recipe_string<Painted>("palette: [red, green]\n", "p.yaml"); }),
+            "p.yaml:1:16: palette[1]: must be one of 'red', 'dark_blue'; got 'green'");
+  EXPECT_THROW(parse_recipe_string<Painted>("color: 3\n", "p.yaml"), Error);
 }
 
 }  // namespace

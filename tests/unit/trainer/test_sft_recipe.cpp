@@ -95,4 +95,32 @@ TEST(SftRecipe, UnknownRecipeKeySuggestsTheRightOne) {
   }
 }
 
+// Every enumeration of a recipe is an enum after parsing: its names bind, and any other name
+// is refused with the key's path (never defaulted).
+TEST(RecipeEnums, EachNamedKeyBindsItsNamesAndRefusesOthersWithItsPath) {
+  const std::string base = "output_dir: x\ndata: {train: [a.jsonl]}\n";
+  struct Case {
+    std::string key, good, bad;
+  };
+  for (const Case& c : std::vector<Case>{{"dtype", "bfloat16", "fp16"},
+                                         {"train.on_nan", "skip", "ignore"},
+                                         {"schedule.kind", "linear", "cosin"},
+                                         {"data.mask", "last_assistant", "assistant"},
+                                         {"data.truncation", "left", "keep_end"},
+                                         {"tokenizer.train_model_type", "char", "wordpiece"},
+                                         {"eval.verifier", "exact_match", "regex"}}) {
+    EXPECT_NO_THROW(config::parse_recipe_string<trainer::SftRecipe>(base, "r.yaml", {c.key + "=" + c.good})) << c.key;
+    try {
+      config::parse_recipe_string<trainer::SftRecipe>(base, "r.yaml", {c.key + "=" + c.bad});
+      ADD_FAILURE() << c.key << "=" << c.bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(c.key + ": must be one of"), std::string::npos) << e.what();
+    }
+  }
+  const auto r = config::parse_recipe_string<trainer::SftRecipe>(base, "r.yaml", {"train.on_nan=skip", "dtype=bfloat16"});
+  EXPECT_EQ(r.train.on_nan, trainer::OnNan::Skip);
+  EXPECT_EQ(r.run.dtype, trainer::ComputeDtype::BFloat16);
+  EXPECT_EQ(r.data.mask, data::MaskMode::AllAssistant);  // the default
+}
+
 }  // namespace
