@@ -31,7 +31,7 @@ BattleRunSummary run_battle_recipe(const BattleRecipe& r, const std::string& res
   o.out_dir = r.output_dir;
   o.pairs = pair_mode_from_name(r.pairs);
   o.target = r.target;
-  o.verdict = {verdict_mode_from_name(r.verdict), r.tie_margin};
+  o.verdict = {r.verdict, r.tie_margin};
   o.chunk_prompts = r.chunk_prompts;
   o.record_time = r.record_time;
   o.release_models = !r.compute.keep_models;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "arena/verdict.h"
+
 namespace fw::arena {
 
 struct SamplingSection {
@@ -131,7 +133,7 @@ struct BattleRecipe {
   std::string target;                // pairs: target — the target competitor's name
   std::vector<CompetitorSection> competitors;
   JudgeSection judge;
-  std::string verdict = "sum";       // sum | agree
+  VerdictMode verdict = VerdictMode::Sum;  // sum | agree
   double tie_margin = 0.0;
   ClientSection client;
   ArenaDeviceSection compute;
@@ -146,7 +148,7 @@ struct BattleRecipe {
     v.field("target", target, "pairs: target — the target's name");
     v.field("competitors", competitors).required().non_empty();
     v.section("judge", judge);
-    v.field("verdict", verdict, "sum: totals over both games; agree: both games must agree").one_of({"sum", "agree"});
+    v.field("verdict", verdict, "sum: totals over both games; agree: both games must agree");
     v.field("tie_margin", tie_margin, "a score gap at or below this ties").min(0.0);
     v.section("client", client);
     v.section("compute", compute);

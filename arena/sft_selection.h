@@ -25,11 +25,13 @@
 // chosen prompt without a reference is an error naming the prompts' file and the key.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "arena/battle_record.h"
 #include "arena/slices.h"
 #include "data/prompt_dataset.h"
@@ -37,6 +39,10 @@
 namespace fw::arena {
 
 enum class SftSelection { Judge, Random, KMeans, Longest };
+constexpr std::array<EnumName<SftSelection>, 4> enum_names(SftSelection) {
+  return {{{SftSelection::Judge, "judge"}, {SftSelection::Random, "random"}, {SftSelection::KMeans, "kmeans"},
+           {SftSelection::Longest, "longest"}}};
+}
 SftSelection sft_selection_from_name(const std::string& name);  // judge | random | kmeans | longest
 std::string sft_selection_name(SftSelection s);
 // One line for reports: what the selection takes and whose answer it trains on.

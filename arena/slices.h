@@ -26,12 +26,14 @@
 // stats is reset by each builder; every model of a usable battle has a by_model row.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "arena/battle_record.h"
 #include "data/prompt_dataset.h"
 
@@ -105,6 +107,9 @@ std::vector<PreferenceRecord> build_on_policy_dpo_data(const std::vector<Battle>
 // Which DPO pairs a flywheel stage builds: the paper's best vs worst of all models; the
 // on-policy pairs both ways; or only the target's losses.
 enum class DpoPairs { BestVsWorst, OnPolicy, TargetLost };
+constexpr std::array<EnumName<DpoPairs>, 3> enum_names(DpoPairs) {
+  return {{{DpoPairs::OnPolicy, "on_policy"}, {DpoPairs::TargetLost, "target_lost"}, {DpoPairs::BestVsWorst, "best_vs_worst"}}};
+}
 DpoPairs dpo_pairs_from_name(const std::string& name);  // "best_vs_worst" | "on_policy" | "target_lost"
 std::string dpo_pairs_name(DpoPairs pairs);
 

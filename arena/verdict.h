@@ -10,15 +10,20 @@
 // of Elo, never guessed.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "arena/battle_record.h"
 
 namespace fw::arena {
 
 enum class VerdictMode { Sum, Agree };
+constexpr std::array<EnumName<VerdictMode>, 2> enum_names(VerdictMode) {
+  return {{{VerdictMode::Sum, "sum"}, {VerdictMode::Agree, "agree"}}};
+}
 VerdictMode verdict_mode_from_name(const std::string& name);  // "sum" | "agree"
 
 struct VerdictOptions {

@@ -7,14 +7,31 @@
 // data.train (the slice's data), seed, deterministic, and for PPO the reward model.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "arena/battle_recipe.h"
+#include "arena/sft_selection.h"
+#include "arena/slices.h"
+#include "arena/verdict.h"
+#include "core/enum_names.h"
+#include "flywheel/stage_gate.h"
 #include "flywheel/stage_registry.h"
 
 namespace fw::flywheel {
+
+// The reward model's pairs: this slice's battles, or every battle of the run so far.
+enum class RmData { Slice, Run };
+constexpr std::array<EnumName<RmData>, 2> enum_names(RmData) { return {{{RmData::Slice, "slice"}, {RmData::Run, "run"}}}; }
+
+// Where each reward model starts: the stage's target with a fresh head, or the last
+// iteration's reward model (iteration 1: the target).
+enum class RmInit { Target, PreviousRm };
+constexpr std::array<EnumName<RmInit>, 2> enum_names(RmInit) {
+  return {{{RmInit::Target, "target"}, {RmInit::PreviousRm, "previous_rm"}}};
+}
 
 struct TrainerStageSection {
   std::string recipe;                  // a trainer recipe file
@@ -35,13 +52,13 @@ struct TrainerStageSection {
 struct GateSection {
   bool enabled = true;
   double min_win_rate = 0.5;     // the output's win rate (ties half) must be above this
-  std::string on_fail = "keep";  // keep (report only) | retry (the stage's retries, then drop) | drop
+  GateAction on_fail = GateAction::Keep;  // keep (report only) | retry (the stage's retries, then drop) | drop
   int64_t bootstrap = 200;       // rounds for the win rate's 95 % interval
   template <class V>
   void visit(V& v) {
     v.field("enabled", enabled, "arena-check each stage's output against its input");
     v.field("min_win_rate", min_win_rate, "win rate (ties half) the output needs against its input").range(0.0, 1.0);
-    v.field("on_fail", on_fail, "keep | retry | drop").one_of({"keep", "retry", "drop"});
+    v.field("on_fail", on_fail, "keep | retry | drop");
     v.field("bootstrap", bootstrap, "bootstrap rounds of the win rate's interval").min(0);
   }
 };
@@ -121,7 +138,7 @@ struct FlywheelRecipe {
   TargetSection target;
   std::vector<arena::CompetitorSection> competitors;
   arena::JudgeSection judge;
-  std::string verdict = "sum";
+  arena::VerdictMode verdict = arena::VerdictMode::Sum;
   double tie_margin = 0;
   arena::ClientSection client;
   arena::ArenaDeviceSection compute;
@@ -131,14 +148,14 @@ struct FlywheelRecipe {
   std::vector<std::string> stages = {"sft", "dpo", "rm_ppo"};  // per iteration, each on a fresh slice (stage kinds)
   std::vector<double> sft_margin = {3, 1};  // K per iteration (the last repeats); paper: 3, then 1
   std::vector<double> dpo_margin = {2};
-  std::string sft_selection = "judge";      // judge | random | kmeans | longest (arena::SftSelection; the
+  arena::SftSelection sft_selection = arena::SftSelection::Judge;      // judge | random | kmeans | longest (arena::SftSelection; the
                                             // ablation's arms: as many prompts, the pool's own responses)
   bool sft_accumulate = true;               // SFT stages also train on the earlier SFT data (D0's, ...)
-  std::string dpo_pairs = "on_policy";      // on_policy | target_lost | best_vs_worst (the paper's), arena/slices.h
+  arena::DpoPairs dpo_pairs = arena::DpoPairs::OnPolicy;  // on_policy | target_lost | best_vs_worst (the paper's), arena/slices.h
   double heldout_fraction = 0.1;            // of each stage's slice, kept out of training (held-out figures, gate)
-  std::string rm_data = "slice";            // slice | run: the RM's pairs (this slice's, or every battle so far)
+  RmData rm_data = RmData::Slice;           // slice | run: the RM's pairs (this slice's, or every battle so far)
   double rm_min_accuracy = 0.6;             // a reward model below this held-out accuracy does not feed PPO
-  std::string rm_init = "target";           // target (a fresh head on the stage's target) | previous_rm
+  RmInit rm_init = RmInit::Target;          // target (a fresh head on the stage's target) | previous_rm
   GateSection gate;
   TrainerStageSection sft, dpo, rm, ppo;
   int64_t chunk_prompts = 64;
@@ -151,7 +168,7 @@ struct FlywheelRecipe {
     v.section("target", target);
     v.field("competitors", competitors).required().non_empty();
     v.section("judge", judge);
-    v.field("verdict", verdict).one_of({"sum", "agree"});
+    v.field("verdict", verdict);
     v.field("tie_margin", tie_margin).min(0.0);
     v.section("client", client);
     v.section("compute", compute);
@@ -165,21 +182,19 @@ struct FlywheelRecipe {
     v.field("sft_margin", sft_margin, "SFT: winner's score - target's >= K, per iteration").non_empty();
     v.field("dpo_margin", dpo_margin, "DPO: best - worst >= K, per iteration").non_empty();
     v.field("sft_selection", sft_selection,
-            "judge (pair-judge selection) | random | kmeans | longest (ablation arms: as many prompts, the pool's references)")
-        .one_of({"judge", "random", "kmeans", "longest"});
+            "judge (pair-judge selection) | random | kmeans | longest (ablation arms: as many prompts, the pool's references)");
     v.field("sft_accumulate", sft_accumulate, "SFT stages also train on the earlier SFT stages' data");
     v.field("dpo_pairs", dpo_pairs,
             "on_policy (the target's own answer in every pair: rejected where it lost, chosen where it won) | "
-            "target_lost (only where it lost) | best_vs_worst (of all models, the paper's)")
-        .one_of({"on_policy", "target_lost", "best_vs_worst"});
+            "target_lost (only where it lost) | best_vs_worst (of all models, the paper's)");
     v.field("heldout_fraction", heldout_fraction,
             "share of each stage's slice held out of its training: the held-out figures and the gate's prompts")
         .range(0.0, 0.5);
     v.field("rm_data", rm_data,
-            "slice (this slice's battles) | run (also every earlier stage's battles of the run)").one_of({"slice", "run"});
+            "slice (this slice's battles) | run (also every earlier stage's battles of the run)");
     v.field("rm_init", rm_init,
             "target: the reward model starts from the stage's target with a fresh head; previous_rm: from the "
-            "last iteration's reward model (iteration 1: the target)").one_of({"target", "previous_rm"});
+            "last iteration's reward model (iteration 1: the target)");
     v.field("rm_min_accuracy", rm_min_accuracy,
             "held-out pair accuracy a reward model needs before PPO runs against it (0 = no check)").range(0.0, 1.0);
     v.section("gate", gate);

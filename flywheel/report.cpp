@@ -337,7 +337,7 @@ std::string write_report(const std::string& out, const Json& manifest, const Fly
   Json summary = {{"format", "flywheel.summary/1"}, {"competitors", f.competitors}, {"final_leaderboard", f.final_board},
                   {"snapshots", f.snapshots}, {"stages", stage_summary}};
   // The run's SFT data selection (the Table-3 ablation's arm), as the recipe gives it.
-  const arena::SftSelection selection = arena::sft_selection_from_name(r.sft_selection);
+  const arena::SftSelection selection = r.sft_selection;
   summary["sft_selection"] = {{"method", arena::sft_selection_name(selection)},
                               {"description", arena::sft_selection_description(selection)}};
   const std::string selection_line = "SFT data selection: " + arena::sft_selection_description(selection) + ".";

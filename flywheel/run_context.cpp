@@ -26,7 +26,7 @@ nlohmann::json RunContext::judge_identity() const { return judge ? judge->identi
 
 arena::BattleRunOptions RunContext::battle_options() const {
   arena::BattleRunOptions o;
-  o.verdict = {arena::verdict_mode_from_name(recipe.verdict), recipe.tie_margin};
+  o.verdict = {recipe.verdict, recipe.tie_margin};
   o.chunk_prompts = recipe.chunk_prompts;
   o.record_time = !recipe.deterministic;
   o.release_models = !recipe.compute.keep_models;

@@ -30,8 +30,13 @@ std::string checkpoint_sha256(const std::string& dir) {
   if (fs::is_directory(dir))
     for (const auto& e : fs::directory_iterator(dir)) {
       const std::string name = e.path().filename().string();
+      // The weights, and what the stages train with besides them: the config, the tokenizer
+      // and the chat template.
       const bool is_weights = e.path().extension() == ".safetensors";
-      if (e.is_regular_file() && (is_weights || name == "config.json" || name == "model.safetensors.index.json")) {
+      const bool counts = is_weights || name == "config.json" || name == "model.safetensors.index.json" ||
+                          name == "tokenizer.model" || name == "tokenizer.json" || name == "tokenizer_config.json" ||
+                          name == "chat_template.jinja";
+      if (e.is_regular_file() && counts) {
         names.push_back(name);
         weights = weights || is_weights;
       }

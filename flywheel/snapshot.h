@@ -25,7 +25,8 @@ Snapshot snapshot_from(const nlohmann::json& j);
 std::string files_sha(const std::vector<std::string>& files);
 
 // The content hash of a model folder: config.json, the safetensors weights and their
-// shard index, by file name (not by the folder's path, so a moved or copied checkpoint
+// shard index, the tokenizer (tokenizer.model, tokenizer.json, tokenizer_config.json) and
+// chat_template.jinja, by file name (not by the folder's path, so a moved or copied checkpoint
 // keeps its identity and a rewritten one does not). fw::Error when there are no weights.
 std::string checkpoint_sha256(const std::string& dir);
 

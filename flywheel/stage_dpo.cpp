@@ -20,12 +20,12 @@ class DpoStage final : public Stage {
     c.train_files = {ctx_.slot.dir + "/data/dpo.jsonl"};
     if (r.heldout_fraction > 0) c.eval_files = {ctx_.slot.dir + "/data/dpo_heldout.jsonl"};
     attempts_ = prepare_attempts(r.dpo, c, prepare_dpo);
-    return {.recipes = attempts_.front().yaml, .settings = {{"dpo_pairs", r.dpo_pairs}}, .retries = r.dpo.retries};
+    return {.recipes = attempts_.front().yaml, .settings = {{"dpo_pairs", name_of(r.dpo_pairs)}}, .retries = r.dpo.retries};
   }
 
   StageData build_data(const SliceBattles& in) override {
     const FlywheelRecipe& r = ctx_.run.recipe;
-    const arena::DpoPairs pairs = arena::dpo_pairs_from_name(r.dpo_pairs);
+    const arena::DpoPairs pairs = r.dpo_pairs;
     const double margin = per_iteration(r.dpo_margin, ctx_.slot.iteration);
     arena::SliceStats st;
     const auto by_id = in.prompts_by_id();

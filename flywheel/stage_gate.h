@@ -6,16 +6,21 @@
 // `retries` list, or drop it in favour of its input.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "arena/battle_record.h"
 
 namespace fw::flywheel {
 
 enum class GateAction { Keep, Retry, Drop };
+constexpr std::array<EnumName<GateAction>, 3> enum_names(GateAction) {
+  return {{{GateAction::Keep, "keep"}, {GateAction::Retry, "retry"}, {GateAction::Drop, "drop"}}};
+}
 GateAction gate_action_from_name(const std::string& name);  // "keep" | "retry" | "drop"
 std::string gate_action_name(GateAction action);
 

@@ -50,8 +50,8 @@ class RmPpoStage final : public Stage {
     // The earlier battles the reward model also trains on (done stages: their files are final).
     for (const BattleSource& src : earlier_battles()) recipes += files_sha({src.battle_dir + "/battles.jsonl"});
     return {.recipes = recipes,
-            .settings = {{"reward_model", {{"rm_data", r.rm_data}, {"rm_min_accuracy", r.rm_min_accuracy},
-                                           {"rm_init", r.rm_init}}}},
+            .settings = {{"reward_model", {{"rm_data", name_of(r.rm_data)}, {"rm_min_accuracy", r.rm_min_accuracy},
+                                           {"rm_init", name_of(r.rm_init)}}}},
             .retries = r.ppo.retries,
             .own_folders = {"rm"}};
   }
@@ -113,7 +113,7 @@ class RmPpoStage final : public Stage {
   // rm_init: previous_rm — the newest earlier iteration's reward model, which this one
   // continues training (on the new battles as well); "" when there is none or rm_init: target.
   std::string previous_rm() const {
-    if (ctx_.run.recipe.rm_init != "previous_rm") return "";
+    if (ctx_.run.recipe.rm_init != RmInit::PreviousRm) return "";
     for (int64_t j = ctx_.slot.iteration - 1; j >= 1; --j) {
       const std::string d = ctx_.run.out + "/" + stage_folder(rm_ppo_id(j)) + "/rm/final";
       if (fs::exists(d + "/config.json")) return d;
@@ -133,7 +133,7 @@ class RmPpoStage final : public Stage {
   std::vector<BattleSource> earlier_battles() const {
     const RunContext& run = ctx_.run;
     std::vector<BattleSource> out;
-    if (run.recipe.rm_data != "run") return out;
+    if (run.recipe.rm_data != RmData::Run) return out;
     const auto n = static_cast<int64_t>(run.stages.size());
     for (int64_t j = 1; j <= ctx_.slot.iteration; ++j)
       for (int64_t q = 0; q < n && (j < ctx_.slot.iteration || q < static_cast<int64_t>(ctx_.slot.position)); ++q) {

@@ -22,19 +22,20 @@ namespace {
 std::string stage_inputs(const RunContext& run, const StageSlot& slot, const Snapshot& target, const StagePlan& plan) {
   const FlywheelRecipe& r = run.recipe;
   const int64_t i = slot.iteration;
-  nlohmann::json arena_id = {{"judge", run.judge_identity()}, {"verdict", r.verdict}, {"tie_margin", r.tie_margin},
+  nlohmann::json arena_id = {{"judge", run.judge_identity()}, {"verdict", name_of(r.verdict)}, {"tie_margin", r.tie_margin},
                              {"sft_margin", per_iteration(r.sft_margin, i)}, {"dpo_margin", per_iteration(r.dpo_margin, i)},
                              // (the arms other than judge train on the pool's responses since issue 17)
-                             {"selection", r.sft_selection == "judge" ? r.sft_selection : r.sft_selection + ":pool-response"},
+                             {"selection", r.sft_selection == arena::SftSelection::Judge ? std::string(name_of(r.sft_selection))
+                                                                                : std::string(name_of(r.sft_selection)) + ":pool-response"},
                              {"sampling", run.as_competitor(target).sampling.max_tokens}};
   // Each setting only in the stages it changes, so editing one does not refuse the others.
   arena_id["heldout"] = r.heldout_fraction;
   for (const auto& [key, value] : plan.settings.items()) arena_id[key] = value;
   if (r.gate.enabled)
-    arena_id["gate"] = {{"min_win_rate", r.gate.min_win_rate}, {"on_fail", r.gate.on_fail},
+    arena_id["gate"] = {{"min_win_rate", r.gate.min_win_rate}, {"on_fail", name_of(r.gate.on_fail)},
                         {"bootstrap", r.gate.bootstrap}, {"retries", plan.retries}};
   for (const auto& comp : r.competitors) arena_id["competitors"].push_back(comp.name + ":" + comp.kind + ":" + comp.model);
-  return sha256_hex(slot.id + "\n" + plan.recipes + files_sha({run.slice_file(slot.slice)}) + target.sha + arena_id.dump());
+  return sha256_hex(slot.id + "\n" + hashed_recipes(plan.recipes) + files_sha({run.slice_file(slot.slice)}) + target.sha + arena_id.dump());
 }
 
 // Attempt j's go-ahead for the other ranks: READY in data/ (attempt 0) or data/retry<j>/.
@@ -98,13 +99,13 @@ class StageRun {
         verdict = "passed";
         break;
       }
-      const GateAction action = gate_action_from_name(r.gate.on_fail);
+      const GateAction action = r.gate.on_fail;
       if (action == GateAction::Keep) {
         verdict = "failed, kept (gate.on_fail: keep)";
         break;
       }
       if (action == GateAction::Retry && attempt < plan_.retries.size()) continue;
-      verdict = "failed, dropped (gate.on_fail: " + r.gate.on_fail + ")";
+      verdict = "failed, dropped (gate.on_fail: " + std::string(name_of(r.gate.on_fail)) + ")";
       log::warn("flywheel: " + slot_.id + " — the gate dropped " + out_.name + ": its win rate against " + target_.name +
                 " is " + std::to_string(g.win_rate) + "; the target goes on unchanged");
       finish(record, {{"dropped", verdict}, {"gate", {{"verdict", verdict}, {"checks", checks}}},

@@ -52,7 +52,7 @@ class SftStage final : public Stage {
     const uint64_t seed = static_cast<uint64_t>(r.seed) * 7919 + static_cast<uint64_t>(ctx_.slot.iteration);
     const arena::SftSelectionResult sel = arena::select_sft_data(
         train_battles, train_prompts, in.responses(), in.target,
-        {.method = arena::sft_selection_from_name(r.sft_selection), .margin = per_iteration(r.sft_margin, ctx_.slot.iteration),
+        {.method = r.sft_selection, .margin = per_iteration(r.sft_margin, ctx_.slot.iteration),
          .seed = seed, .source = in.prompts_file});
     arena::write_sft_examples(in.data_dir + "/sft.jsonl", sel.examples);
     StageData out;

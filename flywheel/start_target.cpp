@@ -47,7 +47,7 @@ Snapshot start_target(RunContext& run) {
   const std::string dir = run.out + "/i0/sft";
   const std::string data = dir + "/data/sft.jsonl";
   const auto p = prepare_sft(r.target.sft0, "target.sft0", {dir + "/train", "", {data}, r.seed, r.deterministic});
-  const std::string inputs = sha256_hex("i0.sft\n" + p.yaml + files_sha({run.slice_file(0)}));
+  const std::string inputs = sha256_hex("i0.sft\n" + hashed_recipes(p.yaml) + files_sha({run.slice_file(0)}));
   const Snapshot s{r.target.name + "-I0", dir + "/train/final", inputs, 0, "sft"};
   auto train = [&] {
     return with_default_signals_after(

@@ -97,4 +97,10 @@ Prepared<trainer::PpoRecipe> without_empty_heldout(Prepared<trainer::PpoRecipe> 
   return done(std::move(p.recipe));
 }
 
+std::string hashed_recipes(std::string yaml) {
+  for (const std::string line : {"  verifier: synthetic  # synthetic | exact_match\n"})  // eval.verifier (issue 19)
+    for (size_t at = yaml.find(line); at != std::string::npos; at = yaml.find(line, at)) yaml.erase(at, line.size());
+  return yaml;
+}
+
 }  // namespace fw::flywheel

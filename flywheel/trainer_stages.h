@@ -64,4 +64,9 @@ Prepared<trainer::DpoRecipe> without_empty_heldout(Prepared<trainer::DpoRecipe> 
 Prepared<trainer::RmRecipe> without_empty_heldout(Prepared<trainer::RmRecipe> p);
 Prepared<trainer::PpoRecipe> without_empty_heldout(Prepared<trainer::PpoRecipe> p);
 
+// The recipes' text as a stage's inputs hash reads it: a key added after a run folder
+// could have been made is left out while it holds its default, so that folder's finished
+// stages keep their hashes (the trainers' fingerprints treat added fields the same way).
+std::string hashed_recipes(std::string yaml);
+
 }  // namespace fw::flywheel

@@ -192,7 +192,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml, c
     const double t_opt = session.step_seconds();
     const UpdateResult update = session.update(loss, "lower optim.lr or dpo.beta");
     const double t_optimizer = session.step_seconds() - t_opt;
-    result.last_loss = loss;
+    if (update.applied) result.last_loss = loss;
     const int64_t step_tokens = static_cast<int64_t>(sums["tokens"]);
     const double ranks = static_cast<double>(pg.world_size());
     const Metrics row = {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm},

@@ -48,6 +48,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
   id.content.push_back({"ppo.reward_model_path", {r.ppo.reward_model_path}});
   id.content.push_back({"ppo.value_model_path", {r.ppo.value_model_path}});
   id.content.push_back({"ppo.reference_path", {r.ppo.reference_path}});
+  require_verifier(r.eval.prompts, hooks);
   TrainingSession session(r, id, r.data.train, hooks.faults);
   const at::Device device = session.device();
   dist::ProcessGroup& pg = session.pg();
@@ -159,7 +160,15 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
                                          .temperature = r.ppo.temperature, .grad_clip = r.optim.grad_clip, .lr = lr,
                                          .seed = step_seed, .dtype = r.run.dtype},
                                         device, &session.grad_sync(), &pg);
-    if (u.skipped_updates > 0) session.non_finite_step(std::nan(""), "lower optim.lr", /*model_unchanged=*/false);
+    if (u.skipped_updates > 0) {
+      session.non_finite_step(std::nan(""),
+                              std::to_string(u.skipped_updates) + " of the step's updates were non-finite; lower optim.lr",
+                              /*model_unchanged=*/u.updates == 0);
+      if (u.updates == 0) {  // on_nan: skip, and nothing of the step was applied: dropped
+        if (session.end_step(dropped)) return session.stopped(result);
+        continue;
+      }
+    }
 
     // Statistics of the rollouts of every rank (TRL's names), the KL controller.
     at::NoGradGuard no_grad;

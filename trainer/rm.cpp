@@ -137,7 +137,7 @@ RmResult run_rm(const RmRecipe& r, const std::string& resolved_config_yaml, cons
     const double loss = sums["loss"] / n;
     const double lr = session.lr();
     const UpdateResult update = session.update(loss, "lower optim.lr");
-    result.last_loss = loss;
+    if (update.applied) result.last_loss = loss;
     const int64_t step_tokens = static_cast<int64_t>(sums["tokens"]);
     const Metrics row = {{"loss", loss}, {"lr", lr}, {"grad_norm", update.grad_norm}, {"accuracy", sums["correct"] / n},
                          {"margin", sums["margin"] / n}, {"rewards/mean", sums["reward"] / (2 * n)},

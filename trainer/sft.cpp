@@ -53,6 +53,7 @@ double eval_loss(model::LlamaForCausalLM& lm, const data::SftDataset& ds, data::
 
 SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml, const TrainerHooks& hooks) {
   // 1-2. Runtime, run folder, resume decision, chat template, tokenizer.
+  require_verifier(r.eval.prompts, hooks);
   TrainingSession session(r, {"sft", resolved_config_yaml, common_content_keys(r.model, r.tokenizer, r.data.train)},
                           r.data.train, hooks.faults);
   const at::Device device = session.device();

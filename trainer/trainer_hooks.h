@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "trainer/eval_generation.h"
 
@@ -19,5 +20,8 @@ struct TrainerHooks {
   ResponseJudge judge;      // PPO: also scores its eval responses (eval/judge_score)
   FaultInjection faults;
 };
+
+// eval.prompts without a verifier is refused before anything starts (on every rank).
+void require_verifier(const std::string& eval_prompts, const TrainerHooks& hooks);
 
 }  // namespace fw::trainer

@@ -94,7 +94,8 @@ void TrainingSession::non_finite_step(double loss, const std::string& hint, bool
   if (s_.train.on_nan == OnNan::Stop) {
     const std::string what =
         model_unchanged ? "stopped with the last good state saved in " + save()
-                        : "stopped after some of the step's updates, so the newest checkpoint holds the last complete step";
+                        : "stopped without saving: some of the step's updates were applied; rerun resumes from the "
+                          "newest checkpoint (none: from the start)";
     throw_runtime("loss is " + std::to_string(loss) + at + "; " + what, {.hint = hint + ", or set train.on_nan: skip"});
   }
   if (!model_unchanged) {

@@ -7,7 +7,10 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "config/recipe.h"
 #include "flywheel/snapshot.h"
+#include "flywheel/trainer_stages.h"
+#include "trainer/sft_recipe.h"
 #include "tests/support/test_tmp.h"
 
 namespace {
@@ -43,6 +46,10 @@ TEST(CheckpointSha, IsTheModelFilesContentNotThePath) {
   write(copy + "/model.safetensors", "weights-v1");
   write(copy + "/config.json", R"({"hidden_size": 16})");
   EXPECT_NE(checkpoint_sha256(copy), sha);
+  // The tokenizer and the chat template are trained with too: they count.
+  const std::string with_config = checkpoint_sha256(copy);
+  write(copy + "/tokenizer_config.json", R"({"chat_template": "{{ messages }}"})");
+  EXPECT_NE(checkpoint_sha256(copy), with_config);
 }
 
 TEST(CheckpointSha, ShardsCountEachAndAFolderWithoutWeightsIsRefused) {
@@ -67,6 +74,25 @@ TEST(CheckpointSha, ShardsCountEachAndAFolderWithoutWeightsIsRefused) {
     EXPECT_NE(std::string(e.what()).find("target.start"), std::string::npos) << e.what();
   }
   EXPECT_THROW(checkpoint_sha256(fw::testing::tmp_dir() + "/missing"), fw::Error);
+}
+
+}  // namespace
+
+namespace {
+
+// A stage's inputs hash reads the recipes without keys added since (at their defaults),
+// so a run folder made before them resumes instead of being refused as changed.
+TEST(StageHash, ARecipeKeyAddedLaterIsLeftOutAtItsDefault) {
+  fw::trainer::SftRecipe r;
+  r.run.output_dir = "x";
+  r.data.train = {"a.jsonl"};
+  const std::string text = fw::config::dump_yaml(r);
+  ASSERT_NE(text.find("verifier: synthetic"), std::string::npos) << text;
+  const std::string hashed = fw::flywheel::hashed_recipes(text);
+  EXPECT_EQ(hashed.find("verifier:"), std::string::npos) << hashed;
+  EXPECT_EQ(hashed.size() + std::string("  verifier: synthetic  # synthetic | exact_match\n").size(), text.size());
+  r.eval.verifier = fw::trainer::VerifierKind::ExactMatch;  // not the default: it counts
+  EXPECT_NE(fw::flywheel::hashed_recipes(fw::config::dump_yaml(r)).find("verifier: exact_match"), std::string::npos);
 }
 
 }  // namespace
