@@ -175,7 +175,10 @@ Table heldout_table(const Facts& f) {
           curve += (curve.empty() ? "" : ", ") + std::to_string(row.value("step", 0)) + ": " + v;
         }
         const std::string name = s->value("id", "");
-        const std::string which = trainer == "rm" ? "rm" : name.substr(name.rfind('.') + 1) == "rm_ppo" ? "ppo" : name.substr(name.rfind('.') + 1);
+        // The trainer's folder names it (rm, rm_pretrain); train/ is the stage's own trainer,
+        // labelled by its kind (rm_ppo's is PPO).
+        const std::string kind = name.substr(name.rfind('.') + 1);
+        const std::string which = trainer != "train" ? trainer : kind == "rm_ppo" ? "ppo" : kind;
         t.rows.push_back({name, which, k.substr(5), first, last, curve});
       }
     }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "arena/sft_selection.h"
 #include "arena/slices.h"
@@ -23,6 +24,11 @@ namespace fs = std::filesystem;
 namespace fw::flywheel {
 namespace {
 
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 class RmPpoStage final : public Stage {
  public:
   using Stage::Stage;
@@ -36,7 +42,17 @@ class RmPpoStage final : public Stage {
     if (r.heldout_fraction > 0 && slice_has_references()) c.eval_files = {dir + "/data/ppo_heldout.jsonl"};
     StageCommon rm = c;
     rm.output_dir = dir + "/rm";
-    if (const std::string prev = previous_rm(); !prev.empty()) rm.model_path = prev;
+    if (const std::string prev = previous_rm(); !prev.empty()) {
+      rm.model_path = prev;
+    } else if (!r.rm_pretrain.data.empty()) {  // first the given preference data, then the slice's
+      StageCommon pre = rm;
+      pre.output_dir = dir + "/rm_pretrain";
+      pre.train_files = r.rm_pretrain.data;
+      pre.eval_files = r.heldout_fraction > 0 ? std::vector<std::string>{dir + "/data/rm_heldout.jsonl"}
+                                              : std::vector<std::string>{};
+      rm_pretrain_ = prepare_rm({.recipe = r.rm.recipe, .overrides = concat(r.rm.overrides, r.rm_pretrain.overrides)}, pre);
+      rm.model_path = pre.output_dir + "/final";
+    }
     rm.train_files = {dir + "/data/rm.jsonl"};
     rm.eval_files = r.heldout_fraction > 0 ? std::vector<std::string>{dir + "/data/rm_heldout.jsonl"}
                                            : std::vector<std::string>{};
@@ -45,6 +61,7 @@ class RmPpoStage final : public Stage {
       return prepare_ppo(s, common, dir + "/rm/final");
     });
     std::string recipes = rm_.yaml + ppo_.front().yaml;
+    if (rm_pretrain_) recipes += rm_pretrain_->yaml + files_sha(r.rm_pretrain.data);
     // A reward model continued from an earlier iteration's: that stage's inputs identify it.
     if (!previous_rm().empty()) recipes += previous_rm_inputs();
     // The earlier battles the reward model also trains on (done stages: their files are final).
@@ -53,7 +70,7 @@ class RmPpoStage final : public Stage {
             .settings = {{"reward_model", {{"rm_data", name_of(r.rm_data)}, {"rm_min_accuracy", r.rm_min_accuracy},
                                            {"rm_init", name_of(r.rm_init)}}}},
             .retries = r.ppo.retries,
-            .own_folders = {"rm"}};
+            .own_folders = rm_pretrain_ ? std::vector<std::string>{"rm", "rm_pretrain"} : std::vector<std::string>{"rm"}};
   }
 
   StageData build_data(const SliceBattles& in) override {
@@ -86,6 +103,11 @@ class RmPpoStage final : public Stage {
 
   Trained train(size_t attempt) override {
     if (attempt == 0) {  // a retry changes PPO only: the reward model stands
+      if (rm_pretrain_) {
+        const auto pre = without_empty_heldout(*rm_pretrain_);
+        if (with_default_signals_after(trainer::run_rm(pre.recipe, pre.yaml)).interrupted) return {Trained::Interrupted};
+        ctx_.run.reached(ctx_.slot.id, "rm_pretrain");
+      }
       const auto rm = without_empty_heldout(rm_);
       const trainer::RmResult result = with_default_signals_after(trainer::run_rm(rm.recipe, rm.yaml));
       if (result.interrupted) return {Trained::Interrupted};
@@ -191,6 +213,7 @@ class RmPpoStage final : public Stage {
   }
 
   Prepared<trainer::RmRecipe> rm_;
+  std::optional<Prepared<trainer::RmRecipe>> rm_pretrain_;  // rm_pretrain's phase, when set
   std::vector<Prepared<trainer::PpoRecipe>> ppo_;
 };
 

@@ -407,3 +407,36 @@ TEST_F(FlywheelRun, TheGateRetryRunsDataParallel) {
 }
 
 }  // namespace
+
+namespace {
+
+// rm_pretrain: each reward model first learns the given preference pairs (here the synthetic
+// domain's verified ones, into <stage>/rm_pretrain), then the slice's battles starting from
+// that model; the phase's held-out figures are the stage's too.
+TEST_F(FlywheelRun, TheRewardModelLearnsTheGivenPreferencesFirst) {
+  const std::string prefs = g_data + "/preferences.jsonl";
+  fw::synth::write_preference_jsonl(prefs, fw::synth::generate_tasks({.n = 64, .seed = 9, .max_difficulty = 1}), 9);
+  const std::string out = fw::testing::tmp_dir() + "/rm-pretrain";
+  fs::remove_all(out);
+  const std::string path = fw::testing::tmp_dir() + "/rm-pretrain.yaml";
+  std::ofstream(path) << recipe(out, g_data) << "stages: [rm_ppo]\n"
+                      << "rm_pretrain: {data: [" << prefs << "], overrides: [train.max_steps=4]}\n";
+  ASSERT_EQ(fw::testing::run_flywheel("run " + path, out + ".log"), 0) << fw::testing::read_text(out + ".log");
+  ASSERT_TRUE(exists(out + "/i1/rm_ppo/rm_pretrain/final/model.safetensors"));
+  const std::string rm_config = fw::testing::read_text(out + "/i1/rm_ppo/rm/config.yaml");
+  EXPECT_NE(rm_config.find("path: " + out + "/i1/rm_ppo/rm_pretrain/final"), std::string::npos) << rm_config;
+  const std::string pre_config = fw::testing::read_text(out + "/i1/rm_ppo/rm_pretrain/config.yaml");
+  EXPECT_NE(pre_config.find(prefs), std::string::npos) << pre_config;
+  const auto m = fw::read_json_file(out + "/manifest.json");
+  for (const auto& st : m["stages"])
+    if (st["id"] == "i1.rm_ppo") {
+      EXPECT_EQ(st["status"], "done");
+      EXPECT_TRUE(st["outputs"]["heldout"].contains("rm_pretrain")) << st["outputs"].dump();
+    }
+  // Rerun: done, nothing retrained; another pre-training set is another input.
+  ASSERT_EQ(fw::testing::run_flywheel("run " + path, out + ".rerun.log"), 0);
+  std::ofstream(prefs, std::ios::app) << fw::testing::read_text(prefs).substr(0, fw::testing::read_text(prefs).find('\n') + 1);
+  EXPECT_EQ(fw::testing::run_flywheel("run " + path, out + ".changed.log"), 2) << fw::testing::read_text(out + ".changed.log");
+}
+
+}  // namespace
