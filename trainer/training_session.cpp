@@ -2,14 +2,15 @@
 
 #include <torch/optim/optimizer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "trainer/setup.h"
 #include "trainer/optim.h"
+#include "trainer/setup.h"
 
 namespace fw::trainer {
 namespace fs = std::filesystem;
