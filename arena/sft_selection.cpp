@@ -14,8 +14,6 @@
 namespace fw::arena {
 
 namespace {
-const std::vector<std::string> kNames = {"judge", "random", "kmeans", "longest"};
-
 // 0, 1, ..., n-1 in a seeded random order.
 std::vector<size_t> shuffled(size_t n, uint64_t seed) {
   std::vector<size_t> order(n);
@@ -27,14 +25,10 @@ std::vector<size_t> shuffled(size_t n, uint64_t seed) {
 }  // namespace
 
 SftSelection sft_selection_from_name(const std::string& name) {
-  for (size_t k = 0; k < kNames.size(); ++k)
-    if (name == kNames[k]) return static_cast<SftSelection>(k);
-  const std::string guess = closest_match(name, kNames);
-  throw_invalid("unknown SFT selection '" + name + "' (expected judge, random, kmeans or longest)",
-                {.key = "sft_selection", .hint = guess.empty() ? std::string() : "did you mean '" + guess + "'?"});
+  return enum_from_name_or_throw<SftSelection>(name, "sft_selection");
 }
 
-std::string sft_selection_name(SftSelection s) { return kNames[static_cast<size_t>(s)]; }
+std::string sft_selection_name(SftSelection s) { return std::string(name_of(s)); }
 
 std::string sft_selection_description(SftSelection s) {
   switch (s) {

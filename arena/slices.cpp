@@ -250,22 +250,9 @@ std::vector<std::pair<std::string, double>> ranked_means(const std::vector<Score
 
 }  // namespace
 
-DpoPairs dpo_pairs_from_name(const std::string& name) {
-  if (name == "best_vs_worst") return DpoPairs::BestVsWorst;
-  if (name == "on_policy") return DpoPairs::OnPolicy;
-  if (name == "target_lost") return DpoPairs::TargetLost;
-  throw_invalid("unknown DPO pair choice '" + name + "' (expected best_vs_worst, on_policy or target_lost)",
-                {.key = "dpo_pairs"});
-}
+DpoPairs dpo_pairs_from_name(const std::string& name) { return enum_from_name_or_throw<DpoPairs>(name, "dpo_pairs"); }
 
-std::string dpo_pairs_name(DpoPairs pairs) {
-  switch (pairs) {
-    case DpoPairs::BestVsWorst: return "best_vs_worst";
-    case DpoPairs::OnPolicy: return "on_policy";
-    case DpoPairs::TargetLost: return "target_lost";
-  }
-  return "?";
-}
+std::string dpo_pairs_name(DpoPairs pairs) { return std::string(name_of(pairs)); }
 
 namespace {
 

@@ -4,11 +4,7 @@
 
 namespace fw::arena {
 
-VerdictMode verdict_mode_from_name(const std::string& name) {
-  if (name == "sum") return VerdictMode::Sum;
-  if (name == "agree") return VerdictMode::Agree;
-  throw_invalid("unknown verdict mode \"" + name + "\"", {.hint = "sum | agree"});
-}
+VerdictMode verdict_mode_from_name(const std::string& name) { return enum_from_name_or_throw<VerdictMode>(name, "verdict"); }
 
 namespace {
 Winner compare(double a, double b, double margin) {

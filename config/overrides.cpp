@@ -4,6 +4,7 @@
 
 #include "config/scalars.h"
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace fw::config {
 
@@ -51,19 +52,12 @@ std::vector<Step> parse_path(const std::string& text, const std::string& path) {
   return steps;
 }
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 void apply_override(Node& root, const std::string& text) {
   size_t eq = text.find('=');
   if (eq == std::string::npos) bad(text, "", "expected key=value");
-  std::string path = trim(text.substr(0, eq));
+  const std::string path(trim(std::string_view(text).substr(0, eq)));
   if (path.empty()) bad(text, "", "expected key=value");
   std::vector<Step> steps = parse_path(text, path);
 

@@ -8,7 +8,8 @@
 //   }
 //
 // config/ then binds such a field from its name, refuses any other name with the key's
-// path and the names allowed, and dumps it as its name (config/schema.h).
+// path and the names allowed, and dumps it as its name (config/schema.h); names that come
+// from elsewhere (a CLI flag, a file) go through enum_from_name_or_throw.
 #pragma once
 
 #include <optional>
@@ -16,6 +17,9 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include "core/error.h"
+#include "core/strings.h"
 
 namespace fw {
 
@@ -49,6 +53,18 @@ std::vector<std::string_view> names_of() {
   std::vector<std::string_view> out;
   for (const auto& n : enum_names(E{})) out.push_back(n.name);
   return out;
+}
+
+// The enum named `name`; otherwise an fw::Error (InvalidInput) at `key` that lists the
+// names, with the closest one as a hint.
+template <NamedEnum E>
+E enum_from_name_or_throw(std::string_view name, const std::string& key) {
+  if (const auto value = enum_from_name<E>(name)) return *value;
+  std::vector<std::string> names;
+  for (std::string_view n : names_of<E>()) names.emplace_back(n);
+  const std::string near = closest_match(name, names);
+  throw_invalid("unknown " + key + " '" + std::string(name) + "' (expected " + join(names, ", ") + ")",
+                {.key = key, .hint = near.empty() ? std::string() : "did you mean '" + near + "'?"});
 }
 
 }  // namespace fw

@@ -64,11 +64,7 @@ void check_has_assistant(const std::vector<Message>& completion, const char* key
 }  // namespace
 
 PreferenceTruncation preference_truncation_from_name(const std::string& name) {
-  if (name == "drop") return PreferenceTruncation::Drop;
-  if (name == "keep_end") return PreferenceTruncation::KeepEnd;
-  std::string guess = closest_match(name, {"drop", "keep_end"});
-  throw_invalid("unknown preference truncation '" + name + "' (expected drop or keep_end)",
-                {.key = "truncation", .hint = guess.empty() ? std::string() : "did you mean '" + guess + "'?"});
+  return enum_from_name_or_throw<PreferenceTruncation>(name, "truncation");
 }
 
 std::string PreferenceDataStats::summary() const {

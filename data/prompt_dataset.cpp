@@ -70,11 +70,7 @@ std::vector<PromptRecord> read_prompt_records(const std::vector<std::string>& fi
 }
 
 PromptTruncation prompt_truncation_from_name(const std::string& name) {
-  if (name == "drop") return PromptTruncation::Drop;
-  if (name == "keep_end") return PromptTruncation::KeepEnd;
-  const std::string guess = closest_match(name, {"drop", "keep_end"});
-  throw_invalid("unknown prompt truncation '" + name + "' (expected drop or keep_end)",
-                {.key = "truncation", .hint = guess.empty() ? std::string() : "did you mean '" + guess + "'?"});
+  return enum_from_name_or_throw<PromptTruncation>(name, "truncation");
 }
 
 std::string PromptDataStats::summary() const {

@@ -43,12 +43,6 @@ std::vector<Message> messages_field(const nlohmann::json& record, const char* ke
 
 }  // namespace
 
-Truncation truncation_from_name(const std::string& name) {
-  if (name == "drop") return Truncation::Drop;
-  if (name == "right") return Truncation::Right;
-  if (name == "left") return Truncation::Left;
-  throw_invalid("unknown truncation '" + name + "'", {.key = "truncation", .hint = "drop, right or left"});
-}
 
 std::string SftDataStats::summary() const {
   return std::to_string(kept) + "/" + std::to_string(read) + " examples kept (" + std::to_string(truncated) +

@@ -31,7 +31,6 @@ enum class Truncation {
 constexpr std::array<EnumName<Truncation>, 3> enum_names(Truncation) {
   return {{{Truncation::Drop, "drop"}, {Truncation::Right, "right"}, {Truncation::Left, "left"}}};
 }
-Truncation truncation_from_name(const std::string& name);  // drop | right | left
 
 struct SftDataOptions {
   TemplateKind chat_template = TemplateKind::Plain;

@@ -407,20 +407,10 @@ std::string format_double(double v) {
 }  // namespace
 
 SpModelType sp_model_type_from_name(const std::string& name, const std::string& key) {
-  if (name == "bpe") return SpModelType::Bpe;
-  if (name == "unigram") return SpModelType::Unigram;
-  if (name == "char") return SpModelType::Char;
-  throw_invalid("unknown sentencepiece model type '" + name + "'", {.key = key, .hint = "one of bpe, unigram, char"});
+  return enum_from_name_or_throw<SpModelType>(name, key);
 }
 
-const char* sp_model_type_name(SpModelType type) {
-  switch (type) {
-    case SpModelType::Bpe: return "bpe";
-    case SpModelType::Unigram: return "unigram";
-    case SpModelType::Char: return "char";
-  }
-  return "bpe";
-}
+const char* sp_model_type_name(SpModelType type) { return name_of(type).data(); }  // the table's literals end in NUL
 
 std::string Tokenizer::train(const TrainOptions& o) {
   if (o.input_files.empty() && o.sentences.empty())

@@ -7,21 +7,9 @@
 
 namespace fw::flywheel {
 
-GateAction gate_action_from_name(const std::string& name) {
-  if (name == "keep") return GateAction::Keep;
-  if (name == "retry") return GateAction::Retry;
-  if (name == "drop") return GateAction::Drop;
-  throw_invalid("unknown gate action '" + name + "' (expected keep, retry or drop)", {.key = "gate.on_fail"});
-}
+GateAction gate_action_from_name(const std::string& name) { return enum_from_name_or_throw<GateAction>(name, "gate.on_fail"); }
 
-std::string gate_action_name(GateAction action) {
-  switch (action) {
-    case GateAction::Keep: return "keep";
-    case GateAction::Retry: return "retry";
-    case GateAction::Drop: return "drop";
-  }
-  return "?";
-}
+std::string gate_action_name(GateAction action) { return std::string(name_of(action)); }
 
 nlohmann::json GateCheck::to_json() const {
   return {{"prompts", prompts}, {"wins", wins},       {"losses", losses},   {"ties", ties},

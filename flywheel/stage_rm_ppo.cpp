@@ -42,20 +42,18 @@ class RmPpoStage final : public Stage {
     if (r.heldout_fraction > 0 && slice_has_references()) c.eval_files = {dir + "/data/ppo_heldout.jsonl"};
     StageCommon rm = c;
     rm.output_dir = dir + "/rm";
-    if (const std::string prev = previous_rm(); !prev.empty()) {
-      rm.model_path = prev;
-    } else if (!r.rm_pretrain.data.empty()) {  // first the given preference data, then the slice's
-      StageCommon pre = rm;
-      pre.output_dir = dir + "/rm_pretrain";
-      pre.train_files = r.rm_pretrain.data;
-      pre.eval_files = r.heldout_fraction > 0 ? std::vector<std::string>{dir + "/data/rm_heldout.jsonl"}
-                                              : std::vector<std::string>{};
-      rm_pretrain_ = prepare_rm({.recipe = r.rm.recipe, .overrides = concat(r.rm.overrides, r.rm_pretrain.overrides)}, pre);
-      rm.model_path = pre.output_dir + "/final";
-    }
     rm.train_files = {dir + "/data/rm.jsonl"};
     rm.eval_files = r.heldout_fraction > 0 ? std::vector<std::string>{dir + "/data/rm_heldout.jsonl"}
                                            : std::vector<std::string>{};
+    if (const std::string prev = previous_rm(); !prev.empty()) {
+      rm.model_path = prev;
+    } else if (!r.rm_pretrain.data.empty()) {  // first the given preference data, then the slice's
+      StageCommon pre = rm;  // the same start and held-out pairs
+      pre.output_dir = dir + "/rm_pretrain";
+      pre.train_files = r.rm_pretrain.data;
+      rm_pretrain_ = prepare_rm({.recipe = r.rm.recipe, .overrides = concat(r.rm.overrides, r.rm_pretrain.overrides)}, pre);
+      rm.model_path = pre.output_dir + "/final";
+    }
     rm_ = prepare_rm(r.rm, rm);
     ppo_ = prepare_attempts(r.ppo, c, [&](const TrainerStageSection& s, const StageCommon& common) {
       return prepare_ppo(s, common, dir + "/rm/final");

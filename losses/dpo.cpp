@@ -10,8 +10,6 @@
 namespace fw::losses {
 namespace {
 
-const std::vector<std::string> kNames = {"sigmoid", "ipo", "hinge", "robust"};
-
 void check_same_shape(const at::Tensor& ref, const at::Tensor& t, const char* name) {
   if (!t.defined() || t.dim() != 1 || !t.sizes().equals(ref.sizes()))
     throw_invalid(std::string("dpo_loss: ") + name + " must be a [B] tensor like policy_chosen_logps",
@@ -20,25 +18,9 @@ void check_same_shape(const at::Tensor& ref, const at::Tensor& t, const char* na
 
 }  // namespace
 
-DpoLossType dpo_loss_type_from_name(const std::string& name) {
-  if (name == "sigmoid") return DpoLossType::Sigmoid;
-  if (name == "ipo") return DpoLossType::Ipo;
-  if (name == "hinge") return DpoLossType::Hinge;
-  if (name == "robust") return DpoLossType::Robust;
-  std::string guess = closest_match(name, kNames);
-  throw_invalid("unknown DPO loss type '" + name + "' (expected sigmoid, ipo, hinge or robust)",
-                {.key = "loss_type", .hint = guess.empty() ? std::string() : "did you mean '" + guess + "'?"});
-}
+DpoLossType dpo_loss_type_from_name(const std::string& name) { return enum_from_name_or_throw<DpoLossType>(name, "loss_type"); }
 
-std::string dpo_loss_type_name(DpoLossType type) {
-  switch (type) {
-    case DpoLossType::Sigmoid: return "sigmoid";
-    case DpoLossType::Ipo: return "ipo";
-    case DpoLossType::Hinge: return "hinge";
-    case DpoLossType::Robust: return "robust";
-  }
-  return "?";
-}
+std::string dpo_loss_type_name(DpoLossType type) { return std::string(name_of(type)); }
 
 DpoLossOutput dpo_loss(const at::Tensor& policy_chosen_logps, const at::Tensor& policy_rejected_logps,
                        const at::Tensor& ref_chosen_logps, const at::Tensor& ref_rejected_logps,

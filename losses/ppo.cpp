@@ -49,11 +49,7 @@ at::Tensor whiten_with(const at::Tensor& x, const at::Tensor& mask, double mean,
   return w.masked_fill(mask.logical_not(), 0.0);
 }
 
-KlEstimator kl_estimator_from_name(const std::string& name) {
-  if (name == "k1") return KlEstimator::K1;
-  if (name == "k3") return KlEstimator::K3;
-  throw_invalid("unknown KL estimator '" + name + "'", {.key = "kl_estimator", .hint = "k1 or k3"});
-}
+KlEstimator kl_estimator_from_name(const std::string& name) { return enum_from_name_or_throw<KlEstimator>(name, "kl_estimator"); }
 
 at::Tensor kl_per_token(const at::Tensor& logprobs, const at::Tensor& ref_logprobs, const at::Tensor& mask,
                         KlEstimator estimator) {

@@ -1,7 +1,5 @@
 #include "trainer/eval_generation.h"
 
-#include "trainer/trainer_hooks.h"
-
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -89,12 +87,6 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
   }
   for (const auto& [cat, c] : by_category) r.accuracy_by_category[cat] = static_cast<double>(c.first) / static_cast<double>(c.second);
   return r;
-}
-
-void require_verifier(const std::string& eval_prompts, const TrainerHooks& hooks) {
-  if (!eval_prompts.empty() && !hooks.verifier)
-    throw_invalid("eval.prompts is set but the program running the recipe supplied no verifier for it",
-                  {.key = "eval.verifier"});
 }
 
 Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokenizer& tok,

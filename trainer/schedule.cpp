@@ -7,12 +7,6 @@
 
 namespace fw::trainer {
 
-ScheduleKind schedule_from_name(const std::string& name) {
-  if (name == "constant") return ScheduleKind::Constant;
-  if (name == "linear") return ScheduleKind::Linear;
-  if (name == "cosine") return ScheduleKind::Cosine;
-  throw_invalid("unknown schedule '" + name + "'", {.key = "schedule.kind", .hint = "constant, linear or cosine"});
-}
 
 double lr_at(int64_t step, const ScheduleOptions& o) {
   if (step < o.warmup_steps) return o.peak_lr * static_cast<double>(step) / static_cast<double>(o.warmup_steps);

@@ -15,7 +15,6 @@ enum class ScheduleKind { Constant, Linear, Cosine };
 constexpr std::array<EnumName<ScheduleKind>, 3> enum_names(ScheduleKind) {
   return {{{ScheduleKind::Constant, "constant"}, {ScheduleKind::Linear, "linear"}, {ScheduleKind::Cosine, "cosine"}}};
 }
-ScheduleKind schedule_from_name(const std::string& name);  // constant | linear | cosine
 
 struct ScheduleOptions {
   ScheduleKind kind = ScheduleKind::Cosine;

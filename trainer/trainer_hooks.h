@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/error.h"
 #include "trainer/eval_generation.h"
 
 namespace fw::trainer {
@@ -22,6 +23,10 @@ struct TrainerHooks {
 };
 
 // eval.prompts without a verifier is refused before anything starts (on every rank).
-void require_verifier(const std::string& eval_prompts, const TrainerHooks& hooks);
+inline void require_verifier(const std::string& eval_prompts, const TrainerHooks& hooks) {
+  if (!eval_prompts.empty() && !hooks.verifier)
+    throw_invalid("eval.prompts is set but the program running the recipe supplied no verifier for it",
+                  {.key = "eval.verifier"});
+}
 
 }  // namespace fw::trainer

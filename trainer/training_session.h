@@ -87,7 +87,6 @@ class TrainingSession {
   const data::Tokenizer& tok() const { return start_.tok; }
   int64_t pad_id() const;
   void write_tokenizer(const std::string& dir) const { start_.write_tokenizer(dir); }
-  const TrainingSections& sections() const { return s_; }
 
   // 4. Puts the module in train mode, broadcasts rank 0's weights, sums gradients over the
   // ranks, makes AdamW from the optim section and the schedule over total_steps, restores
@@ -140,14 +139,11 @@ class TrainingSession {
   void finish(TrainResult& r, const std::string& accuracy_metric, const std::string& summary);
 
   RunState& state() { return state_; }
-  int64_t total_steps() const { return total_steps_; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   dist::GradientSync& grad_sync() { return *grad_sync_; }
-  Progress& progress() { return *progress_; }
-  MetricsLog& metrics() { return *metrics_; }
-  std::string save();  // a checkpoint of the current state; its path
 
  private:
+  std::string save();  // a checkpoint of the current state; its path
   Metrics run_evaluation(int64_t step);
 
   const TrainingSections& s_;  // the recipe's; it outlives the session

@@ -23,13 +23,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && is_space(s[b])) ++b;
-  while (e > b && is_space(s[e - 1])) --e;
-  return std::string(s.substr(b, e - b));
-}
-
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
     s.replace(p, from.size(), to);
@@ -183,7 +176,7 @@ std::vector<std::string> quoted_spans(std::string_view s) {
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> out;
-  for (auto& [pos, text] : found) out.push_back(trim(text));
+  for (auto& [pos, text] : found) out.emplace_back(trim(text));
   return out;
 }
 
@@ -271,7 +264,7 @@ bool multiword(std::string_view reference) { return trim(reference).find(' ') !=
 
 // A phrase answer (a reference with spaces): the text, quotes and trailing marks trimmed.
 std::string clean_phrase(std::string_view s) {
-  std::string t = trim(s);
+  std::string t(trim(s));
   while (!t.empty() && (t.back() == '.' || t.back() == ',' || t.back() == '"' || t.back() == '\'' || t.back() == '}'))
     t.pop_back();
   while (!t.empty() && (t.front() == '"' || t.front() == '\'' || t.front() == ':')) t.erase(t.begin());
@@ -519,7 +512,7 @@ Verdict score_text(const std::string& ref, const std::string& got) {
 }  // namespace
 
 AnswerKind answer_kind(std::string_view reference) {
-  const std::string r = trim(reference);
+  const std::string r(trim(reference));
   // Number: [+-]digits[.digits]
   {
     size_t i = 0;
@@ -539,7 +532,7 @@ AnswerKind answer_kind(std::string_view reference) {
     auto parts = split(r, ',');
     bool ok = parts.size() >= 2;
     for (const auto& p : parts) {
-      const std::string t = trim(p);
+      const std::string t(trim(p));
       size_t i = (!t.empty() && t[0] == '-') ? 1 : 0;
       if (i >= t.size()) ok = false;
       for (; i < t.size(); ++i) ok &= is_digit(t[i]);
@@ -577,7 +570,7 @@ Verdict verify_answer(std::string_view reference, std::string_view response, std
       return score_list(ref, a.numbers);
     }
     default:
-      return score_text(phrase ? clean_phrase(reference) : trim(reference), a.text);
+      return score_text(phrase ? clean_phrase(reference) : std::string(trim(reference)), a.text);
   }
 }
 
@@ -624,7 +617,7 @@ std::string perturb_once(const std::string& ref, Rng& rng, bool near) {
       return out;
     }
     default: {
-      std::string w = trim(ref);
+      std::string w(trim(ref));
       bool has_upper = false;
       for (char c : w) has_upper |= (c >= 'A' && c <= 'Z');
       auto random_letter = [&](char like) {

@@ -20,3 +20,8 @@ fw_add_test(test_flywheel_snapshot
   SOURCES unit/flywheel/test_snapshot.cpp
   LIBS fw_flywheel
   LABELS unit)
+
+fw_add_test(test_flywheel_answer_verifiers
+  SOURCES unit/flywheel/test_answer_verifiers.cpp
+  LIBS fw_flywheel
+  LABELS unit)
