@@ -17,12 +17,22 @@ AttentionImpl::AttentionImpl(const LlamaConfig& c)
   k_proj = register_module("k_proj", linear(c.hidden_size, n_kv_heads_ * head_dim_, qkv_bias));
   v_proj = register_module("v_proj", linear(c.hidden_size, n_kv_heads_ * head_dim_, qkv_bias));
   o_proj = register_module("o_proj", linear(n_heads_ * head_dim_, c.hidden_size, c.attention_bias));
+  if (c.qk_norm) {
+    q_norm = register_module("q_norm", RMSNorm(head_dim_, c.rms_norm_eps));
+    k_norm = register_module("k_norm", RMSNorm(head_dim_, c.rms_norm_eps));
+  }
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const AttentionInputs& in) {
   const int64_t B = x.size(0), T = x.size(1);
-  at::Tensor q = linear_forward(*q_proj, x).view({B, T, n_heads_, head_dim_}).transpose(1, 2);     // [B,H,T,D]
-  at::Tensor k = linear_forward(*k_proj, x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);  // [B,Hkv,T,D]
+  at::Tensor q = linear_forward(*q_proj, x).view({B, T, n_heads_, head_dim_});     // [B,T,H,D]
+  at::Tensor k = linear_forward(*k_proj, x).view({B, T, n_kv_heads_, head_dim_});  // [B,T,Hkv,D]
+  if (q_norm) {
+    q = q_norm(q);
+    k = k_norm(k);
+  }
+  q = q.transpose(1, 2);  // [B,H,T,D]
+  k = k.transpose(1, 2);  // [B,Hkv,T,D]
   at::Tensor v = linear_forward(*v_proj, x).view({B, T, n_kv_heads_, head_dim_}).transpose(1, 2);  // [B,Hkv,T,D]
   q = apply_rope(q, in.cos, in.sin);
   k = apply_rope(k, in.cos, in.sin);

@@ -1,5 +1,6 @@
 // Multi-head attention with grouped key/value heads (GQA; MQA when Hkv = 1), rotary
-// embeddings and an optional KV cache, through at::scaled_dot_product_attention.
+// embeddings and an optional KV cache, through at::scaled_dot_product_attention. With
+// config.qk_norm (Qwen3), each head's q and k pass an RMSNorm over D before RoPE.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -7,6 +8,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "model/llama_config.h"
+#include "model/rmsnorm.h"
 
 namespace fw::model {
 
@@ -26,6 +28,7 @@ class AttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const AttentionInputs& in);  // [B,T,C] -> [B,T,C]
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  RMSNorm q_norm{nullptr}, k_norm{nullptr};  // [D] each; only with config.qk_norm
 
  private:
   int64_t n_heads_, n_kv_heads_, head_dim_;

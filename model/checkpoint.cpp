@@ -107,7 +107,8 @@ LlamaForScore load_score_model(const std::string& dir, const LoadOptions& opts) 
   LlamaConfig config = LlamaConfig::load(dir);
   const bool from_lm = !config.is_sequence_classifier();
   if (from_lm) {
-    config.architecture = config.model_type == "qwen2" ? "Qwen2ForSequenceClassification"
+    config.architecture = config.model_type == "qwen2"     ? "Qwen2ForSequenceClassification"
+                          : config.model_type == "qwen3"   ? "Qwen3ForSequenceClassification"
                           : config.model_type == "mistral" ? "MistralForSequenceClassification"
                                                             : "LlamaForSequenceClassification";
     config.num_labels = 1;
@@ -146,7 +147,8 @@ void save_score_model(LlamaForScore& model, const std::string& dir) {
 
 void copy_tokenizer_files(const std::string& from_dir, const std::string& to_dir) {
   fs::create_directories(to_dir);
-  for (const char* name : {"tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"}) {
+  for (const char* name : {"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                           "added_tokens.json", "chat_template.jinja", "chat_template.json"}) {
     fs::path src = fs::path(from_dir) / name;
     if (fs::exists(src)) fs::copy_file(src, fs::path(to_dir) / name, fs::copy_options::overwrite_existing);
   }

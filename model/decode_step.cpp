@@ -88,6 +88,15 @@ at::Tensor attention(const Step& s, const at::Tensor& q, int64_t l, int64_t firs
       .reshape({B, H * q.size(2)});
 }
 
+// Qwen3: each head's q and k through its RMSNorm, in the fused [B,(H+2Hkv)*D] row
+// layout the rotary step reads (v passes unchanged).
+at::Tensor norm_qk(const Step& s, AttentionImpl& attn, const at::Tensor& qkv, int64_t H, int64_t Hkv, int64_t D) {
+  const int64_t B = qkv.size(0);
+  at::Tensor q = norm(s, *attn.q_norm, qkv.narrow(1, 0, H * D).reshape({B * H, D}));
+  at::Tensor k = norm(s, *attn.k_norm, qkv.narrow(1, H * D, Hkv * D).reshape({B * Hkv, D}));
+  return at::cat({q.view({B, H * D}), k.view({B, Hkv * D}), qkv.narrow(1, (H + Hkv) * D, Hkv * D)}, 1);
+}
+
 at::Tensor layer(const Step& s, int64_t l, const at::Tensor& x) {
   const LlamaConfig& c = s.m.config();
   const int64_t B = x.size(0), H = c.num_attention_heads, Hkv = c.num_key_value_heads, D = c.head_dim;
@@ -96,6 +105,7 @@ at::Tensor layer(const Step& s, int64_t l, const at::Tensor& x) {
   auto& layer = *s.m.layers[l]->as<DecoderLayer>();
 
   at::Tensor qkv = s.state.qkv[l].forward(norm(s, *layer.input_layernorm, x));
+  if (c.qk_norm) qkv = norm_qk(s, *layer.self_attn, qkv, H, Hkv, D);
   at::Tensor q;  // [B,H,D]
   if (s.kernels) {
     q = rope_into_cache(qkv, s.cos, s.sin, H, Hkv, cache.keys[l], cache.values[l], offset);

@@ -81,9 +81,9 @@ LlamaConfig LlamaConfig::from_hf_json(const json& j, const std::string& source) 
   if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
     c.architecture = j["architectures"][0].get<std::string>();
   c.model_type = get_or<std::string>(j, "model_type", "llama", source);
-  if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2")
+  if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2" && c.model_type != "qwen3")
     throw_invalid("model_type '" + c.model_type + "' is not a supported Llama-family architecture",
-                  {.file = source, .key = "model_type", .hint = "supported: llama, mistral, qwen2"});
+                  {.file = source, .key = "model_type", .hint = "supported: llama, mistral, qwen2, qwen3"});
   const std::string act = get_or<std::string>(j, "hidden_act", "silu", source);
   if (act != "silu") throw_invalid("only the silu activation (SwiGLU) is supported", {.file = source, .key = "hidden_act"});
 
@@ -99,6 +99,7 @@ LlamaConfig LlamaConfig::from_hf_json(const json& j, const std::string& source) 
   c.rope = parse_rope(j, source);
   c.attention_bias = get_or<bool>(j, "attention_bias", false, source);
   c.qkv_bias = c.model_type == "qwen2";
+  c.qk_norm = c.model_type == "qwen3";
   c.mlp_bias = get_or<bool>(j, "mlp_bias", false, source);
   c.tie_word_embeddings = get_or<bool>(j, "tie_word_embeddings", false, source);
   c.bos_token_id = optional_int(j, "bos_token_id", source);
@@ -112,19 +113,19 @@ LlamaConfig LlamaConfig::from_hf_json(const json& j, const std::string& source) 
   c.num_labels = j.contains("id2label") && j["id2label"].is_object() ? static_cast<int64_t>(j["id2label"].size())
                                                                      : get_or<int64_t>(j, "num_labels", 1, source);
 
-  // Windowed attention: Mistral on every layer when sliding_window is set; Qwen2 only
-  // with use_sliding_window, on the layers that layer_types (5.x) or max_window_layers
-  // (4.x) mark.
+  // Windowed attention: Mistral on every layer when sliding_window is set; Qwen2 and Qwen3
+  // only with use_sliding_window, on the layers that layer_types (5.x) or
+  // max_window_layers (4.x) mark.
+  const bool qwen = c.model_type == "qwen2" || c.model_type == "qwen3";
   const int64_t window = get_or<int64_t>(j, "sliding_window", 0, source);
-  bool windowed = c.model_type == "mistral" ? window > 0
-                                             : c.model_type == "qwen2" && get_or<bool>(j, "use_sliding_window", false, source);
+  bool windowed = c.model_type == "mistral" ? window > 0 : qwen && get_or<bool>(j, "use_sliding_window", false, source);
   if (windowed && window > 0) {
     c.sliding_window = window;
     if (j.contains("layer_types") && j["layer_types"].is_array()) {
       for (size_t l = 0; l < j["layer_types"].size(); ++l)
         if (j["layer_types"][l] == "sliding_attention") c.sliding_window_layers.push_back(static_cast<int64_t>(l));
     } else {
-      const int64_t first = c.model_type == "qwen2" ? get_or<int64_t>(j, "max_window_layers", 0, source) : 0;
+      const int64_t first = qwen ? get_or<int64_t>(j, "max_window_layers", 0, source) : 0;
       for (int64_t l = first; l < c.num_hidden_layers; ++l) c.sliding_window_layers.push_back(l);
     }
   }
@@ -195,7 +196,8 @@ nlohmann::ordered_json LlamaConfig::to_hf_json() const {
     j["attention_bias"] = attention_bias;
     j["mlp_bias"] = mlp_bias;
   }
-  if (model_type == "qwen2") {
+  if (model_type == "qwen3") j["attention_bias"] = attention_bias;
+  if (model_type == "qwen2" || model_type == "qwen3") {
     j["use_sliding_window"] = sliding_window > 0;
     j["sliding_window"] = sliding_window > 0 ? nlohmann::ordered_json(sliding_window) : nlohmann::ordered_json(nullptr);
     nlohmann::ordered_json types = nlohmann::ordered_json::array();
@@ -240,7 +242,7 @@ int64_t LlamaConfig::num_parameters() const {
   if (attention_bias) attn += H * D + 2 * Hkv * D + C;
   else if (qkv_bias) attn += H * D + 2 * Hkv * D;
   int64_t mlp = 3 * C * intermediate_size + (mlp_bias ? 2 * intermediate_size + C : 0);
-  int64_t layer = attn + mlp + 2 * C;
+  int64_t layer = attn + mlp + 2 * C + (qk_norm ? 2 * D : 0);
   int64_t head = is_sequence_classifier() ? num_labels * C : (tie_word_embeddings ? 0 : vocab_size * C);
   return vocab_size * C + num_hidden_layers * layer + C + head;
 }

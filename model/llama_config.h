@@ -1,6 +1,6 @@
 // The architecture of a Llama-family decoder, read from and written to Hugging Face's
-// config.json. Covers LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM (and their
-// ForSequenceClassification variants), in both transformers 4.x (`rope_theta`,
+// config.json. Covers LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and
+// Qwen3ForCausalLM (dense; and their ForSequenceClassification variants), in both transformers 4.x (`rope_theta`,
 // `rope_scaling`, `torch_dtype`) and 5.x (`rope_parameters`, `dtype`) spellings.
 #pragma once
 
@@ -23,7 +23,7 @@ struct RopeConfig {
 
 struct LlamaConfig {
   std::string architecture = "LlamaForCausalLM";  // first entry of "architectures"
-  std::string model_type = "llama";               // llama | mistral | qwen2
+  std::string model_type = "llama";               // llama | mistral | qwen2 | qwen3
   int64_t vocab_size = 32000;
   int64_t hidden_size = 4096;           // C
   int64_t intermediate_size = 11008;    // SwiGLU inner width
@@ -36,6 +36,7 @@ struct LlamaConfig {
   RopeConfig rope;
   bool attention_bias = false;  // bias on q, k, v and o (Llama's flag)
   bool qkv_bias = false;        // bias on q, k, v only (always on for Qwen2)
+  bool qk_norm = false;         // RMSNorm over each head's q and k before RoPE (Qwen3)
   bool mlp_bias = false;
   bool tie_word_embeddings = false;
   std::vector<int64_t> sliding_window_layers;  // layers with windowed attention

@@ -3,7 +3,7 @@
 
   hf_reference.py make OUT_DIR
       Builds tiny random models with transformers (Llama with GQA, Mistral, Qwen2 with
-      q/k/v bias, tied embeddings, Llama-3 and linear rope scaling, MQA, a sharded bf16
+      q/k/v bias, Qwen3 with q/k norms and its own head_dim, tied embeddings, Llama-3 and linear rope scaling, MQA, a sharded bf16
       checkpoint), saves each to OUT_DIR/<name>/ with save_pretrained, and records in
       OUT_DIR/<name>/reference.safetensors:
         input_ids [2,T]            a fixed batch
@@ -31,7 +31,7 @@ from safetensors.torch import load_file, save_file  # noqa: E402
 import transformers  # noqa: E402
 from transformers import (  # noqa: E402
     AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification,
-    LlamaConfig, MistralConfig, Qwen2Config)
+    LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config)
 
 transformers.logging.set_verbosity_error()
 try:
@@ -55,6 +55,8 @@ def configs():
         "mistral_window": MistralConfig(**COMMON, num_attention_heads=4, num_key_value_heads=2,
                                         sliding_window=8),
         "qwen2_bias": Qwen2Config(**COMMON, num_attention_heads=4, num_key_value_heads=2),
+        # Qwen3: q/k RMSNorm per head, head_dim 32 (not hidden / heads = 16), no qkv bias.
+        "qwen3_headdim": Qwen3Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, head_dim=32),
         "llama_tied": LlamaConfig(**COMMON, num_attention_heads=4, num_key_value_heads=4,
                                   tie_word_embeddings=True),
         "llama3_rope": LlamaConfig(**COMMON, num_attention_heads=4, num_key_value_heads=2,

@@ -78,7 +78,7 @@ TEST_P(HfParity, GreedyGenerationIsTokenIdentical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, HfParity,
-                         ::testing::Values("llama_gqa", "llama_mqa_bias", "mistral", "mistral_window", "qwen2_bias",
+                         ::testing::Values("llama_gqa", "llama_mqa_bias", "mistral", "mistral_window", "qwen2_bias", "qwen3_headdim",
                                            "llama_tied", "llama3_rope", "linear_rope_headdim"));
 
 TEST(HfParitySharded, ShardedBf16CheckpointLoads) {
@@ -149,6 +149,36 @@ TEST(HfParityExport, QwenWithTiedEmbeddingsRoundTrips) {
   at::Tensor ids = at::randint(0, 64, {1, 9}, at::kLong);
   at::NoGradGuard no_grad;
   check_transformers_reads(dir, lm->forward(ids), ids);
+}
+
+// Qwen3 as flywheel writes it (q/k norms with weights other than 1, head_dim != C / H):
+// transformers reads the same model.
+TEST(HfParityExport, Qwen3WithQkNormsRoundTrips) {
+  fw::model::LlamaConfig c;
+  c.architecture = "Qwen3ForCausalLM";
+  c.model_type = "qwen3";
+  c.qk_norm = true;
+  c.vocab_size = 64;
+  c.hidden_size = 32;
+  c.intermediate_size = 48;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 16;
+  at::manual_seed(9);
+  fw::model::LlamaForCausalLM lm(c);
+  fw::model::init_weights(*lm, 0.1);
+  {
+    at::NoGradGuard no_grad;
+    for (auto& p : lm->named_parameters())
+      if (p.key().find("_norm.weight") != std::string::npos) p.value().uniform_(0.5, 1.5);
+  }
+  const std::string dir = fw::testing::tmp_dir() + "/export_qwen3";
+  fw::model::save_causal_lm(lm, dir);
+  at::Tensor ids = at::randint(0, 64, {2, 9}, at::kLong);
+  at::NoGradGuard no_grad;
+  check_transformers_reads(dir, lm->forward(ids), ids);
+  EXPECT_EQ(fw::model::load_causal_lm(dir)->config().qk_norm, true);
 }
 
 TEST(HfParityExport, ScoreModelLoadsAsSequenceClassifier) {
