@@ -26,3 +26,11 @@ fw_add_test(test_elo_parity
   SOURCES parity/test_elo_parity.cpp
   LIBS fw_arena
   LABELS parity)
+
+# Parity of the native Jinja engine (data/chat/jinja.h) with transformers'
+# apply_chat_template: the test runs tests/parity/chat_templates.py, which renders every
+# template under tests/data/chat_templates on its conversations, and compares bytes.
+fw_add_test(test_jinja_parity
+  SOURCES parity/test_jinja_parity.cpp
+  LIBS fw_data
+  LABELS parity)

@@ -8,3 +8,10 @@ fw_add_test(test_data_generation_prompt
   SOURCES unit/data/tokenizer_fixture.cpp unit/data/test_generation_prompt.cpp
   LIBS fw_data
   LABELS unit)
+
+# The native Jinja engine (data/chat/jinja.h): expected outputs come from jinja2 as
+# transformers configures it (tests/unit/data/jinja_cases.py writes the table).
+fw_add_test(test_data_jinja
+  SOURCES unit/data/test_jinja.cpp
+  LIBS fw_data
+  LABELS unit)
