@@ -20,6 +20,7 @@
 #include "data/generation_prompt.h"
 #include "data/tokenizer.h"
 #include "model/checkpoint.h"
+#include "model/generation_config.h"
 #include "rollout/generate.h"
 
 namespace fw::apps {
@@ -32,6 +33,9 @@ struct GenerateFlags {
   int64_t max_new_tokens = 128;
   double temperature = 0.0, top_p = 1.0, repetition_penalty = 1.0;
   int64_t top_k = 0;
+  // Set on the command line? Unset sampling flags take the model's generation_config.json.
+  const CLI::Option *temperature_flag = nullptr, *top_p_flag = nullptr, *top_k_flag = nullptr,
+                    *repetition_penalty_flag = nullptr;
   std::vector<std::string> stop;
   uint64_t seed = 0;
   int batch_size = 8;
@@ -80,18 +84,23 @@ void run_generate(const GenerateFlags& f) {
   model::LlamaForCausalLM lm = model::load_causal_lm(f.model_dir, {.dtype = f.device.resolve_dtype(), .device = device});
   lm->eval();
 
+  const model::GenerationConfig generation = model::GenerationConfig::load(f.model_dir);
+  const model::GenerationConfig::Sampling defaults = generation.sampling_defaults();
+  auto given = [](const CLI::Option* flag) { return flag && flag->count() > 0; };
   rollout::GenerateOptions opts;
   opts.max_new_tokens = f.max_new_tokens;
-  opts.sampling = {.temperature = f.temperature, .top_k = f.top_k, .top_p = f.top_p,
-                   .repetition_penalty = f.repetition_penalty};
+  opts.sampling = {.temperature = given(f.temperature_flag) ? f.temperature : defaults.temperature,
+                   .top_k = given(f.top_k_flag) ? f.top_k : defaults.top_k,
+                   .top_p = given(f.top_p_flag) ? f.top_p : defaults.top_p,
+                   .repetition_penalty = given(f.repetition_penalty_flag) ? f.repetition_penalty
+                                                                          : defaults.repetition_penalty};
   opts.stop_strings = f.stop;
   opts.detokenize = [&tok](const std::vector<int64_t>& ids) {
     return tok.decode(std::vector<int32_t>(ids.begin(), ids.end()));
   };
   opts.seed = f.seed;
   opts.pad_id = std::max(0, tok.pad_or_eos_id());
-  for (int64_t e : lm->config().eos_token_ids) opts.eos_ids.push_back(e);
-  if (opts.eos_ids.empty() && tok.eos_id() >= 0) opts.eos_ids.push_back(tok.eos_id());
+  opts.eos_ids = model::stop_token_ids(generation, lm->config(), tok.eos_id());
 
   std::vector<std::vector<int64_t>> encoded;
   for (const auto& p : prompts) encoded.push_back(encode_prompt(p, tok, tmpl));
@@ -149,11 +158,14 @@ Run add_generate_command(CLI::App& app) {
   app.add_option("--template", f->template_name, "auto | none | plain | chatml | llama2")->capture_default_str();
   app.add_option("--max-new-tokens", f->max_new_tokens, "tokens to generate at most")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--temperature", f->temperature, "0 = greedy")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--top-k", f->top_k, "0 = off")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--top-p", f->top_p, "1 = off")->capture_default_str()->check(CLI::Range(1e-9, 1.0));
-  app.add_option("--repetition-penalty", f->repetition_penalty, "> 1 discourages repeated tokens; 1 = off")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  // Unset, these four take the model's generation_config.json (greedy when it has none).
+  f->temperature_flag = app.add_option("--temperature", f->temperature, "0 = greedy; default: the model's generation_config.json")
+                            ->check(CLI::NonNegativeNumber);
+  f->top_k_flag = app.add_option("--top-k", f->top_k, "0 = off")->check(CLI::NonNegativeNumber);
+  f->top_p_flag = app.add_option("--top-p", f->top_p, "1 = off")->check(CLI::Range(1e-9, 1.0));
+  f->repetition_penalty_flag =
+      app.add_option("--repetition-penalty", f->repetition_penalty, "> 1 discourages repeated tokens; 1 = off")
+          ->check(CLI::PositiveNumber);
   app.add_option("--stop", f->stop, "stop string (repeatable): a response ends once it contains one");
   app.add_option("--seed", f->seed, "sampling seed")->capture_default_str();
   app.add_option("--batch-size", f->batch_size, "prompts per batch")->capture_default_str()->check(CLI::PositiveNumber);

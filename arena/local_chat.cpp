@@ -12,6 +12,7 @@
 #include "data/generation_prompt.h"
 #include "data/tokenizer.h"
 #include "model/checkpoint.h"
+#include "model/generation_config.h"
 #include "rollout/decode_batch.h"
 #include "rollout/generate.h"
 #include "rollout/text_stream.h"
@@ -79,8 +80,7 @@ LocalChatModel LocalChatModel::load(const std::string& model_dir, LocalChatOptio
   s->tok_ = data::Tokenizer::load(model_dir);
   s->lm = model::load_causal_lm(model_dir, {.dtype = opts.dtype, .device = opts.device});
   s->lm->eval();
-  for (int64_t e : s->lm->config().eos_token_ids) s->eos_ids.push_back(e);
-  if (s->eos_ids.empty() && s->tok().eos_id() >= 0) s->eos_ids.push_back(s->tok().eos_id());
+  s->eos_ids = model::stop_token_ids(model_dir, s->lm->config(), s->tok().eos_id());
   s->pad_id = std::max(0, s->tok().pad_or_eos_id());
   s->max_positions = s->lm->config().max_position_embeddings;
   s->opts = std::move(opts);

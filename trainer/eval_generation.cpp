@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/log.h"
+#include "model/generation_config.h"
 #include "rollout/generate.h"
 #include "rollout/score.h"
 
@@ -35,7 +36,7 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
   rollout::GenerateOptions gen;
   gen.max_new_tokens = opts.max_new_tokens;
   gen.pad_id = std::max(0, tok.pad_or_eos_id());
-  if (tok.eos_id() >= 0) gen.eos_ids = {tok.eos_id()};
+  gen.eos_ids = model::stop_token_ids(opts.model_dir, lm->config(), tok.eos_id());
   EvalResult r;
   std::map<std::string, std::pair<int64_t, int64_t>> by_category;  // correct, total
   double score_sum = 0, reward_sum = 0;

@@ -47,6 +47,7 @@ struct EvalOptions {
   const AnswerVerifier* verifier = nullptr;      // required
   model::LlamaForScore* reward_model = nullptr;  // also score each prompt + response with it
   const ResponseJudge* judge = nullptr;          // also score the responses with it
+  std::string model_dir;  // the model's folder: its generation_config.json's stop ids apply too ("" = none)
 };
 
 struct EvalResult {

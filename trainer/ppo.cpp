@@ -101,7 +101,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
     }
     log::info("resumed kl_coef " + std::to_string(kl_ctl.value));
   }
-  const ExperienceOptions exp_opts = experience_options(r, tok);
+  const ExperienceOptions exp_opts = experience_options(r, tok, m.policy->config());
 
   std::optional<EvalPrompts> eval_prompts;
   if (!r.eval.prompts.empty()) eval_prompts = load_eval_prompts(r.eval.prompts, r.eval.max_prompts);
@@ -110,7 +110,7 @@ PpoResult run_ppo(const PpoRecipe& r, const std::string& resolved_config_yaml, c
     return generation_eval_metrics(m.policy, tok, session.chat_template(), *eval_prompts,
                                    {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size,
                                     .verifier = &hooks.verifier, .reward_model = &m.reward,
-                                    .judge = hooks.judge ? &hooks.judge : nullptr});
+                                    .judge = hooks.judge ? &hooks.judge : nullptr, .model_dir = r.model.path});
   }, r.eval.every_steps);
 
   // 5. The loop.

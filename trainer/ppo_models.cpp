@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "model/checkpoint.h"
+#include "model/generation_config.h"
 #include "trainer/model_setup.h"
 
 namespace fw::trainer {
@@ -52,11 +53,12 @@ PpoModels load_ppo_models(const PpoRecipe& r, const std::optional<CheckpointInfo
   return m;
 }
 
-ExperienceOptions experience_options(const PpoRecipe& r, const data::Tokenizer& tok) {
+ExperienceOptions experience_options(const PpoRecipe& r, const data::Tokenizer& tok,
+                                     const model::LlamaConfig& policy) {
   ExperienceOptions o;
   o.generate.max_new_tokens = r.ppo.max_new_tokens;
   o.generate.sampling = {.temperature = r.ppo.temperature, .top_k = r.ppo.top_k, .top_p = r.ppo.top_p};
-  if (tok.eos_id() >= 0) o.generate.eos_ids = {tok.eos_id()};
+  o.generate.eos_ids = model::stop_token_ids(r.model.path, policy, tok.eos_id());
   o.generate.pad_id = std::max(0, tok.pad_or_eos_id());
   o.generate.stop_strings = r.ppo.stop_strings;
   o.generate.detokenize = [&tok](const std::vector<int64_t>& ids) {

@@ -21,6 +21,7 @@ PpoModels load_ppo_models(const PpoRecipe& r, const std::optional<CheckpointInfo
                           at::Device device);
 
 // Sampling, stop strings, scoring and advantage settings of the rollouts.
-ExperienceOptions experience_options(const PpoRecipe& r, const data::Tokenizer& tok);
+ExperienceOptions experience_options(const PpoRecipe& r, const data::Tokenizer& tok,
+                                     const model::LlamaConfig& policy);
 
 }  // namespace fw::trainer

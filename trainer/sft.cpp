@@ -101,7 +101,7 @@ SftResult run_sft(const SftRecipe& r, const std::string& resolved_config_yaml, c
     if (eval_prompts) {
       Metrics g = generation_eval_metrics(lm, tok, session.chat_template(), *eval_prompts,
                                           {.max_new_tokens = r.eval.max_new_tokens, .batch_size = r.eval.batch_size,
-                                           .verifier = &hooks.verifier});
+                                           .verifier = &hooks.verifier, .model_dir = r.model.path});
       m.insert(m.end(), g.begin(), g.end());
     }
     return m;

@@ -15,3 +15,10 @@ fw_add_test(test_data_jinja
   SOURCES unit/data/test_jinja.cpp
   LIBS fw_data
   LABELS unit)
+
+# Chat rendering with a model's own template: template files, special tokens, assistant
+# spans and masks from offsets (data/chat/template_source.h, chat_spans.h, jinja_chat.h).
+fw_add_test(test_data_chat_spans
+  SOURCES unit/data/test_chat_spans.cpp
+  LIBS fw_data
+  LABELS unit)

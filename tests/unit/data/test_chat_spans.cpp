@@ -1,0 +1,131 @@
+// Assistant spans and masks from offsets (data/chat/chat_spans.h), and a model folder's
+// template and special tokens (data/chat/template_source.h, jinja_chat.h).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "data/chat/chat_spans.h"
+#include "data/chat/jinja_chat.h"
+#include "data/chat/template_source.h"
+#include "support/test_tmp.h"
+
+namespace {
+using fw::data::ByteSpan;
+using json = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+std::string template_file(const std::string& name) {
+  return fw::read_text_file(std::string(FW_TEST_DATA_DIR) + "/chat_templates/" + name + ".jinja");
+}
+
+std::string span_text(const std::string& text, ByteSpan s) { return text.substr(s.first, s.second - s.first); }
+
+TEST(AssistantSpans, EachReplyWithTheTokenThatEndsItsTurn) {
+  const std::string text =
+      "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello there<|im_end|>\n"
+      "<|im_start|>user\nAgain<|im_end|>\n<|im_start|>assistant\nHi again<|im_end|>\n";
+  const json messages = json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there"},
+    {"role": "user", "content": "Again"}, {"role": "assistant", "content": "Hi again"}])");
+  const auto spans = fw::data::assistant_spans(text, messages, {"<|endoftext|>", "<|im_end|>"});
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(span_text(text, spans[0]), "Hello there<|im_end|>");
+  EXPECT_EQ(span_text(text, spans[1]), "Hi again<|im_end|>");
+}
+
+TEST(AssistantSpans, ReasoningSpacesBeforeAndWhiteSpaceBeforeTheEndToken) {
+  // Llama-2's " {reply} </s>": the leading space belongs to the reply, the space before </s> too.
+  const std::string llama2 = "<s>[INST] Hi [/INST] Hello </s>";
+  const json m1 = json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": " Hello\n"}])");
+  const auto s1 = fw::data::assistant_spans(llama2, m1, {"</s>"});
+  ASSERT_EQ(s1.size(), 1u);
+  EXPECT_EQ(span_text(llama2, s1[0]), " Hello </s>");
+  // Reasoning before the content: the span starts at the reasoning.
+  const std::string qwen = "<|im_start|>assistant\n<think>\nadd them\n</think>\n\n4<|im_end|>\n";
+  const json m2 = json::parse(R"([{"role": "assistant", "content": "4", "reasoning_content": "add them"}])");
+  const auto s2 = fw::data::assistant_spans(qwen, m2, {"<|im_end|>"});
+  ASSERT_EQ(s2.size(), 1u);
+  EXPECT_EQ(span_text(qwen, s2[0]), "add them\n</think>\n\n4<|im_end|>");
+}
+
+TEST(AssistantSpans, AReplyTheTemplateDropsIsAnErrorNamingTheMessage) {
+  const json messages = json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "gone"}])");
+  try {
+    fw::data::assistant_spans("user: Hi\n", messages, {});
+    FAIL() << "a missing reply was accepted";
+  } catch (const fw::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("messages[1]"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MaskFromSpans, OnlyTokensWhollyInsideASpan) {
+  // tokens: [0,3) [3,6) [6,9) [9,12) [12,12); span [4,9) takes the third only (the second straddles).
+  const std::vector<std::pair<uint32_t, uint32_t>> offsets = {{0, 3}, {3, 6}, {6, 9}, {9, 12}, {12, 12}};
+  EXPECT_EQ(fw::data::mask_from_spans(offsets, {{4, 9}}), (std::vector<uint8_t>{0, 0, 1, 0, 0}));
+  EXPECT_EQ(fw::data::mask_from_spans(offsets, {{0, 6}, {9, 12}}), (std::vector<uint8_t>{1, 1, 0, 1, 0}));
+  EXPECT_EQ(fw::data::mask_from_spans(offsets, {}), (std::vector<uint8_t>{0, 0, 0, 0, 0}));
+}
+
+TEST(TemplateSource, TransformersOrderNamedTemplatesAndSpecialTokens) {
+  const std::string dir = fw::testing::tmp_dir() + "/template_source";
+  fs::create_directories(dir);
+  EXPECT_FALSE(fw::data::find_chat_template(dir).has_value());
+  std::ofstream(dir + "/tokenizer_config.json") << R"({"bos_token": {"content": "<s>", "lstrip": false},
+    "eos_token": "</s>", "additional_special_tokens": ["<x>"],
+    "chat_template": [{"name": "default", "template": "D"}, {"name": "tool_use", "template": "T"}]})";
+  EXPECT_EQ(fw::data::find_chat_template(dir)->text, "D");
+  EXPECT_EQ(fw::data::find_chat_template(dir, "tool_use")->text, "T");
+  try {
+    fw::data::find_chat_template(dir, "rag");
+    FAIL() << "an unknown template name was accepted";
+  } catch (const fw::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tool_use"), std::string::npos) << e.what();  // names what there is
+  }
+  std::ofstream(dir + "/chat_template.jinja") << "J";
+  EXPECT_EQ(fw::data::find_chat_template(dir)->text, "J");  // chat_template.jinja first, as transformers
+  const auto special = fw::data::special_tokens_context(dir);
+  EXPECT_EQ(special["bos_token"], "<s>");
+  EXPECT_EQ(special["eos_token"], "</s>");
+  EXPECT_EQ(special["additional_special_tokens"], json::array({"<x>"}));
+  EXPECT_FALSE(special.contains("pad_token"));
+  std::ofstream(dir + "/tokenizer_config.json") << R"({"chat_template": 7})";
+  fs::remove(dir + "/chat_template.jinja");
+  EXPECT_THROW(fw::data::find_chat_template(dir), fw::Error);
+}
+
+TEST(JinjaChatTemplate, Llama31RendersWithTheFoldersTokensAndFindsTheReplies) {
+  const std::string dir = fw::testing::tmp_dir() + "/llama31";
+  fs::create_directories(dir);
+  std::ofstream(dir + "/chat_template.jinja") << template_file("meta-llama-Llama-3.1-8B-Instruct");
+  std::ofstream(dir + "/tokenizer_config.json") << R"({"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"})";
+  auto tmpl = fw::data::JinjaChatTemplate::from_model_dir(dir, {"<|eot_id|>", "<|eom_id|>"});
+  ASSERT_TRUE(tmpl.has_value());
+  fw::data::ChatRequest req;
+  req.messages = json::parse(R"([{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}])");
+  req.kwargs = {{"date_string", "26 Jul 2024"}};
+  const auto r = tmpl->render(req);
+  EXPECT_EQ(r.text.rfind("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n", 0), 0u) << r.text;
+  EXPECT_NE(r.text.find("Today Date: 26 Jul 2024"), std::string::npos) << r.text;
+  ASSERT_EQ(r.assistant_spans.size(), 1u);
+  EXPECT_FALSE(r.marked);
+  EXPECT_EQ(span_text(r.text, r.assistant_spans[0]), "4<|eot_id|>");
+}
+
+TEST(JinjaChatTemplate, GenerationBlocksMarkTheRepliesExactly) {
+  const std::string dir = fw::testing::tmp_dir() + "/qwen3_training";
+  fs::create_directories(dir);
+  std::ofstream(dir + "/chat_template.jinja") << template_file("trl-qwen3_training");
+  std::ofstream(dir + "/tokenizer_config.json") << R"({"eos_token": "<|im_end|>"})";
+  auto tmpl = fw::data::JinjaChatTemplate::from_model_dir(dir, {"<|im_end|>"});
+  ASSERT_TRUE(tmpl.has_value());
+  fw::data::ChatRequest req;
+  req.messages = json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])");
+  const auto r = tmpl->render(req);
+  EXPECT_TRUE(r.marked);
+  ASSERT_EQ(r.assistant_spans.size(), 1u);
+  EXPECT_NE(span_text(r.text, r.assistant_spans[0]).find("Hello"), std::string::npos) << r.text;
+}
+
+}  // namespace
