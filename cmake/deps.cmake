@@ -23,6 +23,10 @@ find_package(GTest REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# data/tokenizers (tokenizer.json): PCRE2 for the pre-tokenizer regexes, ICU for Unicode
+# normalization and character properties.
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 find_package(Threads REQUIRED)
 # HTTP: libcurl for the OpenAI-compatible client (rollout/openai_client), cpp-httplib for
 # `flywheel serve` (arena/openai_server) and the client's tests. Debian builds httplib as a

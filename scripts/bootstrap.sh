@@ -10,7 +10,8 @@ set -euo pipefail
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv
   libsentencepiece-dev sentencepiece libyaml-cpp-dev nlohmann-json3-dev libgtest-dev
-  libgmock-dev libcli11-dev libbenchmark-dev libcurl4-openssl-dev libssl-dev libgloo-dev libcpp-httplib-dev)
+  libgmock-dev libcli11-dev libbenchmark-dev libcurl4-openssl-dev libssl-dev libgloo-dev libcpp-httplib-dev
+  libpcre2-dev libicu-dev)
 
 # Pinned Python versions. The venv's folder name is a hash of this list, so changing a
 # pin makes a fresh venv and leaves the old one alone.

@@ -34,3 +34,11 @@ fw_add_test(test_jinja_parity
   SOURCES parity/test_jinja_parity.cpp
   LIBS fw_data
   LABELS parity)
+
+# Parity of the native tokenizer.json loader with the installed `tokenizers`: the test runs
+# tests/parity/hf_tokenizers_reference.py, which trains one tokenizer.json per style and
+# component and records the library's encodings of a corpus, and compares.
+fw_add_test(test_hf_tokenizers_parity
+  SOURCES parity/test_hf_tokenizers_parity.cpp
+  LIBS fw_data
+  LABELS parity)

@@ -22,3 +22,10 @@ fw_add_test(test_data_chat_spans
   SOURCES unit/data/test_chat_spans.cpp
   LIBS fw_data
   LABELS unit)
+
+# The native tokenizer.json loader (data/tokenizers): hand-checked encodings, hostile files,
+# streaming and long inputs.
+fw_add_test(test_data_hf_tokenizer
+  SOURCES unit/data/test_hf_tokenizer.cpp
+  LIBS fw_data
+  LABELS unit)
