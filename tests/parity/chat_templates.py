@@ -13,6 +13,7 @@ usage: chat_templates.py TEMPLATE_DIR OUT.json
 
 import json
 import os
+import re
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -200,7 +201,7 @@ def main():
                 try:
                     case["text"] = tokenizer.apply_chat_template(
                         messages, tools=tools, add_generation_prompt=add_generation_prompt, tokenize=False, **kwargs)
-                    if "generation" in template:
+                    if re.search(r"\{%-?\s*generation\s*-?%\}", template):
                         # The assistant-mask spans (characters in Python), as byte offsets.
                         text, spans = render_jinja_template(
                             [dropped], tools=tools, chat_template=template, return_assistant_tokens_mask=True,
