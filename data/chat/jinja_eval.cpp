@@ -108,10 +108,13 @@ Flow Renderer::exec(const Stmt& s, const FramePtr& frame) {
       }
       case StmtKind::Macro: frame->set(s.text, make_macro(s, frame, s.text)); return Flow::Normal;
       case StmtKind::CallBlock: {
-        // {% call f(args) %}body{% endcall %}: f sees the body as `caller`.
-        auto call_frame = child_of(frame);
-        call_frame->set("caller", make_macro(s, frame, "caller"));
-        write(to_str(eval(*s.expr, call_frame)));
+        // {% call f(args) %}body{% endcall %}: f gets the body as its `caller` argument.
+        if (s.expr->kind != ExprKind::Call) throw EvalError("{% call %} needs a macro call");
+        Value fn = eval(*s.expr->args[0], frame);
+        if (fn.kind != Kind::Callable) throw EvalError("{% call %} needs a macro call");
+        CallArgs args = eval_args(*s.expr, frame, 1);
+        args.keyword.emplace_back("caller", make_macro(s, frame, "caller"));
+        write(to_str((*fn.fn)(args)));
         return Flow::Normal;
       }
       case StmtKind::FilterBlock:
@@ -238,6 +241,10 @@ Value Renderer::make_macro(const Stmt& s, const FramePtr& frame, std::string nam
     for (const auto& [key, v] : args.keyword) {
       bool known = false;
       for (const auto& p : params) known = known || p.first == key;
+      if (key == "caller") {  // from {% call %}
+        f->set(key, v);
+        continue;
+      }
       if (!known) throw EvalError("macro '" + name + "' takes no keyword argument '" + key + "'");
     }
     for (size_t k = 0; k < params.size(); ++k) {

@@ -81,12 +81,14 @@ class Lexer {
     return src_.size();
   }
 
+  // Line and column of byte `at`. Tokens come in source order, so the scan resumes from
+  // the previous answer (linear in the template, not quadratic).
   void position_of(size_t at, int& line, int& column) const {
-    line = 1;
-    size_t line_start = 0;
-    for (size_t i = 0; i < at && i < src_.size(); ++i)
-      if (src_[i] == '\n') ++line, line_start = i + 1;
-    column = static_cast<int>(at - line_start) + 1;
+    if (at < scan_at_) scan_at_ = 0, scan_line_ = 1, scan_line_start_ = 0;
+    for (; scan_at_ < at && scan_at_ < src_.size(); ++scan_at_)
+      if (src_[scan_at_] == '\n') ++scan_line_, scan_line_start_ = scan_at_ + 1;
+    line = scan_line_;
+    column = static_cast<int>(at - scan_line_start_) + 1;
   }
 
   Token make(TokenType type, std::string text, size_t at) const {
@@ -266,6 +268,8 @@ class Lexer {
   const std::string& name_;
   size_t pos_ = 0;
   std::vector<Token> tokens_;
+  mutable size_t scan_at_ = 0, scan_line_start_ = 0;
+  mutable int scan_line_ = 1;
 };
 
 }  // namespace

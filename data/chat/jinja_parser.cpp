@@ -106,7 +106,11 @@ class Parser {
         fail("unexpected " + describe(t));
       }
     }
-    if (stops.size() > 0) fail(std::string("unexpected end of template: '") + *stops.begin() + "' block is not closed");
+    if (stops.size() > 0) {
+      std::string wanted;
+      for (const char* stop : stops) wanted += std::string(wanted.empty() ? "'" : " or '") + stop + "'";
+      fail("unexpected end of template: a block is not closed (looking for " + wanted + ")");
+    }
     return body;
   }
 

@@ -125,10 +125,7 @@ std::vector<std::string> split(std::string_view s, const std::optional<std::stri
     while (k < n && space(k)) ++k;
     if (k == n) break;
     if (maxsplit >= 0 && static_cast<long>(parts.size()) == maxsplit) {
-      // The rest, without its trailing whitespace (Python keeps it verbatim otherwise).
-      size_t e = n;
-      while (e > k && space(e - 1)) --e;
-      parts.emplace_back(s.substr(off[k], off[e] - off[k]));
+      parts.emplace_back(s.substr(off[k]));  // the rest, verbatim (trailing whitespace too)
       break;
     }
     size_t b = k;
@@ -158,9 +155,7 @@ std::vector<std::string> rsplit(std::string_view s, const std::optional<std::str
       while (k > 0 && space(k - 1)) --k;
       if (k == 0) break;
       if (static_cast<long>(parts.size()) == maxsplit) {
-        size_t b = 0;
-        while (b < k && space(b)) ++b;
-        parts.emplace_back(s.substr(off[b], off[k] - off[b]));
+        parts.emplace_back(s.substr(0, off[k]));  // the rest, verbatim (leading whitespace too)
         break;
       }
       size_t e = k;

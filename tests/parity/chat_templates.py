@@ -13,6 +13,7 @@ usage: chat_templates.py TEMPLATE_DIR OUT.json
 
 import json
 import os
+import re
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,7 +21,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import jinja2  # noqa: E402
 from tokenizers import Tokenizer, models  # noqa: E402
 from transformers import PreTrainedTokenizerFast  # noqa: E402
-from transformers.utils.chat_template_utils import _alias_reasoning_fields, _plain_template_data  # noqa: E402
+from transformers.utils.chat_template_utils import (  # noqa: E402
+    _alias_reasoning_fields,
+    _plain_template_data,
+    render_jinja_template,
+)
 
 # Special tokens as the real models' tokenizers set them.
 SPECIAL = {
@@ -196,6 +201,14 @@ def main():
                 try:
                     case["text"] = tokenizer.apply_chat_template(
                         messages, tools=tools, add_generation_prompt=add_generation_prompt, tokenize=False, **kwargs)
+                    if re.search(r"\{%-?\s*generation\s*-?%\}", template):
+                        # The assistant-mask spans (characters in Python), as byte offsets.
+                        text, spans = render_jinja_template(
+                            [dropped], tools=tools, chat_template=template, return_assistant_tokens_mask=True,
+                            add_generation_prompt=add_generation_prompt, **tokenizer.special_tokens_map, **kwargs)
+                        assert text[0] == case["text"]
+                        to_bytes = lambda i: len(text[0][:i].encode("utf-8"))  # noqa: E731
+                        case["generation_spans"] = [[to_bytes(b), to_bytes(e)] for b, e in spans[0]]
                 except jinja2.exceptions.TemplateError as e:
                     # raise_exception (TemplateError itself) or a jinja2 error (UndefinedError ...)
                     case["error"] = str(e)

@@ -50,6 +50,7 @@ TEST(JinjaParity, EveryTemplateRendersLikeTransformers) {
     int passed = 0, total = 0, refused = 0;
   };
   std::map<std::string, Tally> tally;
+  int with_spans = 0;
   for (const ordered_json& c : cases) {
     const std::string file = c["template"].get<std::string>();
     const std::string what = file + ": " + c["case"].get<std::string>();
@@ -62,9 +63,18 @@ TEST(JinjaParity, EveryTemplateRendersLikeTransformers) {
     ++total;
     if (c.contains("text")) {
       try {
-        const std::string text = t.render(c["context"]).text;
+        const fw::data::JinjaRenderResult result = t.render(c["context"]);
+        const std::string& text = result.text;
+        bool same = text == c["text"].get<std::string>();
         EXPECT_EQ(text, c["text"].get<std::string>()) << what;
-        passed += text == c["text"].get<std::string>();
+        if (c.contains("generation_spans")) {  // return_assistant_tokens_mask's spans, in bytes
+          std::vector<std::pair<size_t, size_t>> expected;
+          for (const ordered_json& span : c["generation_spans"]) expected.emplace_back(span[0], span[1]);
+          EXPECT_EQ(result.generation_spans, expected) << what;
+          same = same && result.generation_spans == expected;
+          ++with_spans;
+        }
+        passed += same;
       } catch (const fw::Error& e) {
         ADD_FAILURE() << what << ": " << e.what();
       }
@@ -84,6 +94,7 @@ TEST(JinjaParity, EveryTemplateRendersLikeTransformers) {
       }
     }
   }
+  EXPECT_GT(with_spans, 40);  // the {% generation %} template's renders compared their spans
   for (const auto& [file, n] : tally)
     std::cout << file << ": " << n.passed << " of " << n.total << " conversations match (" << n.total - n.refused
               << " rendered, " << n.refused << " refused by the template)\n";
