@@ -6,6 +6,7 @@
 #include <map>
 
 #include "apps/commands.h"
+#include "data/chat/template_source.h"
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
 #include "model/llama_config.h"
@@ -80,14 +81,19 @@ Run add_info_command(CLI::App& app) {
     std::printf("vocabulary:     %lld%s\n", (long long)c.vocab_size, c.tie_word_embeddings ? " (tied embeddings)" : "");
     std::printf("context:        %lld positions\n", (long long)c.max_position_embeddings);
     describe_weights(*dir);
-    if (fs::exists(fs::path(*dir) / "tokenizer.model")) {
+    if (fs::exists(fs::path(*dir) / "tokenizer.json") || fs::exists(fs::path(*dir) / "tokenizer.model")) {
       data::Tokenizer tok = data::Tokenizer::load(*dir);
-      std::printf("tokenizer:      sentencepiece, %d pieces, bos %d, eos %d, pad %d\n", tok.vocab_size(), tok.bos_id(),
-                  tok.eos_id(), tok.pad_id());
+      std::printf("tokenizer:      %s, %d tokens, bos %d, eos %d, pad %d\n", tok.file_name(), tok.vocab_size(),
+                  tok.bos_id(), tok.eos_id(), tok.pad_id());
+      const auto source = data::find_chat_template(*dir);
+      // `flywheel template` renders the folder's own Jinja; the trainers and battles still
+      // render with the built-in template it is recognised as (chat_template.h).
+      const std::string builtin = data::template_name(data::detect_template(*dir, data::TemplateKind::Plain));
       std::printf("chat template:  %s\n",
-                  data::template_name(data::detect_template(*dir, data::TemplateKind::Plain)).c_str());
+                  source ? ("Jinja, from " + fs::path(source->origin).filename().string() + "; training and battles use built-in " + builtin).c_str()
+                         : ("none; training and battles use built-in " + builtin).c_str());
     } else {
-      std::printf("tokenizer:      none (no tokenizer.model)\n");
+      std::printf("tokenizer:      none (no tokenizer.json or tokenizer.model)\n");
     }
   };
 }

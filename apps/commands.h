@@ -14,6 +14,8 @@ using Run = std::function<void()>;
 
 Run add_info_command(CLI::App& app);
 Run add_generate_command(CLI::App& app);
+Run add_tokenize_command(CLI::App& app);
+Run add_template_command(CLI::App& app);
 Run add_sft_command(CLI::App& app);
 Run add_dpo_command(CLI::App& app);
 Run add_rm_command(CLI::App& app);

@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   add("ppo", "PPO of a policy against a reward model (resumable)", fw::apps::add_ppo_command);
   add("score", "Score conversations or preference pairs with a reward model", fw::apps::add_score_command);
   add("generate", "Generate text from a model folder (batched, KV cache)", fw::apps::add_generate_command);
+  add("tokenize", "Encode or decode JSONL text with a folder's tokenizer (tokenizer.json or tokenizer.model)",
+      fw::apps::add_tokenize_command);
+  add("template", "Render JSONL conversations with a folder's own chat template: text, ids, assistant mask",
+      fw::apps::add_template_command);
   add("synth", "Generate the synthetic verifiable task domain (prompts, SFT data, held-out split)", fw::apps::add_synth_command);
   add("run", "The Arena Learning flywheel: iterations of battles -> data -> SFT/DPO/RM+PPO -> Elo (resumable)", fw::apps::add_run_command);
   add("battle", "Battles between models on prompts, judged twice per pair with positions swapped (resumable)", fw::apps::add_battle_command);

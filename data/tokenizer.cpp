@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "data/sentencepiece_proto.h"
+#include "data/tokenizers/hf_tokenizer.h"
 
 namespace fw::data {
 
@@ -43,7 +44,8 @@ std::string token_string(const nlohmann::json& j, const std::string& key, const 
 
 struct Tokenizer::Impl {
   std::string source;
-  std::string proto;
+  std::string proto;                   // tokenizer.model or tokenizer.json bytes
+  std::optional<HfTokenizer> hf;       // set: a tokenizer.json (sp below is null)
   std::unique_ptr<SentencePieceProcessor> sp;
   std::unique_ptr<SentencePieceProcessor> cont;  // continuation encoder; null = use sp
   bool dummy_prefix = true;
@@ -59,6 +61,7 @@ struct Tokenizer::Impl {
 
   // Loads the model bytes (no folder settings yet); errors name `source`.
   static std::shared_ptr<Impl> create(std::string model_proto, const std::string& source);
+  static std::shared_ptr<Impl> create_hf(std::string json_text, const std::string& source);
   // Reads the Hugging Face files of a model folder: added tokens and special tokens.
   void apply_hf_folder(const fs::path& dir);
 
@@ -66,11 +69,13 @@ struct Tokenizer::Impl {
 
   bool is_control(int32_t id) const {
     if (special.count(id)) return true;
+    if (hf) return hf->is_special(id);
     if (is_extra(id) || id < 0 || id >= sp_size) return false;
     return sp->IsControl(id);
   }
 
   int32_t piece_to_id(std::string_view piece) const {
+    if (hf) return hf->token_to_id(piece);
     auto it = extra_by_content.find(std::string(piece));
     if (it != extra_by_content.end()) return it->second;
     int id = sp->PieceToId(piece);
@@ -80,15 +85,52 @@ struct Tokenizer::Impl {
 
   // Encodes with `first` for the text before the first added token and the continuation
   // encoder after each one (as sentencepiece treats its own user-defined symbols).
-  std::vector<int32_t> encode(std::string_view text, const SentencePieceProcessor& first) const {
+  std::vector<int32_t> encode(std::string_view text, const SentencePieceProcessor* first) const {
+    if (hf) return hf->encode_ids(text, /*add_special_tokens=*/false);
     std::vector<int32_t> out;
-    const SentencePieceProcessor* proc = &first;
-    auto encode_plain = [&](std::string_view chunk) {
-      if (chunk.empty()) return;
+    for_each_chunk(text, first, [&](std::string_view chunk, size_t, const SentencePieceProcessor& proc) {
       std::vector<int> ids;
-      auto st = proc->Encode(chunk, &ids);
+      auto st = proc.Encode(chunk, &ids);
       if (!st.ok()) throw_runtime("sentencepiece encode failed: " + st.ToString(), {.file = source});
       out.insert(out.end(), ids.begin(), ids.end());
+    }, [&](int32_t id, size_t, size_t) { out.push_back(id); });
+    return out;
+  }
+
+  TokensWithOffsets encode_with_offsets(std::string_view text, bool add_special_tokens) const {
+    TokensWithOffsets out;
+    if (hf) {
+      Encoding e = hf->encode(text, add_special_tokens);
+      out.ids = std::move(e.ids);
+      out.offsets = std::move(e.offsets);
+      return out;
+    }
+    if (add_special_tokens && bos >= 0) {
+      out.ids.push_back(bos);
+      out.offsets.emplace_back(0, 0);
+    }
+    for_each_chunk(text, sp.get(), [&](std::string_view chunk, size_t base, const SentencePieceProcessor& proc) {
+      const auto pieces = proc.EncodeAsImmutableProto(chunk);
+      for (const auto& p : pieces.pieces()) {
+        out.ids.push_back(static_cast<int32_t>(p.id()));
+        out.offsets.emplace_back(static_cast<uint32_t>(base + p.begin()), static_cast<uint32_t>(base + p.end()));
+      }
+    }, [&](int32_t id, size_t begin, size_t end) {
+      out.ids.push_back(id);
+      out.offsets.emplace_back(static_cast<uint32_t>(begin), static_cast<uint32_t>(end));
+    });
+    return out;
+  }
+
+  // Splits `text` at the added tokens: plain(chunk, its offset, the encoder for it) for the
+  // text between them — `first` before the first added token and the continuation
+  // encoder after each one (as sentencepiece treats its own user-defined symbols) — and
+  // added(id, begin, end) for each added token.
+  template <class Plain, class Added>
+  void for_each_chunk(std::string_view text, const SentencePieceProcessor* first, Plain plain, Added added) const {
+    const SentencePieceProcessor* proc = first;
+    auto encode_plain = [&](std::string_view chunk, size_t base) {
+      if (!chunk.empty()) plain(chunk, base, *proc);
     };
     size_t pos = 0;
     while (!extra_contents.empty() && pos < text.size()) {
@@ -102,13 +144,13 @@ struct Tokenizer::Impl {
         }
       }
       if (!best_tok) break;
-      encode_plain(text.substr(pos, best - pos));
-      out.push_back(extra_by_content.at(*best_tok));
+      encode_plain(text.substr(pos, best - pos), pos);
+      added(extra_by_content.at(*best_tok), best, best + best_tok->size());
       pos = best + best_tok->size();
       proc = cont ? cont.get() : sp.get();
     }
-    encode_plain(text.substr(std::min(pos, text.size())));
-    return out;
+    const size_t rest = std::min(pos, text.size());
+    encode_plain(text.substr(rest), rest);
   }
 };
 
@@ -142,6 +184,16 @@ std::shared_ptr<Tokenizer::Impl> Tokenizer::Impl::create(std::string model_proto
                     {.file = source});
   }
   impl->proto = std::move(model_proto);
+  return impl;
+}
+
+std::shared_ptr<Tokenizer::Impl> Tokenizer::Impl::create_hf(std::string json_text, const std::string& source) {
+  auto impl = std::make_shared<Impl>();
+  impl->source = source;
+  impl->hf = HfTokenizer::from_json(json_text, source);
+  impl->proto = std::move(json_text);
+  impl->vocab = impl->hf->vocab_size();
+  impl->dummy_prefix = false;
   return impl;
 }
 
@@ -187,6 +239,7 @@ void Tokenizer::Impl::apply_hf_folder(const fs::path& dir) {
                        config_path, where});
     }
   }
+  if (impl.hf) added.clear();  // tokenizer.json's own added_tokens hold them (and win, as in transformers)
   for (const auto& a : added) {
     if (a.content.empty()) throw_invalid("added token with empty content", {.file = a.file, .key = a.key});
     bool native = a.id < impl.sp_size && impl.sp->IdToPiece(a.id) == a.content;
@@ -238,14 +291,15 @@ Tokenizer Tokenizer::load(const std::string& path_or_dir) {
   fs::path p(path_or_dir);
   std::error_code ec;
   bool is_dir = fs::is_directory(p, ec);
-  fs::path model = is_dir ? p / "tokenizer.model" : p;
+  fs::path model = is_dir ? p / "tokenizer.json" : p;
+  if (is_dir && !fs::exists(model, ec)) model = p / "tokenizer.model";
   if (!fs::exists(model, ec)) {
     if (is_dir)
-      throw_invalid("model folder has no tokenizer.model", {.file = model.string(),
-                    .hint = "only sentencepiece tokenizers (tokenizer.model) are supported"});
-    throw_invalid("tokenizer model not found", {.file = model.string()});
+      throw_invalid("model folder has neither tokenizer.json nor tokenizer.model", {.file = p.string()});
+    throw_invalid("tokenizer file not found", {.file = model.string()});
   }
-  auto impl = Impl::create(read_text_file(model.string()), model.string());
+  auto impl = model.extension() == ".json" ? Impl::create_hf(read_text_file(model.string()), model.string())
+                                           : Impl::create(read_text_file(model.string()), model.string());
   if (is_dir) impl->apply_hf_folder(p);
   return Tokenizer(std::move(impl));
 }
@@ -258,7 +312,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
     if (impl_->bos < 0) throw_invalid("add_bos: the tokenizer has no bos token", {.file = impl_->source});
     out.push_back(impl_->bos);
   }
-  auto body = impl_->encode(text, *impl_->sp);
+  auto body = impl_->encode(text, impl_->sp.get());
   out.insert(out.end(), body.begin(), body.end());
   if (add_eos) {
     if (impl_->eos < 0) throw_invalid("add_eos: the tokenizer has no eos token", {.file = impl_->source});
@@ -268,11 +322,25 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
 }
 
 std::vector<int32_t> Tokenizer::encode_continuation(std::string_view text) const {
-  return impl_->encode(text, impl_->cont ? *impl_->cont : *impl_->sp);
+  return impl_->encode(text, impl_->cont ? impl_->cont.get() : impl_->sp.get());
 }
 
-std::string Tokenizer::decode(std::span<const int32_t> ids) const {
+TokensWithOffsets Tokenizer::encode_with_offsets(std::string_view text, bool add_special_tokens) const {
+  return impl_->encode_with_offsets(text, add_special_tokens);
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {
   const Impl& m = *impl_;
+  if (m.hf) {
+    std::vector<int32_t> kept;
+    for (int32_t id : ids) {
+      if (id < 0 || id >= m.vocab)
+        throw_invalid("token id " + std::to_string(id) + " is outside the vocabulary (size " + std::to_string(m.vocab) + ")",
+                      {.file = m.source});
+      if (!skip_special_tokens || !m.is_control(id)) kept.push_back(id);
+    }
+    return m.hf->decode(kept, skip_special_tokens);
+  }
   std::string out;
   std::vector<int> run;
   bool first_run = true;
@@ -296,7 +364,13 @@ std::string Tokenizer::decode(std::span<const int32_t> ids) const {
       throw_invalid("token id " + std::to_string(id) + " is outside the vocabulary (size " +
                         std::to_string(m.vocab) + ")",
                     {.file = m.source});
-    if (m.is_control(id)) continue;
+    if (m.is_control(id) && skip_special_tokens) continue;
+    if (m.is_control(id) && !m.is_extra(id)) {
+      flush();
+      out += m.sp->IdToPiece(id);
+      first_run = false;
+      continue;
+    }
     if (m.is_extra(id)) {
       flush();
       out += m.extra_by_id.at(id);
@@ -310,6 +384,11 @@ std::string Tokenizer::decode(std::span<const int32_t> ids) const {
 }
 
 std::string Tokenizer::id_to_piece(int32_t id) const {
+  if (impl_->hf) {
+    if (auto t = impl_->hf->id_to_token(id)) return *t;
+    throw_invalid("no token with id " + std::to_string(id) + " (vocabulary size " + std::to_string(impl_->vocab) + ")",
+                  {.file = impl_->source});
+  }
   auto it = impl_->extra_by_id.find(id);
   if (it != impl_->extra_by_id.end()) return it->second;
   if (id < 0 || id >= impl_->sp_size)
@@ -329,6 +408,22 @@ int32_t Tokenizer::pad_or_eos_id() const { return impl_->pad >= 0 ? impl_->pad :
 bool Tokenizer::is_control(int32_t id) const { return impl_->is_control(id); }
 bool Tokenizer::adds_dummy_prefix() const { return impl_->dummy_prefix; }
 const std::string& Tokenizer::serialized_model() const { return impl_->proto; }
+TokenizerFormat Tokenizer::format() const { return impl_->hf ? TokenizerFormat::TokenizerJson : TokenizerFormat::SentencePiece; }
+const char* Tokenizer::file_name() const { return impl_->hf ? "tokenizer.json" : "tokenizer.model"; }
+
+std::vector<std::string> Tokenizer::special_token_strings() const {
+  std::vector<std::string> out;
+  for (int32_t id = 0; id < impl_->vocab; ++id) {
+    if (!impl_->is_control(id)) continue;
+    if (impl_->hf) {
+      if (auto t = impl_->hf->id_to_token(id)) out.push_back(*t);
+    } else if (impl_->is_extra(id) || id < impl_->sp_size) {
+      out.push_back(id_to_piece(id));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return out;
+}
 const std::string& Tokenizer::source() const { return impl_->source; }
 
 void Tokenizer::save(const std::string& path) const {

@@ -1,5 +1,8 @@
-// fw::data::Tokenizer — a sentencepiece model (Llama's tokenizer.model format) plus the
-// special-token settings of a Hugging Face model folder, and training of small models.
+// fw::data::Tokenizer — the one tokenizer interface: a Hugging Face tokenizer.json (the
+// `tokenizers` serialization, loaded natively by data/tokenizers/hf_tokenizer.h) or a
+// sentencepiece model (Llama's tokenizer.model format), plus the special-token settings of
+// a Hugging Face model folder; and training of small sentencepiece models. A folder with
+// both files uses tokenizer.json, as transformers' fast tokenizers do.
 //
 // Token ids are std::vector<int32_t>; nothing here needs torch.
 //
@@ -31,6 +34,18 @@
 #include "core/enum_names.h"
 
 namespace fw::data {
+
+// Which file a tokenizer was loaded from.
+enum class TokenizerFormat { SentencePiece, TokenizerJson };
+constexpr std::array<EnumName<TokenizerFormat>, 2> enum_names(TokenizerFormat) {
+  return {{{TokenizerFormat::SentencePiece, "tokenizer.model"}, {TokenizerFormat::TokenizerJson, "tokenizer.json"}}};
+}
+
+// Token ids with the byte range [begin, end) of the input each came from.
+struct TokensWithOffsets {
+  std::vector<int32_t> ids;
+  std::vector<std::pair<uint32_t, uint32_t>> offsets;
+};
 
 // Char: one piece per character (plus byte fallback), no merges: every word is spelled
 // out, which letter-level tasks (first letter, counting letters) need in a tiny model.
@@ -80,8 +95,9 @@ struct TrainOptions {
 
 class Tokenizer {
  public:
-  // `path_or_dir` is a sentencepiece model file, or a model folder holding
-  // `tokenizer.model`. In a folder, Hugging Face's `tokenizer_config.json` (bos_token,
+  // `path_or_dir` is a tokenizer.json or sentencepiece model file, or a model folder
+  // holding `tokenizer.json` (preferred) or `tokenizer.model`. In a folder, Hugging Face's
+  // `tokenizer_config.json` (bos_token,
   // eos_token, pad_token, unk_token, added_tokens_decoder), `special_tokens_map.json` and
   // `added_tokens.json` are read when present (tokenizer_config.json wins over
   // special_tokens_map.json). Token strings may be plain or {"content": "<s>", ...}.
@@ -103,13 +119,21 @@ class Tokenizer {
   // when the tokenizer has no such token.
   std::vector<int32_t> encode(std::string_view text, bool add_bos = false,
                               bool add_eos = false) const;
-  // Encodes text that continues earlier text: no dummy prefix, whitespace kept.
+  // Encodes text that continues earlier text: no dummy prefix, whitespace kept. A
+  // tokenizer.json has no dummy prefix of its own: the same as encode(text).
   std::vector<int32_t> encode_continuation(std::string_view text) const;
+  // Encodes `text` as one string (as transformers' apply_chat_template(tokenize=True) does:
+  // no bos/eos added, special tokens in the text matched) with each token's byte range.
+  // add_special_tokens: what the tokenizer adds around a text by itself (tokenizer.json's
+  // post-processor; bos for a sentencepiece model that has one), at offsets (0, 0).
+  TokensWithOffsets encode_with_offsets(std::string_view text, bool add_special_tokens = false) const;
 
-  // Text of the ids. Control tokens (bos, eos, pad, special added tokens) are skipped;
+  // Text of the ids. Control tokens (bos, eos, pad, special added tokens) are skipped
+  // (skip_special_tokens);
   // user-defined symbols keep their text; a leading dummy-prefix space is dropped.
   // An id outside [0, vocab_size()) throws fw::Error.
-  std::string decode(std::span<const int32_t> ids) const;
+  // skip_special_tokens false: control tokens are written as their text ("<|im_end|>").
+  std::string decode(std::span<const int32_t> ids, bool skip_special_tokens = true) const;
 
   std::string id_to_piece(int32_t id) const;    // throws fw::Error for an unknown id
   int32_t piece_to_id(std::string_view piece) const;  // -1 if `piece` is not in the vocab
@@ -123,9 +147,16 @@ class Tokenizer {
   bool is_control(int32_t id) const;  // decodes to no text (bos, eos, pad, special added)
   bool adds_dummy_prefix() const;     // the model's add_dummy_prefix normaliser setting
 
-  // The model's bytes (what `tokenizer.model` holds), and a crash-safe write of them.
+  // The special tokens' strings (bos, eos, pad, the added tokens marked special), longest
+  // first: what can end an assistant turn in a rendered chat.
+  std::vector<std::string> special_token_strings() const;
+
+  TokenizerFormat format() const;
+  // The model's bytes (what `tokenizer.model` or `tokenizer.json` holds), and a crash-safe
+  // write of them; file_name() is the name they go under in a model folder.
   const std::string& serialized_model() const;
   void save(const std::string& path) const;
+  const char* file_name() const;
   const std::string& source() const;  // the file it was loaded from, or "<memory>"
 
  private:

@@ -30,7 +30,24 @@ std::vector<ByteSpan> assistant_spans(std::string_view text, const nlohmann::ord
   size_t cursor = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
-    if (!m.is_object() || m.value("role", "") != "assistant") continue;
+    if (!m.is_object()) continue;
+    const std::string role = m.value("role", "");
+    if (role == "user" || role == "tool") {
+      // A reply follows the turns before it: a short reply ("4") must not be found in an
+      // earlier turn or in a header the template writes ("Today Date: 26 Jul 2024").
+      // System prompts are left out: templates move them (Mistral puts the system prompt
+      // before the last user turn).
+      const std::string content = field_text(m, "content");
+      size_t a = 0, b = content.size();
+      while (a < b && is_space(content[a])) ++a;
+      while (b > a && is_space(content[b - 1])) --b;
+      if (a < b) {
+        const size_t at = text.find(std::string_view(content.data() + a, b - a), cursor);
+        if (at != std::string_view::npos) cursor = at + (b - a);
+      }
+      continue;
+    }
+    if (role != "assistant") continue;
     const std::string key = "messages[" + std::to_string(i) + "]";
     size_t begin = std::string_view::npos, end = cursor;
     for (const char* field : {"reasoning_content", "content"}) {

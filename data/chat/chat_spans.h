@@ -19,7 +19,8 @@ using ByteSpan = std::pair<size_t, size_t>;  // [begin, end) in the rendered tex
 
 // The assistant replies of `messages` in `text` (a template without {% generation %}
 // blocks): for each assistant message in order, its reasoning_content and content found
-// in `text` after the previous reply, from the first of them (and the spaces just before
+// in `text` after the previous reply and the user and tool turns before it (system
+// prompts are not used: templates move them), from the first of them (and the spaces just before
 // it, as in "[/INST] {reply}") to the end of the content,
 // then over what ends the turn — the first of `end_tokens` (eos, <|im_end|>, <|eot_id|>,
 // <end_of_turn>, ...) that follows, with only white space between, taken with that

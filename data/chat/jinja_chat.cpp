@@ -19,13 +19,20 @@ std::optional<JinjaChatTemplate> JinjaChatTemplate::from_model_dir(const std::st
 
 namespace {
 
-// transformers' _alias_reasoning_fields: a message's reasoning, under any of its names
-// (reasoning_content, thinking, reasoning: the first that is not null), is given to the
-// template as both `thinking` (first, unless the message has it) and `reasoning_content`.
-nlohmann::ordered_json alias_reasoning_fields(const nlohmann::ordered_json& messages) {
+// The messages as apply_chat_template hands them on: keys whose value is null dropped,
+// then _alias_reasoning_fields — a message's reasoning, under any of its names
+// (reasoning_content, thinking, reasoning: the first present), is given to the template as
+// both `thinking` (first, unless the message has it) and `reasoning_content`.
+nlohmann::ordered_json template_messages(const nlohmann::ordered_json& messages) {
   if (!messages.is_array()) return messages;
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const auto& m : messages) {
+  for (const auto& given : messages) {
+    nlohmann::ordered_json m = given;
+    if (given.is_object()) {
+      m = nlohmann::ordered_json::object();
+      for (const auto& [k, v] : given.items())
+        if (!v.is_null()) m[k] = v;
+    }
     const nlohmann::ordered_json* reasoning = nullptr;
     if (m.is_object())
       for (const char* key : {"reasoning_content", "thinking", "reasoning"})
@@ -53,7 +60,7 @@ RenderedChat JinjaChatTemplate::render(const ChatRequest& request) const {
   // transformers: render(messages=, tools=, documents=, add_generation_prompt=,
   // **special_tokens_map, **kwargs) — later keys win.
   nlohmann::ordered_json context = nlohmann::ordered_json::object();
-  context["messages"] = alias_reasoning_fields(request.messages);
+  context["messages"] = template_messages(request.messages);
   context["tools"] = request.tools;
   context["documents"] = request.documents;
   context["add_generation_prompt"] = request.add_generation_prompt;
@@ -65,6 +72,16 @@ RenderedChat JinjaChatTemplate::render(const ChatRequest& request) const {
   out.marked = !r.generation_spans.empty();
   out.assistant_spans = out.marked ? std::move(r.generation_spans)
                                    : assistant_spans(out.text, request.messages, end_tokens_);
+  return out;
+}
+
+EncodedChat encode_jinja_chat(const Tokenizer& tok, const JinjaChatTemplate& tmpl, const ChatRequest& request) {
+  RenderedChat rendered = tmpl.render(request);
+  TokensWithOffsets t = tok.encode_with_offsets(rendered.text);
+  EncodedChat out;
+  out.assistant_mask = mask_from_spans(t.offsets, rendered.assistant_spans);
+  out.ids = std::move(t.ids);
+  out.text = std::move(rendered.text);
   return out;
 }
 

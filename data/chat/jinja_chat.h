@@ -15,6 +15,7 @@
 
 #include "data/chat/chat_spans.h"
 #include "data/chat/jinja.h"
+#include "data/tokenizer.h"
 
 namespace fw::data {
 
@@ -55,5 +56,16 @@ class JinjaChatTemplate {
   nlohmann::ordered_json special_tokens_;
   std::vector<std::string> end_tokens_;
 };
+
+struct EncodedChat {
+  std::string text;
+  std::vector<int32_t> ids;              // the text encoded once, as apply_chat_template(tokenize=True)
+  std::vector<uint8_t> assistant_mask;   // 1 = a token wholly inside an assistant reply (or what ends it)
+};
+
+// Renders `request` and encodes the text once with offsets; the mask comes from the
+// replies' byte spans (mask_from_spans). `tmpl` should list `tok`'s special tokens as
+// its end tokens.
+EncodedChat encode_jinja_chat(const Tokenizer& tok, const JinjaChatTemplate& tmpl, const ChatRequest& request);
 
 }  // namespace fw::data

@@ -42,3 +42,11 @@ fw_add_test(test_hf_tokenizers_parity
   SOURCES parity/test_hf_tokenizers_parity.cpp
   LIBS fw_data
   LABELS parity)
+
+# `flywheel template` / `flywheel tokenize` on tokenizer-only folders against transformers'
+# apply_chat_template (text, ids, assistant masks): tests/parity/template_cli_reference.py.
+fw_add_test(test_template_cli
+  SOURCES parity/test_template_cli.cpp
+  LIBS fw_core
+  LABELS parity
+  TIMEOUT 600)

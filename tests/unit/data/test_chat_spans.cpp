@@ -10,7 +10,7 @@
 #include "data/chat/chat_spans.h"
 #include "data/chat/jinja_chat.h"
 #include "data/chat/template_source.h"
-#include "support/test_tmp.h"
+#include "tests/support/test_tmp.h"
 
 namespace {
 using fw::data::ByteSpan;

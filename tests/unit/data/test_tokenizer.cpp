@@ -301,9 +301,10 @@ TEST(Tokenizer, MissingOrCorruptModelErrors) {
   EXPECT_EQ(e.kind(), fw::ErrorKind::InvalidInput);
   EXPECT_EQ(e.context().file, dir + "/nope.model");
 
-  e = expect_error([&] { Tokenizer::load(dir); });  // folder without tokenizer.model
-  EXPECT_EQ(e.context().file, dir + "/tokenizer.model");
+  e = expect_error([&] { Tokenizer::load(dir); });  // folder without tokenizer.json or tokenizer.model
+  EXPECT_EQ(e.context().file, dir);
   EXPECT_NE(std::string(e.what()).find("tokenizer.model"), std::string::npos);
+  EXPECT_NE(std::string(e.what()).find("tokenizer.json"), std::string::npos);
 
   write_file(dir + "/tokenizer.model", "this is not a sentencepiece model");
   e = expect_error([&] { Tokenizer::load(dir); });

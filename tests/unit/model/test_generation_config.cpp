@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "model/generation_config.h"
-#include "support/test_tmp.h"
+#include "tests/support/test_tmp.h"
 
 namespace {
 using fw::model::GenerationConfig;

@@ -1,0 +1,43 @@
+#include "apps/jsonl_filter.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "core/error.h"
+
+namespace fw::apps {
+
+int filter_jsonl(const std::string& file,
+                 const std::function<nlohmann::ordered_json(const nlohmann::ordered_json&)>& fn) {
+  std::ifstream in;
+  if (!file.empty()) {
+    in.open(file, std::ios::binary);
+    if (!in) throw_invalid("cannot open the file", {.file = file});
+  }
+  std::istream& lines = file.empty() ? std::cin : in;
+  const std::string name = file.empty() ? "<stdin>" : file;
+  int failed = 0;
+  std::string line;
+  for (long number = 1; std::getline(lines, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    nlohmann::ordered_json out;
+    try {
+      out = fn(nlohmann::ordered_json::parse(line));
+    } catch (const nlohmann::json::exception& e) {
+      out = {{"error", std::string("not valid JSON: ") + e.what()}};
+    } catch (const Error& e) {
+      out = {{"error", e.what()}};
+    }
+    if (out.contains("error") && out.size() == 1) {
+      ++failed;
+      std::fprintf(stderr, "%s:%ld: %s\n", name.c_str(), number, out["error"].get<std::string>().c_str());
+    }
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  }
+  std::fflush(stdout);
+  return failed;
+}
+
+}  // namespace fw::apps
