@@ -20,6 +20,7 @@ import gzip
 import importlib.util
 import os
 import shutil
+import sys
 
 PACKAGES = {"whisper": "openai-whisper", "mistral_common": "mistral-common", "clip": "clip-anytorch",
             "tiktoken": "tiktoken", "google.protobuf": "protobuf"}
@@ -36,7 +37,7 @@ def package_dir(module):
         spec = None
     if spec is None:
         raise MissingPeer(f"the real-vocabulary parity needs the PyPI package '{PACKAGES[module]}' (module "
-                          f"'{module}') in this Python ({os.sys.executable}); run scripts/bootstrap.sh, "
+                          f"'{module}') in this Python ({sys.executable}); run scripts/bootstrap.sh, "
                           f"which installs the pinned test peers")
     return list(spec.submodule_search_locations)[0] if spec.submodule_search_locations else os.path.dirname(spec.origin)
 
