@@ -80,3 +80,16 @@ echo "[bench] elo_vs_python (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 "$py" "$here/elo_vs_python.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
   --out "$out/elo_vs_python.json" "${elo_args[@]}" | tee "$out/elo_vs_python.md"
 echo "[bench] wrote $out/elo_vs_python.md and .json" >&2
+
+# --- tokenizer_encode: native tokenizer.json encode_batch vs the `tokenizers` library (real GPT-2 vocabulary)
+tok_binary="$BUILD_DIR/bin/fw-bench-tokenizer"
+if [ ! -x "$tok_binary" ]; then
+  echo "[bench] building fw-bench-tokenizer in $BUILD_DIR" >&2
+  cmake --build "$BUILD_DIR" --target fw-bench-tokenizer
+fi
+tok_args=()
+for a in "$@"; do [ "$a" = "--quick" ] && tok_args+=(--mb 1 --rounds 1); done
+echo "[bench] tokenizer_encode (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+"$py" "$here/tokenizer_encode.py" --binary "$tok_binary" --out "$out/tokenizer_encode.json" "${tok_args[@]}" \
+  | tee "$out/tokenizer_encode.md"
+echo "[bench] wrote $out/tokenizer_encode.md and .json" >&2

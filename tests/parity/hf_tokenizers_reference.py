@@ -10,10 +10,24 @@ native loader supports appears in at least one file. Each is saved as OUT_DIR/<n
 OUT_DIR/reference.json holds, per tokenizer and corpus string, what `tokenizers` gives:
 ids, tokens, offsets (characters), decode with and without skip_special_tokens, and the
 pieces a DecodeStream emits.
+
+Then the real vocabularies that PyPI packages ship (hf_real_vocabularies.py: GPT-2, Whisper's
+multilingual ranks, Mistral's sentencepiece models, CLIP), converted with transformers' own
+converters and saved with save_pretrained as OUT_DIR/real_<name>/tokenizer.json, over the same
+corpus plus documents of the benchmark's mixed corpus (bench/tokenizer_corpus.py). For these
+each case also holds what transformers gives: the converting tokenizer object, AutoTokenizer
+on the saved folder and PreTrainedTokenizerFast(tokenizer_file=...), with add_special_tokens
+on and off. OUT_DIR/real_status.json names them, or holds the error (a missing package).
 """
 import json
 import os
 import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import hf_real_vocabularies  # noqa: E402
+from tokenizer_corpus import mixed_corpus  # noqa: E402
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
 from tokenizers import pre_tokenizers as pre
@@ -291,6 +305,53 @@ def stream_pieces(tok, ids, skip):
     return out
 
 
+def encode_cases(tok, texts):
+    cases = []
+    for text in texts:
+        enc = tok.encode(text, add_special_tokens=True)
+        plain = tok.encode(text, add_special_tokens=False)
+        case = {"text": text, "ids": enc.ids, "tokens": enc.tokens, "offsets": [list(o) for o in enc.offsets],
+                "ids_plain": plain.ids,
+                "decode": tok.decode(enc.ids, skip_special_tokens=False),
+                "decode_skip": tok.decode(enc.ids, skip_special_tokens=True)}
+        try:
+            case["stream"] = stream_pieces(tok, enc.ids, False)
+        except Exception:  # tokenizers refuses some streams (a prefix that changes)
+            case["stream"] = None
+        cases.append(case)
+    return cases
+
+
+def check_lossless(name, tok, cases):
+    bad = [c["text"] for c in cases if tok.decode(c["ids_plain"], skip_special_tokens=False) != c["text"]]
+    assert not bad, (name, bad[:3])
+
+
+REAL_TEXTS = CORPUS + mixed_corpus(48 * 1024, seed=7)
+
+
+def real_vocabularies(out_dir):
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    ref = []
+    for name, hf_tok, lossless in hf_real_vocabularies.build_all(out_dir):
+        folder = os.path.join(out_dir, "real_" + name)
+        hf_tok.save_pretrained(folder)
+        path = os.path.join(folder, "tokenizer.json")
+        tok = Tokenizer.from_file(path)
+        cases = encode_cases(tok, REAL_TEXTS)
+        if lossless:
+            check_lossless(name, tok, cases)
+        auto = AutoTokenizer.from_pretrained(folder)
+        from_file = PreTrainedTokenizerFast(tokenizer_file=path)
+        for c in cases:
+            c["transformers"] = {
+                f"{side}{suffix}": t(c["text"], add_special_tokens=special)["input_ids"]
+                for side, t in (("converter", hf_tok), ("auto", auto), ("tokenizer_file", from_file))
+                for suffix, special in (("", True), ("_plain", False))}
+        ref.append({"name": "real_" + name, "file": path, "lossless": lossless, "real": True, "cases": cases})
+    return ref
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
@@ -300,26 +361,25 @@ def main():
         path = os.path.join(out_dir, build.__name__ + ".json")
         tok.save(path)
         tok = Tokenizer.from_file(path)
-        cases = []
-        for text in CORPUS:
-            enc = tok.encode(text, add_special_tokens=True)
-            plain = tok.encode(text, add_special_tokens=False)
-            case = {"text": text, "ids": enc.ids, "tokens": enc.tokens, "offsets": [list(o) for o in enc.offsets],
-                    "ids_plain": plain.ids,
-                    "decode": tok.decode(enc.ids, skip_special_tokens=False),
-                    "decode_skip": tok.decode(enc.ids, skip_special_tokens=True)}
-            try:
-                case["stream"] = stream_pieces(tok, enc.ids, False)
-            except Exception:  # tokenizers refuses some streams (a prefix that changes)
-                case["stream"] = None
-            cases.append(case)
+        cases = encode_cases(tok, CORPUS)
         if lossless:
-            bad = [c["text"] for c in cases if tok.decode(c["ids_plain"], skip_special_tokens=False) != c["text"]]
-            assert not bad, (build.__name__, bad[:3])
+            check_lossless(build.__name__, tok, cases)
         ref.append({"name": build.__name__, "file": path, "lossless": lossless, "cases": cases})
+    status = {"names": [], "strings": len(REAL_TEXTS), "error": None}
+    try:
+        real = real_vocabularies(out_dir)
+        ref += real
+        status["names"] = [t["name"] for t in real]
+    except Exception as e:  # reported by the C++ test that checks the real vocabularies
+        status["error"] = f"{type(e).__name__}: {e}" if isinstance(e, hf_real_vocabularies.MissingPeer) \
+            else traceback.format_exc()
+        print(status["error"], file=sys.stderr)
     with open(os.path.join(out_dir, "reference.json"), "w", encoding="utf-8") as f:
         json.dump(ref, f, ensure_ascii=False)
-    print(f"{len(ref)} tokenizers x {len(CORPUS)} strings -> {out_dir}")
+    with open(os.path.join(out_dir, "real_status.json"), "w", encoding="utf-8") as f:
+        json.dump(status, f, ensure_ascii=False)
+    print(f"{len(BUILDERS)} trained tokenizers x {len(CORPUS)} strings, {len(status['names'])} real vocabularies x "
+          f"{len(REAL_TEXTS)} strings -> {out_dir}")
 
 
 if __name__ == "__main__":
