@@ -69,7 +69,7 @@ TEST_F(Cli, VersionAndInfo) {
   auto c = fw::model::LlamaConfig::load(model_dir());
   EXPECT_NE(info.out.find("(" + std::to_string(c.num_parameters()) + ")"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("GQA"), std::string::npos) << info.out;
-  EXPECT_NE(info.out.find("sentencepiece, 300 pieces"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("tokenizer:      tokenizer.model, 300 tokens"), std::string::npos) << info.out;
 }
 
 TEST_F(Cli, GreedyGenerateMatchesTheLibraryAndIsDeterministic) {
