@@ -67,7 +67,8 @@ std::vector<Prompt> read_prompts(const GenerateFlags& f) {
   return out;
 }
 
-std::vector<int64_t> encode_prompt(const Prompt& p, const data::Tokenizer& tok, std::optional<data::TemplateKind> tmpl) {
+std::vector<int64_t> encode_prompt(const Prompt& p, const data::Tokenizer& tok,
+                                   const std::optional<data::ChatTemplate>& tmpl) {
   const std::vector<int32_t> ids = data::encode_generation_prompt(tok, tmpl, p.messages, p.text, p.id);
   return std::vector<int64_t>(ids.begin(), ids.end());
 }
@@ -155,7 +156,7 @@ Run add_generate_command(CLI::App& app) {
   app.add_option("--prompts", f->prompts_file, "prompt JSONL: {\"id\", \"prompt\": text | [messages]}")
       ->check(CLI::ExistingFile);
   app.add_option("--out", f->out_file, "write JSONL here instead of stdout");
-  app.add_option("--template", f->template_name, "auto | none | plain | chatml | llama2")->capture_default_str();
+  app.add_option("--template", f->template_name, "auto | none | jinja | plain | chatml | llama2 | FILE.jinja")->capture_default_str();
   app.add_option("--max-new-tokens", f->max_new_tokens, "tokens to generate at most")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   // Unset, these four take the model's generation_config.json (greedy when it has none).

@@ -6,7 +6,6 @@
 #include <map>
 
 #include "apps/commands.h"
-#include "data/chat/template_source.h"
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
 #include "model/llama_config.h"
@@ -85,13 +84,8 @@ Run add_info_command(CLI::App& app) {
       data::Tokenizer tok = data::Tokenizer::load(*dir);
       std::printf("tokenizer:      %s, %d tokens, bos %d, eos %d, pad %d\n", tok.file_name(), tok.vocab_size(),
                   tok.bos_id(), tok.eos_id(), tok.pad_id());
-      const auto source = data::find_chat_template(*dir);
-      // `flywheel template` renders the folder's own Jinja; the trainers and battles still
-      // render with the built-in template it is recognised as (chat_template.h).
-      const std::string builtin = data::template_name(data::detect_template(*dir, data::TemplateKind::Plain));
-      std::printf("chat template:  %s\n",
-                  source ? ("Jinja, from " + fs::path(source->origin).filename().string() + "; training and battles use built-in " + builtin).c_str()
-                         : ("none; training and battles use built-in " + builtin).c_str());
+      // What the trainers, battles and serving render with (data::load_chat_template "auto").
+      std::printf("chat template:  %s\n", data::load_chat_template(*dir, "auto").name().c_str());
     } else {
       std::printf("tokenizer:      none (no tokenizer.json or tokenizer.model)\n");
     }

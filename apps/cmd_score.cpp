@@ -96,7 +96,7 @@ Run add_score_command(CLI::App& app) {
   app.add_option("--data", f->data_file, "JSONL: {\"messages\"} or {\"prompt\", \"chosen\", \"rejected\"}")
       ->required()->check(CLI::ExistingFile);
   app.add_option("--out", f->out_file, "write JSONL here instead of stdout");
-  app.add_option("--template", f->template_name, "auto | plain | chatml | llama2")->capture_default_str();
+  app.add_option("--template", f->template_name, "auto | jinja | plain | chatml | llama2 | FILE.jinja")->capture_default_str();
   app.add_option("--batch-size", f->batch_size, "sequences per forward")->capture_default_str()->check(CLI::PositiveNumber);
   f->device.add_to(app);
   return [f] { run_score(*f); };

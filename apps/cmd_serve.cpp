@@ -85,7 +85,7 @@ Run add_serve_command(CLI::App& app) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--read-timeout", f->server.read_timeout_s, "seconds a connection may take to send its request")
       ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--template", f->template_name, "auto | plain | chatml | llama2")->capture_default_str();
+  app.add_option("--template", f->template_name, "auto | jinja | plain | chatml | llama2 | FILE.jinja")->capture_default_str();
   app.add_option("--api-key-env", f->server.api_key_env,
                  "require 'Authorization: Bearer <key>', the key read from this environment variable");
   app.add_option("--fail-every", f->server.fail_every,

@@ -23,13 +23,13 @@ struct TemplateFlags {
   bool add_generation_prompt = false;
 };
 
-data::JinjaChatTemplate load_template(const TemplateFlags& f, const data::Tokenizer& tok) {
+data::JinjaChatTemplate load_template(const TemplateFlags& f) {
   if (!f.chat_template_file.empty()) {
     const data::TemplateSource src = data::read_chat_template_file(f.chat_template_file);
     return data::JinjaChatTemplate(data::JinjaTemplate::parse(src.text, src.origin),
-                                   data::special_tokens_context(f.model_dir), tok.special_token_strings());
+                                   data::special_tokens_context(f.model_dir), src.text);
   }
-  auto tmpl = data::JinjaChatTemplate::from_model_dir(f.model_dir, tok.special_token_strings(), f.template_name);
+  auto tmpl = data::JinjaChatTemplate::from_model_dir(f.model_dir, f.template_name);
   if (!tmpl)
     throw_invalid("the folder ships no chat template (tokenizer_config.json, chat_template.jinja or chat_template.json)",
                   {.file = f.model_dir, .hint = "give one with --chat-template FILE"});
@@ -64,7 +64,7 @@ Run add_template_command(CLI::App& app) {
   app.add_option("--template-name", f->template_name, "one of the folder's named templates (e.g. tool_use)");
   return [f] {
     const data::Tokenizer tok = data::Tokenizer::load(f->model_dir);
-    const data::JinjaChatTemplate tmpl = load_template(*f, tok);
+    const data::JinjaChatTemplate tmpl = load_template(*f);
     const int failed = filter_jsonl(f->file, [&](const nlohmann::ordered_json& in) {
       return render_record(tok, tmpl, in, f->add_generation_prompt);
     });

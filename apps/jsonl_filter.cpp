@@ -22,13 +22,18 @@ int filter_jsonl(const std::string& file,
   for (long number = 1; std::getline(lines, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::ordered_json out;
+    nlohmann::ordered_json out, in;
     try {
-      out = fn(nlohmann::ordered_json::parse(line));
+      in = nlohmann::ordered_json::parse(line);
     } catch (const nlohmann::json::exception& e) {
       out = {{"error", std::string("not valid JSON: ") + e.what()}};
-    } catch (const Error& e) {
-      out = {{"error", e.what()}};
+    }
+    if (out.is_null()) {
+      try {
+        out = fn(in);
+      } catch (const std::exception& e) {  // fw::Error, and a record of the wrong shape
+        out = {{"error", e.what()}};
+      }
     }
     if (out.contains("error") && out.size() == 1) {
       ++failed;

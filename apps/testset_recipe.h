@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "data/chat_template.h"
+
 namespace fw::apps {
 
 struct TestsetEmbeddingSection {
@@ -32,7 +34,9 @@ struct TestsetEmbeddingSection {
     v.field("char_ngram_min", char_ngram_min, "tfidf: shortest character n-gram").range(1, 16);
     v.field("char_ngram_max", char_ngram_max, "tfidf: longest character n-gram (0 = none)").range(0, 16);
     v.field("model", model, "model: the checkpoint folder");
-    v.field("chat_template", chat_template, "model: prompt encoding").one_of({"auto", "plain", "chatml", "llama2"});
+    v.field("chat_template", chat_template, "model: prompt encoding");
+    v.check(data::is_chat_template_setting(chat_template), "chat_template",
+            std::string("must be ") + data::kChatTemplateSettings + ", got '" + chat_template + "'");
     v.field("batch_size", batch_size, "model: prompts per forward pass").min(1);
     v.field("max_len", max_len, "model: tokens kept per prompt (its end)").min(1);
     v.field("device", device, "model: cpu | cuda | cuda:N");

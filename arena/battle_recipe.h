@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arena/verdict.h"
+#include "data/chat_template.h"
 
 namespace fw::arena {
 
@@ -46,7 +47,9 @@ struct CompetitorSection {
     v.field("name", name, "name in battles and leaderboards").required();
     v.field("kind", kind).one_of({"local", "remote", "simulated"});
     v.field("model", model, "local: checkpoint folder; remote: model id");
-    v.field("chat_template", chat_template).one_of({"auto", "plain", "chatml", "llama2"});
+    v.field("chat_template", chat_template, "auto | jinja | plain | chatml | llama2 | a .jinja file");
+    v.check(data::is_chat_template_setting(chat_template), "chat_template",
+            std::string("must be ") + data::kChatTemplateSettings + ", got '" + chat_template + "'");
     v.field("max_batch", max_batch, "local: sequences per generate call").min(1);
     v.field("base_url", base_url, "remote: OpenAI-compatible base URL (…/v1)");
     v.field("api_key_env", api_key_env, "remote: environment variable holding the API key");
@@ -84,7 +87,9 @@ struct JudgeSection {
     v.field("max_attempts", max_attempts, "llm: tries before a judgment is recorded unparseable").range(1, 20);
     v.field("retry_temperature", retry_temperature).range(0.0, 2.0);
     v.field("max_tokens", max_tokens).min(1);
-    v.field("chat_template", chat_template).one_of({"auto", "plain", "chatml", "llama2"});
+    v.field("chat_template", chat_template, "auto | jinja | plain | chatml | llama2 | a .jinja file");
+    v.check(data::is_chat_template_setting(chat_template), "chat_template",
+            std::string("must be ") + data::kChatTemplateSettings + ", got '" + chat_template + "'");
     v.field("max_batch", max_batch).min(1);
     v.check(kind == "rule" || !model.empty(), "model", "an llm or rm judge needs model");
   }

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 struct LocalChatModel::State {
   std::string dir, name, template_label;
-  data::TemplateKind tmpl = data::TemplateKind::Plain;
+  data::ChatTemplate tmpl = data::TemplateKind::Plain;
   std::optional<data::Tokenizer> tok_;  // set by load()
   model::LlamaForCausalLM lm{nullptr};
   LocalChatOptions opts;
@@ -69,14 +69,14 @@ LocalChatModel::~LocalChatModel() = default;
 LocalChatModel LocalChatModel::load(const std::string& model_dir, LocalChatOptions opts) {
   if (opts.max_batch < 1) throw_invalid("max_batch must be >= 1", {.key = "max_batch"});
   if (opts.template_name == "none")
-    throw_invalid("a chat model needs a chat template", {.key = "template", .hint = "auto, plain, chatml or llama2"});
+    throw_invalid("a chat model needs a chat template", {.key = "template", .hint = data::kChatTemplateSettings});
   auto s = std::make_unique<State>();
   s->dir = model_dir;
   s->name = fs::path(model_dir).lexically_normal().filename().string();
   if (s->name.empty()) s->name = fs::path(model_dir).lexically_normal().parent_path().filename().string();
   s->tmpl = opts.template_name == "auto" ? data::declared_template(model_dir).value_or(data::TemplateKind::Plain)
-                                         : data::template_from_name(opts.template_name);
-  s->template_label = data::template_name(s->tmpl);
+                                         : data::load_chat_template(model_dir, opts.template_name);
+  s->template_label = s->tmpl.name();
   s->tok_ = data::Tokenizer::load(model_dir);
   s->lm = model::load_causal_lm(model_dir, {.dtype = opts.dtype, .device = opts.device});
   s->lm->eval();

@@ -56,8 +56,7 @@ Embeddings embed_token_ids(model::LlamaModel& model, const std::vector<std::vect
 
 ModelEmbedder::ModelEmbedder(const std::string& model_dir, ModelEmbeddingOptions opts)
     : opts_(std::move(opts)), tok_(data::Tokenizer::load(model_dir)) {
-  template_ = opts_.chat_template == "auto" ? data::detect_template(model_dir, data::TemplateKind::Plain)
-                                             : data::template_from_name(opts_.chat_template);
+  template_ = data::load_chat_template(model_dir, opts_.chat_template);
   lm_ = model::load_causal_lm(model_dir, {.dtype = opts_.dtype, .device = opts_.device});
   lm_->eval();
 }

@@ -51,7 +51,7 @@ class ModelEmbedder {
  private:
   ModelEmbeddingOptions opts_;
   data::Tokenizer tok_;
-  data::TemplateKind template_;
+  data::ChatTemplate template_;
   model::LlamaForCausalLM lm_{nullptr};
 };
 

@@ -65,4 +65,51 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Length of the whitespace code point (Python's str.isspace) starting at s[pos], or 0.
+size_t python_space_at(std::string_view s, size_t pos) {
+  unsigned char c = static_cast<unsigned char>(s[pos]);
+  if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
+  auto cp_at = [&](size_t n) -> uint32_t {  // decode an n-byte sequence, 0 if invalid
+    if (pos + n > s.size()) return 0;
+    uint32_t cp = c & (n == 2 ? 0x1f : 0x0f);
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char b = static_cast<unsigned char>(s[pos + k]);
+      if ((b & 0xc0) != 0x80) return 0;
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    return cp;
+  };
+  if ((c & 0xe0) == 0xc0) {
+    uint32_t cp = cp_at(2);
+    return (cp == 0x85 || cp == 0xa0) ? 2 : 0;
+  }
+  if ((c & 0xf0) == 0xe0) {
+    uint32_t cp = cp_at(3);
+    bool space = cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
+                 cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+    return space ? 3 : 0;
+  }
+  return 0;
+}
+
+std::string python_strip(std::string_view s) {
+  size_t b = 0;
+  while (b < s.size()) {
+    size_t n = python_space_at(s, b);
+    if (!n) break;
+    b += n;
+  }
+  size_t e = s.size();
+  while (e > b) {
+    // Find the start of the last code point.
+    size_t start = e - 1;
+    while (start > b && (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80) --start;
+    size_t n = python_space_at(s, start);
+    if (!n || start + n != e) break;
+    e = start;
+  }
+  return std::string(s.substr(b, e - b));
+}
+
+
 }  // namespace fw

@@ -21,4 +21,10 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 // `s` without leading and trailing ASCII whitespace.
 std::string_view trim(std::string_view s);
 
+// Python's str.strip() on UTF-8 (what Jinja's |trim and .strip() do in chat templates):
+// the white space code points of str.isspace at both ends; python_space_at gives the
+// length of the one starting at s[pos], 0 if none.
+std::string python_strip(std::string_view s);
+size_t python_space_at(std::string_view s, size_t pos);
+
 }  // namespace fw

@@ -6,6 +6,8 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/strings.h"
+#include "data/chat/jinja_chat.h"
+#include "data/chat/template_source.h"
 
 namespace fw::data {
 
@@ -13,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kRoles = {"system", "user", "assistant"};
+const std::vector<std::string> kRoles = {"system", "user", "assistant", "tool"};
 const std::vector<std::string> kTemplateNames = {"llama2", "chatml", "plain"};
 constexpr const char* kImStart = "<|im_start|>";
 constexpr const char* kImEnd = "<|im_end|>";
@@ -28,56 +30,9 @@ void check_role(const std::string& role, size_t i) {
   for (const auto& r : kRoles)
     if (role == r) return;
   std::string guess = closest_match(role, kRoles);
-  throw_invalid("unknown role '" + role + "' (expected system, user or assistant)",
+  throw_invalid("unknown role '" + role + "' (expected system, user, assistant or tool)",
                 {.key = msg_key(i, "role"),
                  .hint = guess.empty() ? std::string() : "did you mean '" + guess + "'?"});
-}
-
-// Length of the whitespace code point (Python's str.isspace) starting at s[pos], or 0.
-size_t space_at(std::string_view s, size_t pos) {
-  unsigned char c = static_cast<unsigned char>(s[pos]);
-  if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
-  auto cp_at = [&](size_t n) -> uint32_t {  // decode an n-byte sequence, 0 if invalid
-    if (pos + n > s.size()) return 0;
-    uint32_t cp = c & (n == 2 ? 0x1f : 0x0f);
-    for (size_t k = 1; k < n; ++k) {
-      unsigned char b = static_cast<unsigned char>(s[pos + k]);
-      if ((b & 0xc0) != 0x80) return 0;
-      cp = (cp << 6) | (b & 0x3f);
-    }
-    return cp;
-  };
-  if ((c & 0xe0) == 0xc0) {
-    uint32_t cp = cp_at(2);
-    return (cp == 0x85 || cp == 0xa0) ? 2 : 0;
-  }
-  if ((c & 0xf0) == 0xe0) {
-    uint32_t cp = cp_at(3);
-    bool space = cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
-                 cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
-    return space ? 3 : 0;
-  }
-  return 0;
-}
-
-// Python's str.strip() (Jinja's |trim and .strip() in HF templates).
-std::string py_strip(std::string_view s) {
-  size_t b = 0;
-  while (b < s.size()) {
-    size_t n = space_at(s, b);
-    if (!n) break;
-    b += n;
-  }
-  size_t e = s.size();
-  while (e > b) {
-    // Find the start of the last code point.
-    size_t start = e - 1;
-    while (start > b && (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80) --start;
-    size_t n = space_at(s, start);
-    if (!n || start + n != e) break;
-    e = start;
-  }
-  return std::string(s.substr(b, e - b));
 }
 
 ChatSegment text_seg(std::string text, int message, bool fresh, bool assistant = false) {
@@ -108,9 +63,9 @@ void llama2_segments(const std::vector<Message>& msgs, std::vector<ChatSegment>&
       content = "<<SYS>>\n" + msgs[0].content + "\n<</SYS>>\n\n" + content;
     if (m.role == "user") {
       out.push_back(token_seg(ChatSegment::Kind::Bos, "", mi));
-      out.push_back(text_seg("[INST] " + py_strip(content) + " [/INST]", mi, /*fresh=*/true));
+      out.push_back(text_seg("[INST] " + python_strip(content) + " [/INST]", mi, /*fresh=*/true));
     } else {
-      out.push_back(text_seg(" " + py_strip(content) + " ", mi, false, /*assistant=*/true));
+      out.push_back(text_seg(" " + python_strip(content) + " ", mi, false, /*assistant=*/true));
       out.push_back(token_seg(ChatSegment::Kind::Eos, "", mi, /*assistant=*/true));
     }
   }
@@ -198,10 +153,14 @@ std::vector<Message> parse_messages(const nlohmann::json& j) {
     Message msg;
     msg.role = m["role"].get<std::string>();
     check_role(msg.role, i);
-    if (!m.contains("content") || m["content"].is_null())
+    msg.raw = m;
+    const bool tool_calls = m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty();
+    if ((!m.contains("content") || m["content"].is_null()) && !tool_calls)
       throw_invalid("message has no content", {.key = msg_key(i, "content")});
-    const auto& c = m["content"];
-    if (c.is_string()) {
+    const auto& c = m.contains("content") ? m["content"] : m;  // (an object: no content)
+    if (c.is_object() || c.is_null()) {
+      // an assistant turn of tool calls only
+    } else if (c.is_string()) {
       msg.content = c.get<std::string>();
     } else if (c.is_array()) {
       for (size_t p = 0; p < c.size(); ++p) {
@@ -282,7 +241,12 @@ TemplateKind detect_template(const std::string& model_dir, TemplateKind fallback
 
 std::vector<ChatSegment> chat_segments(TemplateKind kind, const std::vector<Message>& messages,
                                        bool add_generation_prompt) {
-  for (size_t i = 0; i < messages.size(); ++i) check_role(messages[i].role, i);
+  for (size_t i = 0; i < messages.size(); ++i) {
+    check_role(messages[i].role, i);
+    if (messages[i].role == "tool")
+      throw_invalid("the built-in " + template_name(kind) + " template has no tool turns",
+                    {.key = msg_key(i, "role"), .hint = "use a model whose own chat template renders tools"});
+  }
   std::vector<ChatSegment> out;
   switch (kind) {
     case TemplateKind::Llama2: llama2_segments(messages, out); break;
@@ -292,8 +256,10 @@ std::vector<ChatSegment> chat_segments(TemplateKind kind, const std::vector<Mess
   return out;
 }
 
-Encoded encode_chat(const Tokenizer& tok, TemplateKind kind, const std::vector<Message>& messages,
-                    bool add_generation_prompt, MaskMode mask) {
+namespace {
+
+Encoded encode_builtin(const Tokenizer& tok, TemplateKind kind, const std::vector<Message>& messages,
+                       bool add_generation_prompt, MaskMode mask, int from_message) {
   const auto segments = chat_segments(kind, messages, add_generation_prompt);
   int last_assistant = -1;
   for (size_t i = 0; i < messages.size(); ++i)
@@ -327,8 +293,8 @@ Encoded encode_chat(const Tokenizer& tok, TemplateKind kind, const std::vector<M
     }
     bool train = false;
     switch (mask) {
-      case MaskMode::AllAssistant: train = seg.assistant; break;
-      case MaskMode::LastAssistant: train = seg.assistant && seg.message == last_assistant; break;
+      case MaskMode::AllAssistant: train = seg.assistant && seg.message >= from_message; break;
+      case MaskMode::LastAssistant: train = seg.assistant && seg.message == last_assistant && seg.message >= from_message; break;
       case MaskMode::Everything: train = true; break;
     }
     out.ids.insert(out.ids.end(), ids.begin(), ids.end());
@@ -336,6 +302,8 @@ Encoded encode_chat(const Tokenizer& tok, TemplateKind kind, const std::vector<M
   }
   return out;
 }
+
+}  // namespace
 
 std::string render_chat_text(TemplateKind kind, const std::vector<Message>& messages,
                              bool add_generation_prompt, std::string_view bos, std::string_view eos) {
@@ -351,11 +319,93 @@ std::string render_chat_text(TemplateKind kind, const std::vector<Message>& mess
   return out;
 }
 
-std::string render_chat_text(const Tokenizer& tok, TemplateKind kind,
-                             const std::vector<Message>& messages, bool add_generation_prompt) {
+namespace {
+
+ChatRequest jinja_request(const std::vector<Message>& messages, bool add_generation_prompt) {
+  ChatRequest req;
+  for (const auto& m : messages)
+    req.messages.push_back(m.raw.is_object() && m.raw.contains("role")
+                               ? m.raw
+                               : nlohmann::ordered_json{{"role", m.role}, {"content", m.content}});
+  req.add_generation_prompt = add_generation_prompt;
+  return req;
+}
+
+}  // namespace
+
+Encoded encode_chat(const Tokenizer& tok, const ChatTemplate& tmpl, const std::vector<Message>& messages,
+                    bool add_generation_prompt, MaskMode mask, int from_message) {
+  if (!tmpl.is_jinja()) return encode_builtin(tok, tmpl.kind(), messages, add_generation_prompt, mask, from_message);
+  // A conversation that ends in the generation prompt is a prompt: its replies are not
+  // trained on, so they are not looked for.
+  const bool with_mask = mask != MaskMode::Everything && !add_generation_prompt;
+  EncodedChat e = encode_jinja_chat(tok, tmpl.jinja(), jinja_request(messages, add_generation_prompt), with_mask);
+  int last_assistant = -1;
+  for (size_t i = 0; i < messages.size(); ++i)
+    if (messages[i].role == "assistant") last_assistant = static_cast<int>(i);
+  Encoded out;
+  out.ids = std::move(e.ids);
+  switch (mask) {
+    case MaskMode::AllAssistant:
+      out.assistant_mask = from_message == 0 ? std::move(e.assistant_mask)
+                                             : mask_from_spans(e.offsets, reply_bytes(e.replies, [&](int m) {
+                                                 return m >= from_message;  // an unpaired block (-1) is left out
+                                               }));
+      break;
+    case MaskMode::LastAssistant:
+      out.assistant_mask = mask_from_spans(e.offsets, reply_bytes(e.replies, [&](int m) {
+        return m == last_assistant && m >= from_message;
+      }));
+      break;
+    case MaskMode::Everything: out.assistant_mask.assign(out.ids.size(), 1); break;
+  }
+  return out;
+}
+
+std::string render_chat_text(const Tokenizer& tok, const ChatTemplate& tmpl, const std::vector<Message>& messages,
+                             bool add_generation_prompt) {
+  if (tmpl.is_jinja())
+    return tmpl.jinja().render(jinja_request(messages, add_generation_prompt), tok.special_token_strings()).text;
   std::string bos = tok.bos_id() >= 0 ? tok.id_to_piece(tok.bos_id()) : "";
   std::string eos = tok.eos_id() >= 0 ? tok.id_to_piece(tok.eos_id()) : "";
-  return render_chat_text(kind, messages, add_generation_prompt, bos, eos);
+  return render_chat_text(tmpl.kind(), messages, add_generation_prompt, bos, eos);
+}
+
+// ---- ChatTemplate -----------------------------------------------------------------------
+
+ChatTemplate::ChatTemplate(TemplateKind kind) : kind_(kind) {}
+ChatTemplate::ChatTemplate(std::shared_ptr<const JinjaChatTemplate> jinja) : jinja_(std::move(jinja)) {}
+
+std::string ChatTemplate::name() const {
+  return jinja_ ? "jinja (" + std::filesystem::path(jinja_->name()).filename().string() + ")" : template_name(kind_);
+}
+
+bool is_chat_template_setting(const std::string& name) {
+  if (name == "auto" || name == "jinja" || name == "plain" || name == "chatml" || name == "llama2") return true;
+  return (name.size() > 6 && ends_with(name, ".jinja")) || (name.size() > 5 && ends_with(name, ".json"));
+}
+
+ChatTemplate load_chat_template(const std::string& model_dir, const std::string& name) {
+  auto jinja = [&](const TemplateSource& src) {
+    return ChatTemplate(std::make_shared<const JinjaChatTemplate>(
+        JinjaTemplate::parse(src.text, src.origin),
+        model_dir.empty() ? nlohmann::ordered_json::object() : special_tokens_context(model_dir), src.text));
+  };
+  if (name == "llama2" || name == "chatml" || name == "plain") return template_from_name(name);
+  if (name == "auto" || name == "jinja") {
+    std::optional<TemplateSource> src = model_dir.empty() ? std::nullopt : find_chat_template(model_dir);
+    if (!src) {
+      if (name == "jinja")
+        throw_invalid("the model folder ships no chat template", {.file = model_dir, .key = "chat_template"});
+      return TemplateKind::Plain;
+    }
+    if (name == "auto")
+      for (TemplateKind k : {TemplateKind::Plain, TemplateKind::ChatMl, TemplateKind::Llama2})
+        if (src->text == hf_jinja_template(k)) return k;
+    return jinja(*src);
+  }
+  if (is_chat_template_setting(name)) return jinja(read_chat_template_file(name));
+  return template_from_name(name);  // the error, with a did-you-mean
 }
 
 }  // namespace fw::data

@@ -45,7 +45,8 @@
 
 #include <array>
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,13 +57,19 @@
 namespace fw::data {
 
 struct Message {
-  std::string role;     // system | user | assistant
+  std::string role;     // system | user | assistant | tool
   std::string content;
+  // The message as given, for a model's own Jinja template (tool_calls, tool_call_id,
+  // name, reasoning_content, ...); null for a message built in code ({role, content}).
+  nlohmann::ordered_json raw;
 };
 
 // Parses an OpenAI message list [{"role": ..., "content": ...}, ...]. `content` is a
-// string, or a list of {"type": "text", "text": ...} parts (joined). Errors are fw::Error
-// (InvalidInput) with key "messages[i].role" / "messages[i].content" naming the message.
+// string, or a list of {"type": "text", "text": ...} parts (joined); it may be null or
+// absent in an assistant message with tool_calls. Errors are fw::Error (InvalidInput)
+// with key "messages[i].role" / "messages[i].content" naming the message. The built-in
+// templates render system, user and assistant turns only (chat_segments refuses a tool
+// turn); a model's own template renders what it renders.
 std::vector<Message> parse_messages(const nlohmann::json& j);
 nlohmann::json messages_to_json(const std::vector<Message>& messages);
 
@@ -114,17 +121,61 @@ struct Encoded {
   std::vector<uint8_t> assistant_mask;  // same length as ids; 1 = trained on
 };
 
-// Token ids and mask of a conversation. Throws fw::Error when the tokenizer lacks a token
-// the template needs (bos/eos for llama2 and plain, <|im_start|>/<|im_end|> for chatml).
-Encoded encode_chat(const Tokenizer& tok, TemplateKind kind, const std::vector<Message>& messages,
-                    bool add_generation_prompt = false, MaskMode mask = MaskMode::AllAssistant);
-
-// The rendered text, for display and debugging (bos/eos written as `bos`/`eos`, or as the
-// tokenizer's pieces). encode_chat() is the tokenization; this text is what it encodes.
+// The rendered text of a built-in template, for display and debugging (bos/eos written as
+// `bos`/`eos`). encode_chat() below is the tokenization; this text is what it encodes.
 std::string render_chat_text(TemplateKind kind, const std::vector<Message>& messages,
                              bool add_generation_prompt, std::string_view bos = "<s>",
                              std::string_view eos = "</s>");
-std::string render_chat_text(const Tokenizer& tok, TemplateKind kind,
-                             const std::vector<Message>& messages, bool add_generation_prompt);
+
+class JinjaChatTemplate;
+
+// The chat template a model uses: one of the three built in (rendered segment by segment,
+// exact for the sentencepiece tokenizers trained here), or the model's own Jinja template
+// (data/chat/jinja_chat.h: rendered natively as transformers renders it, the text encoded
+// once with offsets, the mask from the replies' spans).
+class ChatTemplate {
+ public:
+  ChatTemplate(TemplateKind kind = TemplateKind::Plain);  // NOLINT: a built-in kind is a template
+  explicit ChatTemplate(std::shared_ptr<const JinjaChatTemplate> jinja);
+
+  bool is_jinja() const { return jinja_ != nullptr; }
+  TemplateKind kind() const { return kind_; }  // the built-in one (meaningless for Jinja)
+  const JinjaChatTemplate& jinja() const { return *jinja_; }
+  std::string name() const;  // "chatml", or "jinja (tokenizer_config.json)"
+  bool operator==(TemplateKind kind) const { return !jinja_ && kind_ == kind; }
+
+ private:
+  TemplateKind kind_ = TemplateKind::Plain;
+  std::shared_ptr<const JinjaChatTemplate> jinja_;
+};
+
+// The template a name asks for, for the model in `model_dir` ("" = none):
+//   "plain" | "chatml" | "llama2"  that built-in template;
+//   "auto"   the folder's own Jinja template (data/chat/template_source.h), or the built-in
+//            one when it is exactly the Jinja text flywheel writes for it
+//            (hf_jinja_template; the models trained here keep their segment encoding);
+//            plain when the folder has none;
+//   "jinja"  the folder's own Jinja template (an error when it has none);
+//   a path   a .jinja file (or .json with "chat_template"), with the folder's special tokens.
+// Anything else throws fw::Error with a did-you-mean; a template that does not parse
+// throws naming its file and line.
+ChatTemplate load_chat_template(const std::string& model_dir, const std::string& name);
+
+// Whether `name` is a setting load_chat_template takes (a recipe checks this at parse
+// time: auto | jinja | plain | chatml | llama2 | a .jinja / .json file).
+bool is_chat_template_setting(const std::string& name);
+inline constexpr const char* kChatTemplateSettings = "auto, jinja, plain, chatml, llama2 or a .jinja / .json template file";
+
+// Ids and mask of a conversation with any template (the built-in segments above, or the
+// model's Jinja template). MaskMode applies to both: LastAssistant keeps the last
+// assistant message's reply, Everything marks every token; replies of messages before
+// `from_message` are not trained on (a prompt/completion record: the completion only). Throws fw::Error when the tokenizer lacks a token a
+// built-in template needs (bos/eos for llama2 and plain, <|im_start|>/<|im_end|> for
+// chatml), or the Jinja template refuses the conversation (raise_exception).
+Encoded encode_chat(const Tokenizer& tok, const ChatTemplate& tmpl, const std::vector<Message>& messages,
+                    bool add_generation_prompt = false, MaskMode mask = MaskMode::AllAssistant, int from_message = 0);
+// The rendered text (bos/eos as the tokenizer's pieces for a built-in template).
+std::string render_chat_text(const Tokenizer& tok, const ChatTemplate& tmpl, const std::vector<Message>& messages,
+                             bool add_generation_prompt);
 
 }  // namespace fw::data

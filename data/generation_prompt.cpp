@@ -5,26 +5,23 @@
 
 #include "core/error.h"
 #include "core/json_io.h"
+#include "data/chat/template_source.h"
 
 namespace fw::data {
 namespace fs = std::filesystem;
 
-std::optional<TemplateKind> declared_template(const std::string& model_dir) {
-  const fs::path dir(model_dir);
-  bool declared = fs::exists(dir / "chat_template.jinja");
-  if (!declared && fs::exists(dir / "tokenizer_config.json"))
-    declared = read_json_file((dir / "tokenizer_config.json").string()).contains("chat_template");
-  if (!declared) return std::nullopt;
-  return detect_template(model_dir, TemplateKind::Plain);
+std::optional<ChatTemplate> declared_template(const std::string& model_dir) {
+  if (!find_chat_template(model_dir)) return std::nullopt;
+  return load_chat_template(model_dir, "auto");
 }
 
-std::optional<TemplateKind> resolve_template(const std::string& model_dir, const std::string& name) {
+std::optional<ChatTemplate> resolve_template(const std::string& model_dir, const std::string& name) {
   if (name == "none") return std::nullopt;
   if (name == "auto") return declared_template(model_dir);
-  return template_from_name(name);
+  return load_chat_template(model_dir, name);
 }
 
-std::vector<int32_t> encode_generation_prompt(const Tokenizer& tok, std::optional<TemplateKind> tmpl,
+std::vector<int32_t> encode_generation_prompt(const Tokenizer& tok, const std::optional<ChatTemplate>& tmpl,
                                               const std::vector<Message>& messages, std::string_view text,
                                               const std::string& prompt_id) {
   if (tmpl) {
@@ -33,7 +30,7 @@ std::vector<int32_t> encode_generation_prompt(const Tokenizer& tok, std::optiona
   }
   if (!messages.empty())
     throw_invalid("prompt '" + prompt_id + "' is a message list but no chat template is in use",
-                  {.key = "--template", .hint = "pass --template plain|chatml|llama2"});
+                  {.key = "--template", .hint = "pass --template auto|jinja|plain|chatml|llama2 or a template file"});
   return tok.encode(text, /*add_bos=*/tok.bos_id() >= 0);
 }
 

@@ -14,18 +14,18 @@
 
 namespace fw::data {
 
-// The template the folder declares (tokenizer_config.json's chat_template or
-// chat_template.jinja, recognised by detect_template), or nullopt when it declares none.
-std::optional<TemplateKind> declared_template(const std::string& model_dir);
+// The template the folder declares (its own Jinja template: see load_chat_template's
+// "auto"), or nullopt when it declares none.
+std::optional<ChatTemplate> declared_template(const std::string& model_dir);
 
-// A --template flag: "none" -> nullopt (raw text); "auto" -> declared_template();
-// "plain" | "chatml" | "llama2" -> that one (anything else: fw::Error with a did-you-mean).
-std::optional<TemplateKind> resolve_template(const std::string& model_dir, const std::string& name);
+// A --template flag: "none" -> nullopt (raw text); "auto" -> declared_template(); else
+// load_chat_template (plain | chatml | llama2 | jinja | a template file).
+std::optional<ChatTemplate> resolve_template(const std::string& model_dir, const std::string& name);
 
 // The ids of a prompt to generate from. With a template: `messages` (or, if empty, `text`
 // as one user message) rendered with the generation prompt. Without: `text` encoded with
 // bos (when the tokenizer has one); a message list then is an error naming `prompt_id`.
-std::vector<int32_t> encode_generation_prompt(const Tokenizer& tok, std::optional<TemplateKind> tmpl,
+std::vector<int32_t> encode_generation_prompt(const Tokenizer& tok, const std::optional<ChatTemplate>& tmpl,
                                               const std::vector<Message>& messages, std::string_view text,
                                               const std::string& prompt_id);
 

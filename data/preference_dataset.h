@@ -67,7 +67,7 @@ constexpr std::array<EnumName<PreferenceTruncation>, 2> enum_names(PreferenceTru
 PreferenceTruncation preference_truncation_from_name(const std::string& name);  // drop | keep_end
 
 struct PreferenceDataOptions {
-  TemplateKind chat_template = TemplateKind::Plain;  // for conversational records
+  ChatTemplate chat_template = TemplateKind::Plain;  // for conversational records
   int64_t max_seq_len = 2048;  // tokens of prompt + the longer completion
   PreferenceTruncation truncation = PreferenceTruncation::Drop;
   int64_t max_examples = 0;    // read at most this many (0 = all)

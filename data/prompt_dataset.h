@@ -46,7 +46,7 @@ constexpr std::array<EnumName<PromptTruncation>, 2> enum_names(PromptTruncation)
 PromptTruncation prompt_truncation_from_name(const std::string& name);  // drop | keep_end
 
 struct PromptDataOptions {
-  TemplateKind chat_template = TemplateKind::Plain;
+  ChatTemplate chat_template = TemplateKind::Plain;
   int64_t max_prompt_len = 1024;  // tokens, generation prompt included
   PromptTruncation truncation = PromptTruncation::Drop;
   int64_t max_examples = 0;       // read at most this many (0 = all)

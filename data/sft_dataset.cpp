@@ -10,9 +10,15 @@
 namespace fw::data {
 namespace {
 
+// An assistant turn with nothing to train on: no text, no tool calls, no reasoning.
 bool has_empty_reply(const std::vector<Message>& messages) {
   return std::any_of(messages.begin(), messages.end(), [](const Message& m) {
-    return m.role == "assistant" && m.content.find_first_not_of(" \t\r\n") == std::string::npos;
+    if (m.role != "assistant" || m.content.find_first_not_of(" \t\r\n") != std::string::npos) return false;
+    const bool calls = m.raw.is_object() && m.raw.contains("tool_calls") && m.raw["tool_calls"].is_array() &&
+                       !m.raw["tool_calls"].empty();
+    const bool reasoning = m.raw.is_object() && m.raw.contains("reasoning_content") &&
+                           m.raw["reasoning_content"].is_string() && !m.raw["reasoning_content"].get<std::string>().empty();
+    return !calls && !reasoning;
   });
 }
 
@@ -84,13 +90,10 @@ bool tokenize_sft_record(const nlohmann::json& record, const Tokenizer& tok, con
         ++stats.dropped_empty_reply;
         return false;
       }
+      const int first_completion = static_cast<int>(messages.size());
       messages.insert(messages.end(), completion.begin(), completion.end());
-      // Only the completion is trained on: mask the prompt's assistant turns too.
-      Encoded whole = encode_chat(tok, opts.chat_template, messages, false, opts.mask);
-      std::vector<Message> prompt_only(messages.begin(), messages.end() - static_cast<long>(completion.size()));
-      const size_t prompt_len = encode_chat(tok, opts.chat_template, prompt_only, true, opts.mask).ids.size();
-      if (opts.mask != MaskMode::Everything)
-        std::fill(whole.assistant_mask.begin(), whole.assistant_mask.begin() + std::min(prompt_len, whole.ids.size()), 0);
+      // Only the completion is trained on: the prompt's assistant turns are not.
+      Encoded whole = encode_chat(tok, opts.chat_template, messages, false, opts.mask, first_completion);
       ex.ids = std::move(whole.ids);
       ex.train_mask = std::move(whole.assistant_mask);
     } else {

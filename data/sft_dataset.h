@@ -33,7 +33,7 @@ constexpr std::array<EnumName<Truncation>, 3> enum_names(Truncation) {
 }
 
 struct SftDataOptions {
-  TemplateKind chat_template = TemplateKind::Plain;
+  ChatTemplate chat_template = TemplateKind::Plain;
   MaskMode mask = MaskMode::AllAssistant;  // which tokens are trained on
   int64_t max_seq_len = 2048;
   Truncation truncation = Truncation::Drop;

@@ -57,7 +57,15 @@ struct Tokenizer::Impl {
   std::map<int32_t, std::string> extra_by_id;
   std::unordered_map<std::string, int32_t> extra_by_content;
   std::vector<std::string> extra_contents;  // longest first, for matching in text
+  // For encode_with_offsets (a rendered chat template): the added tokens and the model's
+  // own control pieces (<s>, </s>, ...), which sentencepiece never matches in text.
+  std::vector<std::string> rendered_contents;
+  std::unordered_map<std::string, int32_t> rendered_by_content;
   std::set<int32_t> special;                // control ids beyond sentencepiece's own
+  std::vector<std::string> special_strings;  // the control tokens' text, longest first
+
+  // Fills special_strings once the special tokens are known.
+  void collect_special_strings();
 
   // Loads the model bytes (no folder settings yet); errors name `source`.
   static std::shared_ptr<Impl> create(std::string model_proto, const std::string& source);
@@ -88,7 +96,7 @@ struct Tokenizer::Impl {
   std::vector<int32_t> encode(std::string_view text, const SentencePieceProcessor* first) const {
     if (hf) return hf->encode_ids(text, /*add_special_tokens=*/false);
     std::vector<int32_t> out;
-    for_each_chunk(text, first, [&](std::string_view chunk, size_t, const SentencePieceProcessor& proc) {
+    for_each_chunk(text, first, extra_contents, extra_by_content, [&](std::string_view chunk, size_t, const SentencePieceProcessor& proc) {
       std::vector<int> ids;
       auto st = proc.Encode(chunk, &ids);
       if (!st.ok()) throw_runtime("sentencepiece encode failed: " + st.ToString(), {.file = source});
@@ -109,7 +117,8 @@ struct Tokenizer::Impl {
       out.ids.push_back(bos);
       out.offsets.emplace_back(0, 0);
     }
-    for_each_chunk(text, sp.get(), [&](std::string_view chunk, size_t base, const SentencePieceProcessor& proc) {
+    for_each_chunk(text, sp.get(), rendered_contents, rendered_by_content,
+                   [&](std::string_view chunk, size_t base, const SentencePieceProcessor& proc) {
       const auto pieces = proc.EncodeAsImmutableProto(chunk);
       for (const auto& p : pieces.pieces()) {
         out.ids.push_back(static_cast<int32_t>(p.id()));
@@ -122,12 +131,16 @@ struct Tokenizer::Impl {
     return out;
   }
 
-  // Splits `text` at the added tokens: plain(chunk, its offset, the encoder for it) for the
-  // text between them — `first` before the first added token and the continuation
-  // encoder after each one (as sentencepiece treats its own user-defined symbols) — and
-  // added(id, begin, end) for each added token.
+  // Splits `text` at the tokens of `split_at` (longest first; their ids in `ids`):
+  // plain(chunk, its offset, the encoder for it) for the text between them — `first`
+  // before the first token and the continuation encoder after each one (as sentencepiece
+  // treats its own user-defined symbols) — and added(id, begin, end) for each token.
   template <class Plain, class Added>
-  void for_each_chunk(std::string_view text, const SentencePieceProcessor* first, Plain plain, Added added) const {
+  void for_each_chunk(std::string_view text, const SentencePieceProcessor* first,
+                      const std::vector<std::string>& split_at, const std::unordered_map<std::string, int32_t>& ids,
+                      Plain plain, Added added) const {
+    const auto& extra_contents = split_at;
+    const auto& extra_by_content = ids;
     const SentencePieceProcessor* proc = first;
     auto encode_plain = [&](std::string_view chunk, size_t base) {
       if (!chunk.empty()) plain(chunk, base, *proc);
@@ -198,7 +211,9 @@ std::shared_ptr<Tokenizer::Impl> Tokenizer::Impl::create_hf(std::string json_tex
 }
 
 Tokenizer Tokenizer::from_serialized(std::string model_proto, const std::string& source) {
-  return Tokenizer(Impl::create(std::move(model_proto), source));
+  auto impl = Impl::create(std::move(model_proto), source);
+  impl->collect_special_strings();
+  return Tokenizer(std::move(impl));
 }
 
 void Tokenizer::Impl::apply_hf_folder(const fs::path& dir) {
@@ -301,6 +316,7 @@ Tokenizer Tokenizer::load(const std::string& path_or_dir) {
   auto impl = model.extension() == ".json" ? Impl::create_hf(read_text_file(model.string()), model.string())
                                            : Impl::create(read_text_file(model.string()), model.string());
   if (is_dir) impl->apply_hf_folder(p);
+  impl->collect_special_strings();
   return Tokenizer(std::move(impl));
 }
 
@@ -411,18 +427,38 @@ const std::string& Tokenizer::serialized_model() const { return impl_->proto; }
 TokenizerFormat Tokenizer::format() const { return impl_->hf ? TokenizerFormat::TokenizerJson : TokenizerFormat::SentencePiece; }
 const char* Tokenizer::file_name() const { return impl_->hf ? "tokenizer.json" : "tokenizer.model"; }
 
-std::vector<std::string> Tokenizer::special_token_strings() const {
-  std::vector<std::string> out;
-  for (int32_t id = 0; id < impl_->vocab; ++id) {
-    if (!impl_->is_control(id)) continue;
-    if (impl_->hf) {
-      if (auto t = impl_->hf->id_to_token(id)) out.push_back(*t);
-    } else if (impl_->is_extra(id) || id < impl_->sp_size) {
-      out.push_back(id_to_piece(id));
+const std::vector<std::string>& Tokenizer::special_token_strings() const { return impl_->special_strings; }
+
+void Tokenizer::Impl::collect_special_strings() {
+  special_strings.clear();
+  rendered_contents = extra_contents;
+  rendered_by_content = extra_by_content;
+  if (sp)
+    for (int32_t id = 0; id < sp_size; ++id)
+      if (sp->IsControl(id) && !sp->IdToPiece(id).empty() && !rendered_by_content.count(sp->IdToPiece(id))) {
+        rendered_by_content[sp->IdToPiece(id)] = id;
+        rendered_contents.push_back(sp->IdToPiece(id));
+      }
+  std::sort(rendered_contents.begin(), rendered_contents.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  for (int32_t id = 0; id < vocab; ++id) {
+    if (!is_control(id)) continue;
+    if (hf) {
+      if (auto t = hf->id_to_token(id)) special_strings.push_back(*t);
+    } else if (auto it = extra_by_id.find(id); it != extra_by_id.end()) {
+      special_strings.push_back(it->second);
+    } else if (id < sp_size) {
+      special_strings.push_back(sp->IdToPiece(id));
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  return out;
+  // A sentencepiece model's user-defined symbols (<|im_end|> in a ChatML model trained
+  // here) can end a turn too.
+  if (sp)
+    for (int32_t id = 0; id < sp_size; ++id)
+      if (sp->IsUserDefined(id)) special_strings.push_back(sp->IdToPiece(id));
+  std::stable_sort(special_strings.begin(), special_strings.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 const std::string& Tokenizer::source() const { return impl_->source; }
 

@@ -149,7 +149,7 @@ class Tokenizer {
 
   // The special tokens' strings (bos, eos, pad, the added tokens marked special), longest
   // first: what can end an assistant turn in a rendered chat.
-  std::vector<std::string> special_token_strings() const;
+  const std::vector<std::string>& special_token_strings() const;
 
   TokenizerFormat format() const;
   // The model's bytes (what `tokenizer.model` or `tokenizer.json` holds), and a crash-safe

@@ -147,8 +147,10 @@ void save_score_model(LlamaForScore& model, const std::string& dir) {
 
 void copy_tokenizer_files(const std::string& from_dir, const std::string& to_dir) {
   fs::create_directories(to_dir);
+  // generation_config.json too: its end-of-sequence ids and sampling defaults belong with
+  // the tokenizer (it replaces the one save_causal_lm derives from config.json).
   for (const char* name : {"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                           "added_tokens.json", "chat_template.jinja", "chat_template.json"}) {
+                           "added_tokens.json", "chat_template.jinja", "chat_template.json", "generation_config.json"}) {
     fs::path src = fs::path(from_dir) / name;
     if (fs::exists(src)) fs::copy_file(src, fs::path(to_dir) / name, fs::copy_options::overwrite_existing);
   }

@@ -31,8 +31,9 @@ void save_causal_lm(LlamaForCausalLM& model, const std::string& dir);
 void save_score_model(LlamaForScore& model, const std::string& dir);
 
 // Copies the tokenizer files (tokenizer.model, tokenizer.json, tokenizer_config.json,
-// special_tokens_map.json, added_tokens.json) and the chat template files
-// (chat_template.jinja, chat_template.json) that exist from one model folder to another.
+// special_tokens_map.json, added_tokens.json), the chat template files
+// (chat_template.jinja, chat_template.json) and generation_config.json that exist from one
+// model folder to another.
 void copy_tokenizer_files(const std::string& from_dir, const std::string& to_dir);
 
 at::ScalarType dtype_from_name(const std::string& name);  // float32|bfloat16|float16

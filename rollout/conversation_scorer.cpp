@@ -10,7 +10,7 @@
 
 namespace fw::rollout {
 
-ConversationScorer::ConversationScorer(model::LlamaForScore rm, data::Tokenizer tok, data::TemplateKind tmpl,
+ConversationScorer::ConversationScorer(model::LlamaForScore rm, data::Tokenizer tok, data::ChatTemplate tmpl,
                                        c10::Device device, int64_t batch_size)
     : rm_(std::move(rm)), tok_(std::move(tok)), tmpl_(tmpl), device_(device), batch_size_(batch_size) {}
 
@@ -21,9 +21,7 @@ ConversationScorer ConversationScorer::load(const std::string& model_dir, const 
     throw_invalid("not a reward model (config.json architecture is " + rm->config().architecture + ")",
                   {.file = model_dir, .hint = "train one with `flywheel rm`"});
   rm->eval();
-  const data::TemplateKind tmpl = opts.template_name == "auto"
-                                      ? data::detect_template(model_dir, data::TemplateKind::Plain)
-                                      : data::template_from_name(opts.template_name);
+  const data::ChatTemplate tmpl = data::load_chat_template(model_dir, opts.template_name);
   return ConversationScorer(rm, data::Tokenizer::load(model_dir), tmpl, opts.device, opts.batch_size);
 }
 

@@ -31,11 +31,11 @@ class ConversationScorer {
   std::vector<double> score(const std::vector<std::vector<data::Message>>& conversations);
 
  private:
-  ConversationScorer(model::LlamaForScore rm, data::Tokenizer tok, data::TemplateKind tmpl, c10::Device device,
+  ConversationScorer(model::LlamaForScore rm, data::Tokenizer tok, data::ChatTemplate tmpl, c10::Device device,
                      int64_t batch_size);
   model::LlamaForScore rm_;
   data::Tokenizer tok_;
-  data::TemplateKind tmpl_;
+  data::ChatTemplate tmpl_;
   c10::Device device_;
   int64_t batch_size_;
 };

@@ -17,7 +17,9 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/hash.h"
 #include "data/collate.h"
+#include "data/chat/jinja_chat.h"
 #include "data/preference_dataset.h"
 #include "losses/dpo.h"
 #include "losses/logprobs.h"
@@ -89,7 +91,10 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml, c
     return all_pair_logps(m, ds, r.train.micro_batch_size, pad_id, device, r.run.dtype, shared_prompt);
   };
   if (r.dpo.precompute_ref_logps) {
-    const std::string settings = data::template_name(session.chat_template()) + "|" + std::to_string(r.data.max_seq_len) +
+    // A Jinja template enters the key by its text (the built-in ones by name, as before).
+    const data::ChatTemplate& tmpl = session.chat_template();
+    const std::string settings = (tmpl.is_jinja() ? "jinja:" + sha256_hex(tmpl.jinja().source()) : tmpl.name()) + "|" +
+                                 std::to_string(r.data.max_seq_len) +
                                  "|" + std::string(name_of(r.data.truncation)) + "|" +
                                  std::to_string(r.data.max_examples) + (shared_prompt ? "|shared_prompt" : "");
     const std::string key = ref_logps_key(reference_dir, r.data.train, session.tok().serialized_model(), settings);

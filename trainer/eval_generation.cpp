@@ -30,7 +30,7 @@ EvalPrompts load_eval_prompts(const std::string& path, int64_t max_prompts) {
   return out;
 }
 
-EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, data::TemplateKind chat_template,
+EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, const data::ChatTemplate& chat_template,
                                const EvalPrompts& prompts, const EvalOptions& opts) {
   if (!opts.verifier || !*opts.verifier) throw_invalid("a generation eval needs a verifier", {.key = "eval.verifier"});
   rollout::GenerateOptions gen;
@@ -91,7 +91,7 @@ EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenize
 }
 
 Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokenizer& tok,
-                                data::TemplateKind chat_template, const EvalPrompts& prompts, const EvalOptions& opts) {
+                                const data::ChatTemplate& chat_template, const EvalPrompts& prompts, const EvalOptions& opts) {
   lm->eval();
   const EvalResult e = evaluate_generation(lm, tok, chat_template, prompts, opts);
   lm->train();

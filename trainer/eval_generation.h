@@ -59,13 +59,13 @@ struct EvalResult {
   std::optional<double> mean_judge;   // the judge's mean score, when one was given
 };
 
-EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, data::TemplateKind chat_template,
+EvalResult evaluate_generation(model::LlamaForCausalLM& lm, const data::Tokenizer& tok, const data::ChatTemplate& chat_template,
                                const EvalPrompts& prompts, const EvalOptions& opts);
 
 // evaluate_generation in eval mode (train mode restored after), a one-line summary in the
 // log, and the metrics: eval/accuracy, eval/mean_score, eval/accuracy/<category>,
 // eval/reward_model_score with a reward model and eval/judge_score with a judge.
 Metrics generation_eval_metrics(model::LlamaForCausalLM& lm, const data::Tokenizer& tok,
-                                data::TemplateKind chat_template, const EvalPrompts& prompts, const EvalOptions& opts);
+                                const data::ChatTemplate& chat_template, const EvalPrompts& prompts, const EvalOptions& opts);
 
 }  // namespace fw::trainer

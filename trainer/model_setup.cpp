@@ -7,19 +7,19 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "data/chat/jinja_chat.h"
 #include "data/sft_dataset.h"
 #include "model/checkpoint.h"
 
 namespace fw::trainer {
 namespace fs = std::filesystem;
 
-data::TemplateKind resolve_chat_template(const std::string& name, const std::string& model_path) {
-  if (name != "auto") return data::template_from_name(name);
-  return model_path.empty() ? data::TemplateKind::Plain : data::detect_template(model_path, data::TemplateKind::Plain);
+data::ChatTemplate resolve_chat_template(const std::string& name, const std::string& model_path) {
+  return data::load_chat_template(model_path, name);
 }
 
 data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::string& model_path,
-                                  const std::vector<std::string>& train_files, data::TemplateKind chat_template,
+                                  const std::vector<std::string>& train_files, const data::ChatTemplate& chat_template,
                                   const std::string& cache_path) {
   if (!section.path.empty()) return data::Tokenizer::load(section.path);
   if (section.train_vocab_size == 0) {
@@ -70,11 +70,12 @@ model::LlamaConfig scratch_config(const ScratchModelSection& s, const data::Toke
   return c;
 }
 
-void save_tokenizer_files(const data::Tokenizer& tok, data::TemplateKind chat_template, const std::string& dir) {
+void save_tokenizer_files(const data::Tokenizer& tok, const data::ChatTemplate& chat_template, const std::string& dir) {
   fs::create_directories(dir);
-  tok.save((fs::path(dir) / "tokenizer.model").string());
+  tok.save((fs::path(dir) / tok.file_name()).string());
   nlohmann::ordered_json cfg;
-  cfg["tokenizer_class"] = "LlamaTokenizer";
+  const bool json = tok.format() == data::TokenizerFormat::TokenizerJson;
+  cfg["tokenizer_class"] = json ? "PreTrainedTokenizerFast" : "LlamaTokenizer";
   auto piece = [&](int32_t id) { return id >= 0 ? nlohmann::ordered_json(tok.id_to_piece(id)) : nlohmann::ordered_json(nullptr); };
   cfg["bos_token"] = piece(tok.bos_id());
   cfg["eos_token"] = piece(tok.eos_id());
@@ -82,8 +83,9 @@ void save_tokenizer_files(const data::Tokenizer& tok, data::TemplateKind chat_te
   cfg["pad_token"] = piece(tok.pad_id());
   cfg["add_bos_token"] = false;  // the chat template writes bos itself
   cfg["add_eos_token"] = false;
-  cfg["legacy"] = true;
-  cfg["chat_template"] = data::hf_jinja_template(chat_template);
+  if (!json) cfg["legacy"] = true;
+  cfg["chat_template"] = chat_template.is_jinja() ? chat_template.jinja().source()
+                                                  : data::hf_jinja_template(chat_template.kind());
   write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(), cfg.dump(2) + "\n");
 }
 
@@ -107,7 +109,7 @@ model::LlamaForCausalLM load_starting_lm(const std::optional<CheckpointInfo>& re
 std::function<void(const std::string& dir)> tokenizer_writer(const TokenizerSection& section,
                                                               const std::string& model_path,
                                                               const data::Tokenizer& tok,
-                                                              data::TemplateKind chat_template) {
+                                                              const data::ChatTemplate& chat_template) {
   if (section.path.empty() && section.train_vocab_size == 0)
     return [model_path](const std::string& dir) { model::copy_tokenizer_files(model_path, dir); };
   return [tok, chat_template](const std::string& dir) { save_tokenizer_files(tok, chat_template, dir); };

@@ -20,11 +20,11 @@ namespace fw::trainer {
 // trained on `train_files` and cached at `cache_path` (reused when it exists, so a
 // resumed run tokenizes identically).
 data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::string& model_path,
-                                  const std::vector<std::string>& train_files, data::TemplateKind chat_template,
+                                  const std::vector<std::string>& train_files, const data::ChatTemplate& chat_template,
                                   const std::string& cache_path);
 
 // The chat template: the recipe's, or for "auto" the model folder's (plain if none).
-data::TemplateKind resolve_chat_template(const std::string& name, const std::string& model_path);
+data::ChatTemplate resolve_chat_template(const std::string& name, const std::string& model_path);
 
 // A from-scratch model config sized by `s`, with the tokenizer's vocabulary and ids.
 model::LlamaConfig scratch_config(const ScratchModelSection& s, const data::Tokenizer& tok);
@@ -32,7 +32,7 @@ model::LlamaConfig scratch_config(const ScratchModelSection& s, const data::Toke
 // Writes tokenizer.model and a tokenizer_config.json (special tokens and the chat
 // template as Jinja) so that transformers and `flywheel generate --template auto` use
 // the model as it was trained.
-void save_tokenizer_files(const data::Tokenizer& tok, data::TemplateKind chat_template, const std::string& dir);
+void save_tokenizer_files(const data::Tokenizer& tok, const data::ChatTemplate& chat_template, const std::string& dir);
 
 // The causal LM a recipe starts from, fp32 on `device`: the checkpoint being resumed,
 // else model.path, else a seeded from-scratch initialisation.
@@ -44,6 +44,6 @@ model::LlamaForCausalLM load_starting_lm(const std::optional<CheckpointInfo>& re
 std::function<void(const std::string& dir)> tokenizer_writer(const TokenizerSection& section,
                                                               const std::string& model_path,
                                                               const data::Tokenizer& tok,
-                                                              data::TemplateKind chat_template);
+                                                              const data::ChatTemplate& chat_template);
 
 }  // namespace fw::trainer

@@ -7,7 +7,7 @@
 namespace fw::trainer {
 
 PreferenceData load_preference_data(const PreferenceDataSection& d, const TrainSection& t, const data::Tokenizer& tok,
-                                    data::TemplateKind chat_template, int64_t seed, std::optional<StepStream>& stream,
+                                    const data::ChatTemplate& chat_template, int64_t seed, std::optional<StepStream>& stream,
                                     int rank, int world_size) {
   data::PreferenceDataOptions opts;
   opts.chat_template = chat_template;

@@ -20,7 +20,7 @@ struct PreferenceData {
 // Loads the pairs (logging their counts) and makes `stream` the step plan over them:
 // one pair per row, rows grouped by length, seeded by `seed`, sharded over the ranks.
 PreferenceData load_preference_data(const PreferenceDataSection& data, const TrainSection& train,
-                                    const data::Tokenizer& tok, data::TemplateKind chat_template, int64_t seed,
+                                    const data::Tokenizer& tok, const data::ChatTemplate& chat_template, int64_t seed,
                                     std::optional<StepStream>& stream, int rank = 0, int world_size = 1);
 
 // One step's micro-batches of pairs for this rank (the cursor advanced past them), the

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/enum_names.h"
+#include "data/chat_template.h"
 #include "data/tokenizer.h"
 #include "trainer/schedule.h"
 
@@ -80,12 +81,16 @@ struct ScratchModelSection {
 
 struct ModelSection {
   std::string path;  // Hugging Face model folder; empty = train from_scratch
-  std::string chat_template = "auto";  // auto (the folder's, else plain) | plain | chatml | llama2
+  // auto (the folder's own Jinja template, else plain) | jinja | plain | chatml | llama2 |
+  // a .jinja / .json template file (data::load_chat_template)
+  std::string chat_template = "auto";
   ScratchModelSection from_scratch;
   template <class V>
   void visit(V& v) {
     v.field("path", path, "HF model folder; empty = from_scratch");
-    v.field("chat_template", chat_template).one_of({"auto", "plain", "chatml", "llama2"});
+    v.field("chat_template", chat_template, "auto | jinja | plain | chatml | llama2 | a .jinja file");
+    v.check(data::is_chat_template_setting(chat_template), "chat_template",
+            std::string("must be ") + data::kChatTemplateSettings + ", got '" + chat_template + "'");
     v.section("from_scratch", from_scratch);
   }
 };

@@ -16,7 +16,12 @@ RuntimeOptions runtime_options(const RunSection& run) {
 
 std::vector<ContentKey> common_content_keys(const ModelSection& model, const TokenizerSection& tokenizer,
                                             const std::vector<std::string>& train_files) {
-  return {{"model.path", {model.path}}, {"tokenizer.path", {tokenizer.path}}, {"data.train", train_files, true}};
+  std::vector<ContentKey> keys = {
+      {"model.path", {model.path}}, {"tokenizer.path", {tokenizer.path}}, {"data.train", train_files, true}};
+  // A template file given by path: its content, not its name, is what the run renders with.
+  const std::string& t = model.chat_template;
+  if (t.ends_with(".jinja") || t.ends_with(".json")) keys.push_back({"model.chat_template", {t}});
+  return keys;
 }
 
 RecipeStart start_recipe(const RunSection& run, const RunIdentity& identity, const std::string& resume_setting,
@@ -59,7 +64,8 @@ RecipeStart start_recipe(const RunSection& run, const RunIdentity& identity, con
   const std::string chosen = dist::broadcast_string(*pg, resume ? resume->path : "", 0);
   const int64_t chosen_step = static_cast<int64_t>(dist::all_reduce_sum(*pg, rank0 && resume ? resume->step : 0.0));
   if (!rank0 && !chosen.empty()) resume = CheckpointInfo{chosen, chosen_step};
-  const data::TemplateKind chat_template = resolve_chat_template(model.chat_template, model.path);
+  const data::ChatTemplate chat_template = resolve_chat_template(model.chat_template, model.path);
+  log::info("chat template: " + chat_template.name());
   // A tokenizer trained on the data is trained once, by rank 0; the others load it.
   const std::string tokenizer_cache = (fs::path(output_dir) / "tokenizer" / "tokenizer.model").string();
   std::optional<data::Tokenizer> tok;

@@ -22,7 +22,7 @@ struct RecipeStart {
   dist::DistEnv env;                        // where this rank sits (rank 0 of 1 by default)
   std::shared_ptr<dist::ProcessGroup> pg;   // its process group (a world of one by default)
   std::optional<CheckpointInfo> resume;  // the checkpoint to continue from, if any
-  data::TemplateKind chat_template;
+  data::ChatTemplate chat_template;
   data::Tokenizer tok;
   std::function<void(const std::string& dir)> write_tokenizer;  // into a saved model folder
 };

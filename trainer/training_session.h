@@ -83,7 +83,7 @@ class TrainingSession {
   dist::ProcessGroup& pg() const { return *start_.pg; }
   bool leader() const { return start_.pg->rank() == 0; }
   const std::optional<CheckpointInfo>& resume() const { return start_.resume; }
-  data::TemplateKind chat_template() const { return start_.chat_template; }
+  const data::ChatTemplate& chat_template() const { return start_.chat_template; }
   const data::Tokenizer& tok() const { return start_.tok; }
   int64_t pad_id() const;
   void write_tokenizer(const std::string& dir) const { start_.write_tokenizer(dir); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace fw::data {
 namespace {
@@ -22,11 +23,39 @@ std::string field_text(const nlohmann::ordered_json& message, const char* key) {
   return out;
 }
 
+// The end token at `pos` after white space: the position just past it, or npos.
+size_t end_token_after(std::string_view text, size_t pos, const std::vector<std::string>& end_tokens) {
+  while (pos < text.size() && is_space(text[pos])) ++pos;
+  for (const auto& tok : end_tokens)
+    if (!tok.empty() && text.substr(pos, tok.size()) == tok) return pos + tok.size();
+  return std::string_view::npos;
+}
+
+// The first end token anywhere from `pos` on: the position just past it, or npos.
+size_t next_end_token(std::string_view text, size_t pos, const std::vector<std::string>& end_tokens) {
+  size_t best = std::string_view::npos, best_end = std::string_view::npos;
+  for (const auto& tok : end_tokens) {
+    if (tok.empty()) continue;
+    const size_t at = text.find(tok, pos);
+    if (at < best) best = at, best_end = at + tok.size();
+  }
+  return best_end;
+}
+
+// Where `needle` occurs after `from`: the first occurrence that an end token follows, else
+// the first one; npos if none.
+size_t find_reply(std::string_view text, std::string_view needle, size_t from, const std::vector<std::string>& end_tokens) {
+  const size_t first = text.find(needle, from);
+  for (size_t at = first; at != std::string_view::npos; at = text.find(needle, at + 1))
+    if (end_token_after(text, at + needle.size(), end_tokens) != std::string_view::npos) return at;
+  return first;
+}
+
 }  // namespace
 
-std::vector<ByteSpan> assistant_spans(std::string_view text, const nlohmann::ordered_json& messages,
-                                      const std::vector<std::string>& end_tokens) {
-  std::vector<ByteSpan> spans;
+std::vector<ReplySpan> assistant_spans(std::string_view text, const nlohmann::ordered_json& messages,
+                                       const std::vector<std::string>& end_tokens) {
+  std::vector<ReplySpan> spans;
   size_t cursor = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
@@ -35,51 +64,57 @@ std::vector<ByteSpan> assistant_spans(std::string_view text, const nlohmann::ord
     if (role == "user" || role == "tool") {
       // A reply follows the turns before it: a short reply ("4") must not be found in an
       // earlier turn or in a header the template writes ("Today Date: 26 Jul 2024").
-      // System prompts are left out: templates move them (Mistral puts the system prompt
-      // before the last user turn).
-      const std::string content = field_text(m, "content");
-      size_t a = 0, b = content.size();
-      while (a < b && is_space(content[a])) ++a;
-      while (b > a && is_space(content[b - 1])) --b;
-      if (a < b) {
-        const size_t at = text.find(std::string_view(content.data() + a, b - a), cursor);
-        if (at != std::string_view::npos) cursor = at + (b - a);
+      const std::string content = python_strip(field_text(m, "content"));
+      if (!content.empty()) {
+        const size_t at = text.find(content, cursor);
+        if (at != std::string_view::npos) cursor = at + content.size();
       }
       continue;
     }
     if (role != "assistant") continue;
     const std::string key = "messages[" + std::to_string(i) + "]";
+    std::string content = field_text(m, "content");
+    if (const size_t think = content.rfind("</think>"); think != std::string::npos)
+      content = content.substr(think + 8);  // templates show inline reasoning apart, or drop it
+    content = python_strip(content);
+    const std::string reasoning = python_strip(field_text(m, "reasoning_content"));
+    const bool tool_calls = m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty();
     size_t begin = std::string_view::npos, end = cursor;
-    for (const char* field : {"reasoning_content", "content"}) {
-      const std::string part = field_text(m, field);
-      if (part.empty()) continue;
-      // Templates strip replies ({{ content | trim }}): look for the trimmed text.
-      size_t a = 0, b = part.size();
-      while (a < b && is_space(part[a])) ++a;
-      while (b > a && is_space(part[b - 1])) --b;
-      if (a == b) continue;
-      const std::string_view needle(part.data() + a, b - a);
-      const size_t at = text.find(needle, end);
+    if (!content.empty()) {
+      const size_t at = find_reply(text, content, cursor, end_tokens);
       if (at == std::string_view::npos)
-        throw_invalid("the rendered conversation does not contain this message's " + std::string(field) +
-                          " (the template rewrites it); a template with {% generation %} blocks marks replies exactly",
+        throw_invalid("the rendered conversation does not contain this message's content (the template rewrites "
+                      "it); a template with {% generation %} blocks marks replies exactly",
                       {.key = key});
-      if (begin == std::string_view::npos) begin = at;
-      end = at + needle.size();
+      begin = at;
+      end = at + content.size();
+      if (!reasoning.empty()) {  // before the content, when the template shows it
+        const size_t r = text.substr(0, begin).rfind(reasoning);
+        if (r != std::string_view::npos && r >= cursor) begin = r;
+      }
+    } else if (!reasoning.empty() && text.find(reasoning, cursor) != std::string_view::npos) {
+      begin = text.find(reasoning, cursor);
+      end = begin + reasoning.size();
+    }
+    if (tool_calls) {
+      if (begin == std::string_view::npos) {  // no content: from the first function's name
+        const auto& call = m["tool_calls"][0];
+        const auto& fn = call.contains("function") ? call["function"] : call;
+        const std::string name = fn.is_object() ? fn.value("name", "") : "";
+        const size_t at = name.empty() ? std::string_view::npos : text.find(name, cursor);
+        if (at == std::string_view::npos)
+          throw_invalid("the rendered conversation does not show this message's tool call", {.key = key});
+        begin = end = at;
+      }
+      const size_t stop = next_end_token(text, end, end_tokens);
+      if (stop != std::string_view::npos) end = stop;
     }
     if (begin == std::string_view::npos) continue;
     // A reply the template sets off with spaces ("[/INST] {reply}") starts with them: a
     // sentencepiece-style "▁Hello" token then lies inside the reply.
     while (begin > cursor && text[begin - 1] == ' ') --begin;
-    // What ends the turn: the first end token after white space.
-    size_t after = end;
-    while (after < text.size() && is_space(text[after])) ++after;
-    for (const auto& tok : end_tokens)
-      if (!tok.empty() && text.substr(after, tok.size()) == tok) {
-        end = after + tok.size();
-        break;
-      }
-    spans.emplace_back(begin, end);
+    if (const size_t after = end_token_after(text, end, end_tokens); after != std::string_view::npos) end = after;
+    spans.push_back({static_cast<int>(i), {begin, end}});
     cursor = end;
   }
   return spans;
@@ -91,9 +126,9 @@ std::vector<uint8_t> mask_from_spans(const std::vector<std::pair<uint32_t, uint3
   size_t s = 0;
   for (size_t t = 0; t < offsets.size(); ++t) {
     const auto [b, e] = offsets[t];
-    if (e <= b) continue;
     while (s < spans.size() && spans[s].second <= b) ++s;  // offsets ascend
-    if (s < spans.size() && spans[s].first <= b && e <= spans[s].second) mask[t] = 1;
+    if (s >= spans.size() || spans[s].first > b) continue;
+    if (e <= spans[s].second && (e > b || b < spans[s].second)) mask[t] = 1;
   }
   return mask;
 }

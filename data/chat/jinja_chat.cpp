@@ -4,17 +4,15 @@
 
 namespace fw::data {
 
-JinjaChatTemplate::JinjaChatTemplate(JinjaTemplate tmpl, nlohmann::ordered_json special_tokens,
-                                     std::vector<std::string> end_tokens)
-    : tmpl_(std::move(tmpl)), special_tokens_(std::move(special_tokens)), end_tokens_(std::move(end_tokens)) {}
+JinjaChatTemplate::JinjaChatTemplate(JinjaTemplate tmpl, nlohmann::ordered_json special_tokens, std::string source)
+    : tmpl_(std::move(tmpl)), special_tokens_(std::move(special_tokens)), source_(std::move(source)) {}
 
 std::optional<JinjaChatTemplate> JinjaChatTemplate::from_model_dir(const std::string& model_dir,
-                                                                   std::vector<std::string> end_tokens,
                                                                    const std::string& name) {
   auto source = find_chat_template(model_dir, name);
   if (!source) return std::nullopt;
   return JinjaChatTemplate(JinjaTemplate::parse(source->text, source->origin), special_tokens_context(model_dir),
-                           std::move(end_tokens));
+                           source->text);
 }
 
 namespace {
@@ -56,11 +54,13 @@ nlohmann::ordered_json template_messages(const nlohmann::ordered_json& messages)
 
 }  // namespace
 
-RenderedChat JinjaChatTemplate::render(const ChatRequest& request) const {
+RenderedChat JinjaChatTemplate::render(const ChatRequest& request, const std::vector<std::string>& end_tokens,
+                                       bool with_replies) const {
   // transformers: render(messages=, tools=, documents=, add_generation_prompt=,
   // **special_tokens_map, **kwargs) — later keys win.
   nlohmann::ordered_json context = nlohmann::ordered_json::object();
-  context["messages"] = template_messages(request.messages);
+  const nlohmann::ordered_json messages = template_messages(request.messages);
+  context["messages"] = messages;
   context["tools"] = request.tools;
   context["documents"] = request.documents;
   context["add_generation_prompt"] = request.add_generation_prompt;
@@ -70,17 +70,31 @@ RenderedChat JinjaChatTemplate::render(const ChatRequest& request) const {
   RenderedChat out;
   out.text = std::move(r.text);
   out.marked = !r.generation_spans.empty();
-  out.assistant_spans = out.marked ? std::move(r.generation_spans)
-                                   : assistant_spans(out.text, request.messages, end_tokens_);
+  if (!with_replies) return out;
+  if (!out.marked) {
+    out.replies = assistant_spans(out.text, messages, end_tokens);
+    return out;
+  }
+  // {% generation %} blocks, paired with the assistant messages in order when there are as
+  // many of each (a template may write several blocks per message: then unpaired).
+  std::vector<int> assistant;
+  for (size_t i = 0; i < messages.size(); ++i)
+    if (messages[i].is_object() && messages[i].value("role", "") == "assistant") assistant.push_back(static_cast<int>(i));
+  const bool paired = assistant.size() == r.generation_spans.size();
+  for (size_t k = 0; k < r.generation_spans.size(); ++k)
+    out.replies.push_back({paired ? assistant[k] : -1, r.generation_spans[k]});
   return out;
 }
 
-EncodedChat encode_jinja_chat(const Tokenizer& tok, const JinjaChatTemplate& tmpl, const ChatRequest& request) {
-  RenderedChat rendered = tmpl.render(request);
+EncodedChat encode_jinja_chat(const Tokenizer& tok, const JinjaChatTemplate& tmpl, const ChatRequest& request,
+                              bool with_mask) {
+  RenderedChat rendered = tmpl.render(request, tok.special_token_strings(), with_mask);
   TokensWithOffsets t = tok.encode_with_offsets(rendered.text);
   EncodedChat out;
-  out.assistant_mask = mask_from_spans(t.offsets, rendered.assistant_spans);
+  out.assistant_mask = mask_from_spans(t.offsets, reply_bytes(rendered.replies, [](int) { return true; }));
   out.ids = std::move(t.ids);
+  out.offsets = std::move(t.offsets);
+  out.replies = std::move(rendered.replies);
   out.text = std::move(rendered.text);
   return out;
 }

@@ -29,43 +29,57 @@ struct ChatRequest {
 
 struct RenderedChat {
   std::string text;
-  std::vector<ByteSpan> assistant_spans;  // sorted, disjoint
+  std::vector<ReplySpan> replies;  // in order, disjoint
   bool marked = false;  // the spans are the template's {% generation %} blocks
 };
 
 class JinjaChatTemplate {
  public:
-  // `end_tokens`: the strings that can end an assistant turn (the tokenizer's special
-  // tokens), tried in order after each reply when the template marks no generation block.
-  JinjaChatTemplate(JinjaTemplate tmpl, nlohmann::ordered_json special_tokens, std::vector<std::string> end_tokens);
+  // `source`: the template's text as shipped (written back into exported model folders).
+  JinjaChatTemplate(JinjaTemplate tmpl, nlohmann::ordered_json special_tokens, std::string source);
 
   // The folder's template (template_source.h; `name` picks a named one) and special
   // tokens; nullopt when the folder ships no template. A template that does not parse
   // throws fw::Error naming its file and line.
-  static std::optional<JinjaChatTemplate> from_model_dir(const std::string& model_dir,
-                                                         std::vector<std::string> end_tokens,
-                                                         const std::string& name = "");
+  static std::optional<JinjaChatTemplate> from_model_dir(const std::string& model_dir, const std::string& name = "");
 
-  RenderedChat render(const ChatRequest& request) const;
+  // `end_tokens`: the strings that can end an assistant turn (the tokenizer's special
+  // tokens, longest first), tried after each reply when the template marks no
+  // {% generation %} block. with_replies false: the text only (a prompt, no mask).
+  RenderedChat render(const ChatRequest& request, const std::vector<std::string>& end_tokens,
+                      bool with_replies = true) const;
 
   const std::string& name() const { return tmpl_.name(); }
+  const std::string& source() const { return source_; }
   const nlohmann::ordered_json& special_tokens() const { return special_tokens_; }
 
  private:
   JinjaTemplate tmpl_;
   nlohmann::ordered_json special_tokens_;
-  std::vector<std::string> end_tokens_;
+  std::string source_;
 };
 
 struct EncodedChat {
   std::string text;
   std::vector<int32_t> ids;              // the text encoded once, as apply_chat_template(tokenize=True)
+  std::vector<std::pair<uint32_t, uint32_t>> offsets;  // each id's bytes of `text`
+  std::vector<ReplySpan> replies;
   std::vector<uint8_t> assistant_mask;   // 1 = a token wholly inside an assistant reply (or what ends it)
 };
 
-// Renders `request` and encodes the text once with offsets; the mask comes from the
-// replies' byte spans (mask_from_spans). `tmpl` should list `tok`'s special tokens as
-// its end tokens.
-EncodedChat encode_jinja_chat(const Tokenizer& tok, const JinjaChatTemplate& tmpl, const ChatRequest& request);
+// Renders `request` (with `tok`'s special tokens as the end tokens) and encodes the text
+// once with offsets; the mask comes from the replies' byte spans (mask_from_spans).
+// with_mask false: a prompt — no replies are looked for and the mask is all 0.
+EncodedChat encode_jinja_chat(const Tokenizer& tok, const JinjaChatTemplate& tmpl, const ChatRequest& request,
+                              bool with_mask = true);
+
+// The byte spans of the replies `keep` accepts (by message index; -1 when unknown).
+template <class Keep>
+std::vector<ByteSpan> reply_bytes(const std::vector<ReplySpan>& replies, Keep keep) {
+  std::vector<ByteSpan> out;
+  for (const auto& r : replies)
+    if (keep(r.message)) out.push_back(r.bytes);
+  return out;
+}
 
 }  // namespace fw::data

@@ -72,3 +72,12 @@ fw_add_test(test_flywheel_demo TORCH
   LABELS integration slow
   TIMEOUT 1500)
 add_dependencies(test_flywheel_demo flywheel)
+
+# A Hub-style folder (Qwen3, tokenizer.json only, a real Jinja template) through SFT, DPO
+# and a battle (tests/integration/hf_chat_model.py makes it with transformers).
+fw_add_test(test_hf_chat_model TORCH
+  SOURCES integration/test_hf_chat_model.cpp integration/cli_run.cpp
+  LIBS fw_model fw_synth
+  LABELS integration
+  TIMEOUT 600)
+add_dependencies(test_hf_chat_model flywheel)

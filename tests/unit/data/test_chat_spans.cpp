@@ -31,8 +31,10 @@ TEST(AssistantSpans, EachReplyWithTheTokenThatEndsItsTurn) {
     {"role": "user", "content": "Again"}, {"role": "assistant", "content": "Hi again"}])");
   const auto spans = fw::data::assistant_spans(text, messages, {"<|endoftext|>", "<|im_end|>"});
   ASSERT_EQ(spans.size(), 2u);
-  EXPECT_EQ(span_text(text, spans[0]), "Hello there<|im_end|>");
-  EXPECT_EQ(span_text(text, spans[1]), "Hi again<|im_end|>");
+  EXPECT_EQ(span_text(text, spans[0].bytes), "Hello there<|im_end|>");
+  EXPECT_EQ(spans[0].message, 1);
+  EXPECT_EQ(span_text(text, spans[1].bytes), "Hi again<|im_end|>");
+  EXPECT_EQ(spans[1].message, 3);
 }
 
 TEST(AssistantSpans, ReasoningSpacesBeforeAndWhiteSpaceBeforeTheEndToken) {
@@ -41,13 +43,48 @@ TEST(AssistantSpans, ReasoningSpacesBeforeAndWhiteSpaceBeforeTheEndToken) {
   const json m1 = json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": " Hello\n"}])");
   const auto s1 = fw::data::assistant_spans(llama2, m1, {"</s>"});
   ASSERT_EQ(s1.size(), 1u);
-  EXPECT_EQ(span_text(llama2, s1[0]), " Hello </s>");
+  EXPECT_EQ(span_text(llama2, s1[0].bytes), " Hello </s>");
   // Reasoning before the content: the span starts at the reasoning.
   const std::string qwen = "<|im_start|>assistant\n<think>\nadd them\n</think>\n\n4<|im_end|>\n";
   const json m2 = json::parse(R"([{"role": "assistant", "content": "4", "reasoning_content": "add them"}])");
   const auto s2 = fw::data::assistant_spans(qwen, m2, {"<|im_end|>"});
   ASSERT_EQ(s2.size(), 1u);
-  EXPECT_EQ(span_text(qwen, s2[0]), "add them\n</think>\n\n4<|im_end|>");
+  EXPECT_EQ(span_text(qwen, s2[0].bytes), "add them\n</think>\n\n4<|im_end|>");
+}
+
+TEST(AssistantSpans, AShortReplyIsNotFoundInTheTemplatesOwnHeader) {
+  // "a" occurs in "assistant" first; the reply is the one an end token follows.
+  const std::string text = "<|im_start|>user\nfirst letter of apple?<|im_end|>\n<|im_start|>assistant\na<|im_end|>\n";
+  const json messages = json::parse(R"([{"role": "user", "content": "first letter of apple?"}, {"role": "assistant", "content": "a"}])");
+  const auto spans = fw::data::assistant_spans(text, messages, {"<|im_end|>"});
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(span_text(text, spans[0].bytes), "a<|im_end|>");
+}
+
+TEST(AssistantSpans, EarlierReasoningTheTemplateDropsAndInlineThinkTags) {
+  // Qwen3 drops the reasoning of turns before the last user query, and shows inline
+  // <think> reasoning apart from the content.
+  const std::string text =
+      "<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n"
+      "<|im_start|>user\nQ2<|im_end|>\n<|im_start|>assistant\n<think>\nr2\n</think>\n\nA2<|im_end|>\n";
+  const json messages = json::parse(R"([{"role": "user", "content": "Q1"},
+    {"role": "assistant", "content": "A1", "reasoning_content": "r1"}, {"role": "user", "content": "Q2"},
+    {"role": "assistant", "content": "<think>\nr2\n</think>\n\nA2"}])");
+  const auto spans = fw::data::assistant_spans(text, messages, {"<|im_end|>"});
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(span_text(text, spans[0].bytes), "A1<|im_end|>");
+  EXPECT_EQ(span_text(text, spans[1].bytes), "A2<|im_end|>");
+}
+
+TEST(AssistantSpans, AToolCallReplyRunsToItsEndToken) {
+  const std::string text =
+      "<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", "
+      "\"arguments\": {\"city\": \"Rome\"}}\n</tool_call><|im_end|>\n";
+  const json messages = json::parse(R"([{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": null,
+    "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Rome"}}}]}])");
+  const auto spans = fw::data::assistant_spans(text, messages, {"<|im_end|>"});
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(span_text(text, spans[0].bytes), "get_weather\", \"arguments\": {\"city\": \"Rome\"}}\n</tool_call><|im_end|>");
 }
 
 TEST(AssistantSpans, AReplyTheTemplateDropsIsAnErrorNamingTheMessage) {
@@ -66,6 +103,9 @@ TEST(MaskFromSpans, OnlyTokensWhollyInsideASpan) {
   EXPECT_EQ(fw::data::mask_from_spans(offsets, {{4, 9}}), (std::vector<uint8_t>{0, 0, 1, 0, 0}));
   EXPECT_EQ(fw::data::mask_from_spans(offsets, {{0, 6}, {9, 12}}), (std::vector<uint8_t>{1, 1, 0, 1, 0}));
   EXPECT_EQ(fw::data::mask_from_spans(offsets, {}), (std::vector<uint8_t>{0, 0, 0, 0, 0}));
+  // Byte-fallback pieces of one character: all but the last are zero-width at its start.
+  const std::vector<std::pair<uint32_t, uint32_t>> bytes = {{0, 2}, {2, 2}, {2, 2}, {2, 5}, {5, 7}};
+  EXPECT_EQ(fw::data::mask_from_spans(bytes, {{2, 5}}), (std::vector<uint8_t>{0, 1, 1, 1, 0}));
 }
 
 TEST(TemplateSource, TransformersOrderNamedTemplatesAndSpecialTokens) {
@@ -100,17 +140,17 @@ TEST(JinjaChatTemplate, Llama31RendersWithTheFoldersTokensAndFindsTheReplies) {
   fs::create_directories(dir);
   std::ofstream(dir + "/chat_template.jinja") << template_file("meta-llama-Llama-3.1-8B-Instruct");
   std::ofstream(dir + "/tokenizer_config.json") << R"({"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"})";
-  auto tmpl = fw::data::JinjaChatTemplate::from_model_dir(dir, {"<|eot_id|>", "<|eom_id|>"});
+  auto tmpl = fw::data::JinjaChatTemplate::from_model_dir(dir);
   ASSERT_TRUE(tmpl.has_value());
   fw::data::ChatRequest req;
   req.messages = json::parse(R"([{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}])");
   req.kwargs = {{"date_string", "26 Jul 2024"}};
-  const auto r = tmpl->render(req);
+  const auto r = tmpl->render(req, {"<|eot_id|>", "<|eom_id|>"});
   EXPECT_EQ(r.text.rfind("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n", 0), 0u) << r.text;
   EXPECT_NE(r.text.find("Today Date: 26 Jul 2024"), std::string::npos) << r.text;
-  ASSERT_EQ(r.assistant_spans.size(), 1u);
+  ASSERT_EQ(r.replies.size(), 1u);
   EXPECT_FALSE(r.marked);
-  EXPECT_EQ(span_text(r.text, r.assistant_spans[0]), "4<|eot_id|>");
+  EXPECT_EQ(span_text(r.text, r.replies[0].bytes), "4<|eot_id|>");
 }
 
 TEST(JinjaChatTemplate, GenerationBlocksMarkTheRepliesExactly) {
@@ -118,14 +158,15 @@ TEST(JinjaChatTemplate, GenerationBlocksMarkTheRepliesExactly) {
   fs::create_directories(dir);
   std::ofstream(dir + "/chat_template.jinja") << template_file("trl-qwen3_training");
   std::ofstream(dir + "/tokenizer_config.json") << R"({"eos_token": "<|im_end|>"})";
-  auto tmpl = fw::data::JinjaChatTemplate::from_model_dir(dir, {"<|im_end|>"});
+  auto tmpl = fw::data::JinjaChatTemplate::from_model_dir(dir);
   ASSERT_TRUE(tmpl.has_value());
   fw::data::ChatRequest req;
   req.messages = json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])");
-  const auto r = tmpl->render(req);
+  const auto r = tmpl->render(req, {"<|im_end|>"});
   EXPECT_TRUE(r.marked);
-  ASSERT_EQ(r.assistant_spans.size(), 1u);
-  EXPECT_NE(span_text(r.text, r.assistant_spans[0]).find("Hello"), std::string::npos) << r.text;
+  ASSERT_EQ(r.replies.size(), 1u);
+  EXPECT_EQ(r.replies[0].message, 1);
+  EXPECT_NE(span_text(r.text, r.replies[0].bytes).find("Hello"), std::string::npos) << r.text;
 }
 
 }  // namespace
