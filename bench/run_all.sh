@@ -93,3 +93,11 @@ echo "[bench] tokenizer_encode (load average $(cut -d' ' -f1-3 /proc/loadavg))" 
 "$py" "$here/tokenizer_encode.py" --binary "$tok_binary" --out "$out/tokenizer_encode.json" "${tok_args[@]}" \
   | tee "$out/tokenizer_encode.md"
 echo "[bench] wrote $out/tokenizer_encode.md and .json" >&2
+
+# --- chat_template: `flywheel template` (render + tokenize + mask) vs transformers' apply_chat_template
+ct_args=()
+for a in "$@"; do [ "$a" = "--quick" ] && ct_args+=(--n 200 --reps 1); done
+echo "[bench] chat_template (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+"$py" "$here/chat_template.py" --flywheel "$flywheel" --out "$out/chat_template.json" "${ct_args[@]}" \
+  | tee "$out/chat_template.md"
+echo "[bench] wrote $out/chat_template.md and .json" >&2

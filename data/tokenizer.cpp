@@ -452,11 +452,6 @@ void Tokenizer::Impl::collect_special_strings() {
       special_strings.push_back(sp->IdToPiece(id));
     }
   }
-  // A sentencepiece model's user-defined symbols (<|im_end|> in a ChatML model trained
-  // here) can end a turn too.
-  if (sp)
-    for (int32_t id = 0; id < sp_size; ++id)
-      if (sp->IsUserDefined(id)) special_strings.push_back(sp->IdToPiece(id));
   std::stable_sort(special_strings.begin(), special_strings.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }

@@ -73,15 +73,18 @@ std::vector<ReplySpan> assistant_spans(std::string_view text, const nlohmann::or
     }
     if (role != "assistant") continue;
     const std::string key = "messages[" + std::to_string(i) + "]";
-    std::string content = field_text(m, "content");
-    if (const size_t think = content.rfind("</think>"); think != std::string::npos)
-      content = content.substr(think + 8);  // templates show inline reasoning apart, or drop it
-    content = python_strip(content);
+    // The content as the template shows it: whole, or — a template that splits off inline
+    // reasoning (Qwen3) — what follows the last "</think>".
+    std::string content = python_strip(field_text(m, "content"));
+    if (const size_t think = content.rfind("</think>");
+        think != std::string::npos && text.find(content, cursor) == std::string_view::npos)
+      content = python_strip(content.substr(think + 8));
     const std::string reasoning = python_strip(field_text(m, "reasoning_content"));
     const bool tool_calls = m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty();
     size_t begin = std::string_view::npos, end = cursor;
-    if (!content.empty()) {
-      const size_t at = find_reply(text, content, cursor, end_tokens);
+    const size_t content_at = content.empty() ? std::string_view::npos : find_reply(text, content, cursor, end_tokens);
+    if (!content.empty() && (content_at != std::string_view::npos || !tool_calls)) {
+      const size_t at = content_at;
       if (at == std::string_view::npos)
         throw_invalid("the rendered conversation does not contain this message's content (the template rewrites "
                       "it); a template with {% generation %} blocks marks replies exactly",
@@ -96,24 +99,25 @@ std::vector<ReplySpan> assistant_spans(std::string_view text, const nlohmann::or
       begin = text.find(reasoning, cursor);
       end = begin + reasoning.size();
     }
+    bool ended = false;  // the span already takes the token that ends the turn
     if (tool_calls) {
       if (begin == std::string_view::npos) {  // no content: from the first function's name
         const auto& call = m["tool_calls"][0];
         const auto& fn = call.contains("function") ? call["function"] : call;
         const std::string name = fn.is_object() ? fn.value("name", "") : "";
         const size_t at = name.empty() ? std::string_view::npos : text.find(name, cursor);
-        if (at == std::string_view::npos)
-          throw_invalid("the rendered conversation does not show this message's tool call", {.key = key});
+        if (at == std::string_view::npos) continue;  // the template shows nothing of this turn
         begin = end = at;
       }
       const size_t stop = next_end_token(text, end, end_tokens);
-      if (stop != std::string_view::npos) end = stop;
+      if (stop != std::string_view::npos) end = stop, ended = true;
     }
     if (begin == std::string_view::npos) continue;
     // A reply the template sets off with spaces ("[/INST] {reply}") starts with them: a
     // sentencepiece-style "▁Hello" token then lies inside the reply.
     while (begin > cursor && text[begin - 1] == ' ') --begin;
-    if (const size_t after = end_token_after(text, end, end_tokens); after != std::string_view::npos) end = after;
+    if (const size_t after = end_token_after(text, end, end_tokens); !ended && after != std::string_view::npos)
+      end = after;
     spans.push_back({static_cast<int>(i), {begin, end}});
     cursor = end;
   }

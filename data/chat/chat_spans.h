@@ -27,15 +27,16 @@ struct ReplySpan {
 // The assistant replies of `messages` in `text` (a template without {% generation %}
 // blocks), each searched after the previous reply and the user and tool turns before it
 // (system prompts are not used: templates move them):
-//   - the content, as the template shows it: trimmed as Python's strip, and after the
-//     last "</think>" when it holds inline reasoning (templates split that off). Of its
+//   - the content, as the template shows it: trimmed as Python's strip, whole or, when the
+//     template splits off inline reasoning (Qwen3), what follows the last "</think>". Of its
 //     occurrences, the first one followed (after white space) by an end token wins, so a
 //     reply "a" is not found in the template's own "assistant" header;
 //   - the reasoning_content, when the template shows it before the content (Qwen3 drops
 //     it from earlier turns: then the reply starts at the content);
 //   - tool calls: a reply with tool_calls runs on to the first end token after it (a
-//     tool-call-only reply starts at its first function name: exact tool-call masks need a
-//     template with {% generation %} blocks).
+//     reply whose content the template does not show — Llama-3.1 writes only the call —
+//     starts at its first function name: exact tool-call masks need a template with
+//     {% generation %} blocks; a template that shows nothing of the turn gives no span).
 // A reply starts at the first of these (and the spaces just before it, as in
 // "[/INST] {reply}") and ends after the first of `end_tokens` (eos, <|im_end|>,
 // <|eot_id|>, ...) that follows with only white space between, taken with that white

@@ -227,13 +227,17 @@ void Renderer::exec_set(const Stmt& s, const FramePtr& frame) {
 }
 
 // A macro is a callable that renders its body in a fresh frame under the frame it was
-// defined in; its result is the rendered text.
+// defined in; its result is the rendered text. It holds that frame weakly: the frame holds
+// the macro, and a strong pointer back would keep both alive after the render.
 Value Renderer::make_macro(const Stmt& s, const FramePtr& frame, std::string name) {
   const Stmt* macro = &s;
-  return Value::callable([this, macro, frame, name](CallArgs& args) {
+  std::weak_ptr<Frame> defined_in = frame;
+  return Value::callable([this, macro, defined_in, name](CallArgs& args) {
     if (depth_ >= limits_.max_recursion_depth)
       throw EvalError("macro calls nest deeper than " + std::to_string(limits_.max_recursion_depth) +
                       " (JinjaLimits::max_recursion_depth)");
+    const FramePtr frame = defined_in.lock();
+    if (!frame) throw EvalError("macro '" + name + "' is called after the block that defined it ended");
     auto f = child_of(frame);
     const auto& params = macro->params;
     if (args.positional.size() > params.size())

@@ -51,7 +51,7 @@ std::vector<nlohmann::json> metrics(const std::string& run) {
 
 std::string recipe(const std::string& name, const std::string& body) {
   const std::string path = root() + "/" + name + ".yaml";
-  std::ofstream(path) << "output_dir: " << root() << "/" << name << "\nseed: 3\nthreads: 2\n" << body;
+  std::ofstream(path) << "output_dir: " << root() << "/" << name << "\nseed: 3\nthreads: 2\nlog_every_steps: 1\n" << body;
   fs::remove_all(root() + "/" + name);
   return path;
 }
@@ -63,7 +63,8 @@ TEST(HfChatModel, SftLearnsTheRepliesUnderTheModelsOwnTemplate) {
                                       "train: {max_steps: 40, micro_batch_size: 8}\ncheckpoint: {every_steps: 0}\n");
   ASSERT_EQ(run_flywheel("sft " + r, root() + "/sft.log"), 0) << read_text(root() + "/sft.log");
   // The model's own Jinja template is the one in use, not a built-in look-alike.
-  EXPECT_NE(read_text(root() + "/sft.log").find("jinja"), std::string::npos) << read_text(root() + "/sft.log");
+  EXPECT_NE(read_text(root() + "/sft.log").find("chat template: jinja"), std::string::npos)
+      << read_text(root() + "/sft.log");
   const auto m = metrics(root() + "/sft");
   ASSERT_GE(m.size(), 2u);
   EXPECT_LT(m.back()["loss"].get<double>(), 0.6 * m.front()["loss"].get<double>());
@@ -71,6 +72,10 @@ TEST(HfChatModel, SftLearnsTheRepliesUnderTheModelsOwnTemplate) {
   const std::string final_dir = root() + "/sft/final";
   EXPECT_TRUE(fs::exists(final_dir + "/tokenizer.json"));
   EXPECT_FALSE(fs::exists(final_dir + "/tokenizer.model"));
+  // ...with the folder's generation_config.json: both end ids still stop generation.
+  EXPECT_EQ(fw::read_json_file(final_dir + "/generation_config.json")["eos_token_id"],
+            fw::read_json_file(model_dir() + "/generation_config.json")["eos_token_id"]);
+  EXPECT_EQ(fw::read_json_file(final_dir + "/generation_config.json")["eos_token_id"].size(), 2u);
   const std::string convo = root() + "/convo.jsonl";
   std::ofstream(convo) << R"({"messages": [{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "5"}]})"
                        << "\n";
@@ -80,25 +85,37 @@ TEST(HfChatModel, SftLearnsTheRepliesUnderTheModelsOwnTemplate) {
   EXPECT_NE(read_text(root() + "/t1.out").find("<|im_start|>system\\nYou are Qwen"), std::string::npos);
 }
 
-TEST(HfChatModel, DpoPrefersTheChosenAnswersOnHeldOutPairs) {
+double mean(const std::vector<nlohmann::json>& m, size_t from, size_t to, const char* key) {
+  double sum = 0;
+  for (size_t i = from; i < to; ++i) sum += m[i][key].get<double>();
+  return sum / static_cast<double>(to - from);
+}
+
+TEST(HfChatModel, DpoLearnsToPreferTheChosenAnswers) {
+  // Conversational pairs, rendered by the folder's Jinja template (prompt with the
+  // generation prompt, then each side), about 3 epochs of the 240 pairs.
   const std::string r = recipe("dpo", "model: {path: " + model_dir() + "}\n"
                                       "data: {train: [" + root() + "/pref.jsonl], max_seq_len: 256}\n"
-                                      "optim: {lr: 2.0e-3}\n"
-                                      "train: {max_steps: 30, micro_batch_size: 8}\ncheckpoint: {every_steps: 0}\n");
+                                      "optim: {lr: 1.0e-3}\n"
+                                      "train: {max_steps: 90, micro_batch_size: 8}\ncheckpoint: {every_steps: 0}\n");
   ASSERT_EQ(run_flywheel("dpo " + r, root() + "/dpo.log"), 0) << read_text(root() + "/dpo.log");
+  EXPECT_NE(read_text(root() + "/dpo.log").find("chat template: jinja"), std::string::npos);
   const auto m = metrics(root() + "/dpo");
-  ASSERT_GE(m.size(), 2u);
-  EXPECT_LT(m.back()["loss"].get<double>(), m.front()["loss"].get<double>());
-  EXPECT_GT(m.back()["rewards/accuracies"].get<double>(), 0.6);
+  ASSERT_EQ(m.size(), 90u);
+  // Batch figures are noisy: the first and last 10 steps' means (measured: loss 0.68 ->
+  // 0.61, reward accuracy 0.48 -> 0.75).
+  EXPECT_LT(mean(m, 80, 90, "loss"), mean(m, 0, 10, "loss") - 0.03);
+  EXPECT_GT(mean(m, 80, 90, "rewards/accuracies"), 0.6);
   EXPECT_TRUE(fs::exists(root() + "/dpo/final/tokenizer.json"));
 }
 
 TEST(HfChatModel, BattlesAnswerThroughTheModelsTemplateAndStopAtItsEndToken) {
+  const std::string model = model_dir();  // (makes the folder the recipe goes into)
   const std::string battle = root() + "/battle.yaml";
   std::ofstream(battle) << "output_dir: " << root() << "/battle\nprompts: [" << root()
                         << "/prompts.jsonl]\npairs: all\nrecord_time: false\njudge: {kind: rule}\n"
                         << "competitors:\n"
-                        << "  - {name: qwen-tiny, kind: local, model: " << model_dir()
+                        << "  - {name: qwen-tiny, kind: local, model: " << model
                         << ", sampling: {temperature: 0, max_tokens: 12}}\n"
                         << "  - {name: sim, kind: simulated, accuracy: 1.0}\n";
   fs::remove_all(root() + "/battle");

@@ -8,7 +8,7 @@ Then, for every conversation of chat_templates.py, with the generation prompt of
 apply_chat_template(tokenize=False) and (tokenize=True) ids, and, for templates with
 {% generation %} blocks, return_assistant_tokens_mask.
 
-usage: template_cli_reference.py TEMPLATE_DIR OUT_DIR
+usage: template_cli_reference.py TEMPLATE_DIR OUT_DIR [NAME]   (NAME: that template only)
   OUT_DIR/<template>/            the tokenizer folder
   OUT_DIR/<template>/gen<0|1>.jsonl         input lines {"messages", "tools", "kwargs"}
   OUT_DIR/<template>/gen<0|1>.expected.jsonl {"text", "ids", "assistant_masks"?} or {"error"}
@@ -71,12 +71,15 @@ def ids_of(result):
 
 def main():
     template_dir, out_dir = sys.argv[1], sys.argv[2]
+    only = sys.argv[3] if len(sys.argv) > 3 else None
     os.makedirs(out_dir, exist_ok=True)
     kwarg_variants = [{}, {"enable_thinking": False}, {"enable_thinking": True}, {"date_string": "03 Mar 2025"}]
     for file in sorted(os.listdir(template_dir)):
         if not file.endswith(".jinja"):
             continue
         name = file[: -len(".jinja")]
+        if only and name != only:
+            continue
         with open(os.path.join(template_dir, file), encoding="utf-8") as f:
             template = f.read()
         marked = re.search(r"\{%-?\s*generation\s*-?%\}", template) is not None

@@ -62,18 +62,21 @@ TEST(AssistantSpans, AShortReplyIsNotFoundInTheTemplatesOwnHeader) {
 }
 
 TEST(AssistantSpans, EarlierReasoningTheTemplateDropsAndInlineThinkTags) {
-  // Qwen3 drops the reasoning of turns before the last user query, and shows inline
-  // <think> reasoning apart from the content.
+  // Qwen3 drops the reasoning of turns before the last user query (a reasoning_content
+  // field, or inline <think> in the content) and shows the last turn's in full.
   const std::string text =
+      "<|im_start|>user\nQ0<|im_end|>\n<|im_start|>assistant\nA0<|im_end|>\n"
       "<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n"
       "<|im_start|>user\nQ2<|im_end|>\n<|im_start|>assistant\n<think>\nr2\n</think>\n\nA2<|im_end|>\n";
-  const json messages = json::parse(R"([{"role": "user", "content": "Q1"},
-    {"role": "assistant", "content": "A1", "reasoning_content": "r1"}, {"role": "user", "content": "Q2"},
+  const json messages = json::parse(R"([{"role": "user", "content": "Q0"},
+    {"role": "assistant", "content": "A0", "reasoning_content": "r0"}, {"role": "user", "content": "Q1"},
+    {"role": "assistant", "content": "<think>\nr1\n</think>\n\nA1"}, {"role": "user", "content": "Q2"},
     {"role": "assistant", "content": "<think>\nr2\n</think>\n\nA2"}])");
   const auto spans = fw::data::assistant_spans(text, messages, {"<|im_end|>"});
-  ASSERT_EQ(spans.size(), 2u);
-  EXPECT_EQ(span_text(text, spans[0].bytes), "A1<|im_end|>");
-  EXPECT_EQ(span_text(text, spans[1].bytes), "A2<|im_end|>");
+  ASSERT_EQ(spans.size(), 3u);
+  EXPECT_EQ(span_text(text, spans[0].bytes), "A0<|im_end|>");
+  EXPECT_EQ(span_text(text, spans[1].bytes), "A1<|im_end|>");
+  EXPECT_EQ(span_text(text, spans[2].bytes), "<think>\nr2\n</think>\n\nA2<|im_end|>");
 }
 
 TEST(AssistantSpans, AToolCallReplyRunsToItsEndToken) {
