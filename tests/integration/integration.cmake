@@ -74,10 +74,11 @@ fw_add_test(test_flywheel_demo TORCH
 add_dependencies(test_flywheel_demo flywheel)
 
 # A Hub-style folder (Qwen3, tokenizer.json only, a real Jinja template) through SFT, DPO
-# and a battle (tests/integration/hf_chat_model.py makes it with transformers).
+# and a battle (tests/integration/hf_chat_model.py makes it with transformers). Slow: each
+# test process makes the folder again (about 25 s of transformers), 3 minutes in all.
 fw_add_test(test_hf_chat_model TORCH
   SOURCES integration/test_hf_chat_model.cpp integration/cli_run.cpp
   LIBS fw_model fw_synth
-  LABELS integration
+  LABELS integration slow
   TIMEOUT 600)
 add_dependencies(test_hf_chat_model flywheel)
