@@ -118,6 +118,9 @@ std::unique_ptr<Decoder> make_decoder(const json& j, const Where& w);
 
 // ByteLevel's byte <-> character table (GPT-2's bytes_to_unicode).
 const std::string& byte_to_char(uint8_t b);          // UTF-8 of the character for b
+// Every byte of `s` becomes its byte-level character, aligned to the character it came
+// from (the ByteLevel normalizer and pre-tokenizer).
+void to_byte_level(NormalizedString& s);
 int byte_of_char(char32_t c);                        // -1 if c stands for no byte
 
 }  // namespace fw::data::hf

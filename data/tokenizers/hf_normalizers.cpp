@@ -232,23 +232,7 @@ class BertNormalizer final : public Normalizer {
 
 class ByteLevelNormalizer final : public Normalizer {
  public:
-  void normalize(NormalizedString& s) const override {
-    NormalizedString::Rewriter r(s);
-    const std::string& t = s.text();
-    while (!r.done()) {
-      size_t len;
-      r.peek(&len);
-      const size_t at = r.pos();
-      for (size_t k = 0; k < len; ++k) {
-        const std::string& u = byte_to_char(static_cast<uint8_t>(t[at + k]));
-        size_t l;
-        const char32_t c = decode_utf8(u, 0, &l);
-        if (k == 0) r.replace_char(c);
-        else r.insert(c);
-      }
-    }
-    r.finish();
-  }
+  void normalize(NormalizedString& s) const override { to_byte_level(s); }
 };
 
 }  // namespace

@@ -42,24 +42,6 @@ const Regex& gpt2_regex() {
   return re;
 }
 
-// Every byte becomes its byte-level character, aligned to the character it came from.
-void to_byte_level(NormalizedString& s) {
-  NormalizedString::Rewriter r(s);
-  const std::string& t = s.text();
-  while (!r.done()) {
-    size_t len;
-    r.peek(&len);
-    const size_t at = r.pos();
-    for (size_t k = 0; k < len; ++k) {
-      const std::string& u = byte_to_char(static_cast<uint8_t>(t[at + k]));
-      size_t l;
-      const char32_t c = decode_utf8(u, 0, &l);
-      if (k == 0) r.replace_char(c);
-      else r.insert(c);
-    }
-  }
-  r.finish();
-}
 
 class ByteLevel final : public PreTokenizer {
  public:
@@ -227,6 +209,25 @@ class CharDelimiterSplit final : public PreTokenizer {
 };
 
 }  // namespace
+
+// Every byte becomes its byte-level character, aligned to the character it came from.
+void to_byte_level(NormalizedString& s) {
+  NormalizedString::Rewriter r(s);
+  const std::string& t = s.text();
+  while (!r.done()) {
+    size_t len;
+    r.peek(&len);
+    const size_t at = r.pos();
+    for (size_t k = 0; k < len; ++k) {
+      const std::string& u = byte_to_char(static_cast<uint8_t>(t[at + k]));
+      size_t l;
+      const char32_t c = decode_utf8(u, 0, &l);
+      if (k == 0) r.replace_char(c);
+      else r.insert(c);
+    }
+  }
+  r.finish();
+}
 
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const Where& w) {
   const std::string type = type_of(j, w);
