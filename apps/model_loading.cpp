@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 
+#include "core/cuda_runtime.h"
 #include "core/error.h"
 #include "model/checkpoint.h"
 
@@ -23,7 +24,7 @@ at::Device DeviceFlags::resolve_device() const {
     throw_invalid("unknown device '" + device + "'", {.key = "--device", .hint = "cpu, cuda or cuda:N"});
   }
   if (d.is_cuda() && !at::globalContext().hasCUDA())
-    throw_invalid("CUDA was requested but no GPU or CUDA runtime is available", {.key = "--device"});
+    throw_invalid("CUDA was requested but no GPU or CUDA runtime is available", {.key = "--device", .hint = cuda_runtime_note()});
   if (!d.is_cpu() && !d.is_cuda()) throw_invalid("only cpu and cuda devices are supported", {.key = "--device"});
   return d;
 }

@@ -8,6 +8,7 @@
 #include "arena/llm_judge.h"
 #include "arena/local_competitor.h"
 #include "arena/simulated_competitor.h"
+#include "core/cuda_runtime.h"
 #include "core/json_io.h"
 
 namespace fw::arena {
@@ -49,7 +50,8 @@ std::shared_ptr<LocalChatModel> ArenaSetup::local_model(const std::string& dir, 
   LocalChatOptions o;
   o.device = c10::Device(compute_.device);
   if (o.device.is_cuda() && !at::hasCUDA())
-    throw_invalid("compute.device is " + compute_.device + " but CUDA is not available", {.key = "compute.device"});
+    throw_invalid("compute.device is " + compute_.device + " but CUDA is not available",
+                  {.key = "compute.device", .hint = cuda_runtime_note()});
   if (compute_.dtype == "float32") o.dtype = c10::kFloat;
   if (compute_.dtype == "bfloat16") o.dtype = c10::kBFloat16;
   o.template_name = chat_template;

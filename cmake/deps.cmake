@@ -39,9 +39,20 @@ pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # comes before libstdc++ in the search order our calls bind to it and crash
 # (remove_all segfaults). Naming libstdc++ first on the link line makes it the first
 # DT_NEEDED library, so the system copy wins.
+#
+# The programs link LibTorch's CPU library only (torch_cpu_library, c10), not ${TORCH_LIBRARIES}:
+# the CUDA library takes 0.4 s and 350 MB to load, which every command and test process on
+# a machine without a GPU would pay for nothing. fw_cuda_runtime (core/cuda_runtime.h), a
+# small shared library every program links, loads it before main() where an NVIDIA driver
+# is; libfw_nccl.so (dist/nccl_backend.h) holds the one piece that links it. The compile
+# definitions stay LibTorch's full set (USE_C10D_NCCL, ...), which only shape headers.
 add_library(fw_torch INTERFACE)
 target_link_options(fw_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
-target_link_libraries(fw_torch INTERFACE ${TORCH_LIBRARIES})
+target_link_libraries(fw_torch INTERFACE torch_cpu_library c10 fw_cuda_runtime)
+if(TARGET torch_cuda)
+  target_compile_definitions(fw_torch INTERFACE $<TARGET_PROPERTY:torch_cuda,INTERFACE_COMPILE_DEFINITIONS>)
+endif()
+target_compile_options(fw_torch INTERFACE $<TARGET_PROPERTY:torch,INTERFACE_COMPILE_OPTIONS>)
 target_include_directories(fw_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 
 # at::parallel_for's OpenMP region is compiled into the calling file, so without -fopenmp

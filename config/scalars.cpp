@@ -97,6 +97,61 @@ double decode_double(const Node& node, const std::string& path) {
   return negative ? -v : v;
 }
 
+nlohmann::ordered_json decode_json(const Node& node, const std::string& path) {
+  switch (node.kind) {
+    case Node::Kind::Null: return nullptr;
+    case Node::Kind::List: {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (size_t i = 0; i < node.items.size(); ++i) out.push_back(decode_json(node.items[i], item_path(path, i)));
+      return out;
+    }
+    case Node::Kind::Map: {
+      nlohmann::ordered_json out = nlohmann::ordered_json::object();
+      for (const auto& e : node.entries) out[e.key] = decode_json(e.value, child_path(path, e.key));
+      return out;
+    }
+    case Node::Kind::Scalar: break;
+  }
+  const std::string& s = node.scalar;
+  if (node.quoted) return s;
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (integer_syntax(s)) {
+    std::string_view digits = s;
+    if (digits[0] == '+') digits.remove_prefix(1);
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec == std::errc() && end == digits.data() + digits.size()) return v;
+  }
+  const char c = s[0];
+  if (is_digit(c) || c == '.' || ((c == '-' || c == '+') && s.size() > 1)) {
+    try {
+      return decode_double(node, path);
+    } catch (const Error&) {
+      // not a number: a string such as "7b-chat"
+    }
+  }
+  return s;
+}
+
+Node encode_json(const nlohmann::ordered_json& v) {
+  Node n;
+  if (v.is_null()) return n;
+  if (v.is_boolean()) return encode_bool(v.get<bool>());
+  if (v.is_number_integer()) return v.is_number_unsigned() ? encode_uint(v.get<uint64_t>()) : encode_int(v.get<int64_t>());
+  if (v.is_number()) return encode_double(v.get<double>());
+  if (v.is_string()) return encode_string(v.get<std::string>());
+  if (v.is_array()) {
+    n.kind = Node::Kind::List;
+    for (const auto& item : v) n.items.push_back(encode_json(item));
+    return n;
+  }
+  n.kind = Node::Kind::Map;
+  for (const auto& [key, value] : v.items()) n.entries.push_back({key, {}, encode_json(value)});
+  return n;
+}
+
 std::string decode_string(const Node& node, const std::string& path) {
   if (!node.is_scalar()) type_error(node, path, "a string");
   return node.scalar;

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "config/tree.h"
 
 namespace fw::config::detail {
@@ -36,6 +38,12 @@ Node encode_uint(uint64_t v);
 Node encode_double(double v);
 Node encode_float(float v);  // shortest text for the float, so 0.1f dumps as 0.1
 Node encode_string(const std::string& v);
+
+// A free-form value (a chat template's keyword arguments): a plain scalar reads as YAML's
+// core schema does (null, true/false, an integer, a number, else a string), a quoted one
+// is always a string, lists and maps nest (maps keep their order).
+nlohmann::ordered_json decode_json(const Node& node, const std::string& path);
+Node encode_json(const nlohmann::ordered_json& v);
 
 // Shortest text that reads back to the same value ("1e-05", "0.1", "3.0", ".inf").
 std::string format_double(double v);

@@ -14,7 +14,8 @@
 //
 // Field types: bool, integers, float/double, std::string, enums with names (core/enum_names.h:
 // bound from a name, any other name refused with the names allowed), std::optional<T>, std::vector<T>,
-// std::map<std::string, T> (free-form keys) and nested structs with a `visit` (sections),
+// std::map<std::string, T> (free-form keys), nlohmann::ordered_json (a free-form value, typed
+// as YAML's core schema reads it) and nested structs with a `visit` (sections),
 // in any combination (std::vector<Competitor> gives key paths like `competitors[1].name`).
 // Constraints chain after field(): required(), min(), max(), range(), one_of(),
 // non_empty(); they apply to each element of a list and to an optional that is set.
@@ -283,6 +284,8 @@ void bind_value(const Node& n, const std::string& path, const Origin& where, T& 
     out = static_cast<T>(decode_double(n, path));
   } else if constexpr (std::is_same_v<T, std::string>) {
     out = decode_string(n, path);
+  } else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) {
+    out = decode_json(n, path);
   } else if constexpr (NamedEnum<T>) {
     const std::string name = decode_string(n, path);
     const auto value = enum_from_name<T>(name);
@@ -338,6 +341,8 @@ Node to_node(const T& v) {
     return encode_double(static_cast<double>(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
     return encode_string(v);
+  } else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) {
+    return encode_json(v);
   } else if constexpr (NamedEnum<T>) {
     return encode_string(std::string(name_of(v)));
   } else if constexpr (is_optional<T>::value) {

@@ -321,8 +321,11 @@ std::string render_chat_text(TemplateKind kind, const std::vector<Message>& mess
 
 namespace {
 
-ChatRequest jinja_request(const std::vector<Message>& messages, bool add_generation_prompt) {
+ChatRequest jinja_request(const ChatTemplate& tmpl, const std::vector<Message>& messages, bool add_generation_prompt,
+                          const nlohmann::ordered_json& tools = nullptr) {
   ChatRequest req;
+  req.kwargs = tmpl.kwargs();
+  req.tools = tools;
   for (const auto& m : messages)
     req.messages.push_back(m.raw.is_object() && m.raw.contains("role")
                                ? m.raw
@@ -334,12 +337,18 @@ ChatRequest jinja_request(const std::vector<Message>& messages, bool add_generat
 }  // namespace
 
 Encoded encode_chat(const Tokenizer& tok, const ChatTemplate& tmpl, const std::vector<Message>& messages,
-                    bool add_generation_prompt, MaskMode mask, int from_message) {
-  if (!tmpl.is_jinja()) return encode_builtin(tok, tmpl.kind(), messages, add_generation_prompt, mask, from_message);
+                    bool add_generation_prompt, MaskMode mask, int from_message, const nlohmann::ordered_json& tools) {
+  if (!tmpl.is_jinja()) {
+    if (!tools.is_null() && !(tools.is_array() && tools.empty()))
+      throw_invalid("the built-in " + template_name(tmpl.kind()) + " template has no tools", {.key = "tools",
+                    .hint = "use a model whose own chat template renders tools"});
+    return encode_builtin(tok, tmpl.kind(), messages, add_generation_prompt, mask, from_message);
+  }
   // A conversation that ends in the generation prompt is a prompt: its replies are not
   // trained on, so they are not looked for.
   const bool with_mask = mask != MaskMode::Everything && !add_generation_prompt;
-  EncodedChat e = encode_jinja_chat(tok, tmpl.jinja(), jinja_request(messages, add_generation_prompt), with_mask);
+  EncodedChat e =
+      encode_jinja_chat(tok, tmpl.jinja(), jinja_request(tmpl, messages, add_generation_prompt, tools), with_mask);
   int last_assistant = -1;
   for (size_t i = 0; i < messages.size(); ++i)
     if (messages[i].role == "assistant") last_assistant = static_cast<int>(i);
@@ -365,7 +374,7 @@ Encoded encode_chat(const Tokenizer& tok, const ChatTemplate& tmpl, const std::v
 std::string render_chat_text(const Tokenizer& tok, const ChatTemplate& tmpl, const std::vector<Message>& messages,
                              bool add_generation_prompt) {
   if (tmpl.is_jinja())
-    return tmpl.jinja().render(jinja_request(messages, add_generation_prompt), tok.special_token_strings()).text;
+    return tmpl.jinja().render(jinja_request(tmpl, messages, add_generation_prompt), tok.special_token_strings()).text;
   std::string bos = tok.bos_id() >= 0 ? tok.id_to_piece(tok.bos_id()) : "";
   std::string eos = tok.eos_id() >= 0 ? tok.id_to_piece(tok.eos_id()) : "";
   return render_chat_text(tmpl.kind(), messages, add_generation_prompt, bos, eos);
@@ -376,8 +385,23 @@ std::string render_chat_text(const Tokenizer& tok, const ChatTemplate& tmpl, con
 ChatTemplate::ChatTemplate(TemplateKind kind) : kind_(kind) {}
 ChatTemplate::ChatTemplate(std::shared_ptr<const JinjaChatTemplate> jinja) : jinja_(std::move(jinja)) {}
 
+ChatTemplate ChatTemplate::with_kwargs(nlohmann::ordered_json kwargs) const {
+  if (kwargs.is_null()) kwargs = nlohmann::ordered_json::object();
+  if (!kwargs.is_object())
+    throw_invalid(std::string("expected a map of name: value, got ") + kwargs.type_name(), {.key = "chat_template_kwargs"});
+  if (!jinja_ && !kwargs.empty())
+    throw_invalid("the built-in " + template_name(kind_) + " template reads no keyword arguments",
+                  {.key = "chat_template_kwargs", .hint = "they are for a model's own Jinja template (chat_template: auto or jinja)"});
+  ChatTemplate out = *this;
+  out.kwargs_ = std::move(kwargs);
+  return out;
+}
+
 std::string ChatTemplate::name() const {
-  return jinja_ ? "jinja (" + std::filesystem::path(jinja_->name()).filename().string() + ")" : template_name(kind_);
+  if (!jinja_) return template_name(kind_);
+  std::string n = "jinja (" + std::filesystem::path(jinja_->name()).filename().string() + ")";
+  if (!kwargs_.empty()) n += " with " + kwargs_.dump();
+  return n;
 }
 
 bool is_chat_template_setting(const std::string& name) {

@@ -138,15 +138,23 @@ class ChatTemplate {
   ChatTemplate(TemplateKind kind = TemplateKind::Plain);  // NOLINT: a built-in kind is a template
   explicit ChatTemplate(std::shared_ptr<const JinjaChatTemplate> jinja);
 
+  // The same template with keyword arguments for a Jinja template (transformers'
+  // apply_chat_template kwargs, a recipe's chat_template_kwargs: enable_thinking, ...); they
+  // override special tokens of the same name, as in transformers. A built-in template reads
+  // none: non-empty kwargs throw fw::Error (key chat_template_kwargs).
+  ChatTemplate with_kwargs(nlohmann::ordered_json kwargs) const;
+  const nlohmann::ordered_json& kwargs() const { return kwargs_; }
+
   bool is_jinja() const { return jinja_ != nullptr; }
   TemplateKind kind() const { return kind_; }  // the built-in one (meaningless for Jinja)
   const JinjaChatTemplate& jinja() const { return *jinja_; }
-  std::string name() const;  // "chatml", or "jinja (tokenizer_config.json)"
+  std::string name() const;  // "chatml", or "jinja (tokenizer_config.json)" (+ its kwargs)
   bool operator==(TemplateKind kind) const { return !jinja_ && kind_ == kind; }
 
  private:
   TemplateKind kind_ = TemplateKind::Plain;
   std::shared_ptr<const JinjaChatTemplate> jinja_;
+  nlohmann::ordered_json kwargs_ = nlohmann::ordered_json::object();
 };
 
 // The template a name asks for, for the model in `model_dir` ("" = none):
@@ -169,11 +177,15 @@ inline constexpr const char* kChatTemplateSettings = "auto, jinja, plain, chatml
 // Ids and mask of a conversation with any template (the built-in segments above, or the
 // model's Jinja template). MaskMode applies to both: LastAssistant keeps the last
 // assistant message's reply, Everything marks every token; replies of messages before
-// `from_message` are not trained on (a prompt/completion record: the completion only). Throws fw::Error when the tokenizer lacks a token a
-// built-in template needs (bos/eos for llama2 and plain, <|im_start|>/<|im_end|> for
-// chatml), or the Jinja template refuses the conversation (raise_exception).
+// `from_message` are not trained on (a prompt/completion record: the completion only).
+// `tools`: the conversation's tool definitions (OpenAI's function schemas; null for none),
+// which a Jinja template renders and a built-in one refuses. Throws fw::Error when the
+// tokenizer lacks a token a built-in template needs (bos/eos for llama2 and plain,
+// <|im_start|>/<|im_end|> for chatml), or the Jinja template refuses the conversation
+// (raise_exception).
 Encoded encode_chat(const Tokenizer& tok, const ChatTemplate& tmpl, const std::vector<Message>& messages,
-                    bool add_generation_prompt = false, MaskMode mask = MaskMode::AllAssistant, int from_message = 0);
+                    bool add_generation_prompt = false, MaskMode mask = MaskMode::AllAssistant, int from_message = 0,
+                    const nlohmann::ordered_json& tools = nullptr);
 // The rendered text (bos/eos as the tokenizer's pieces for a built-in template).
 std::string render_chat_text(const Tokenizer& tok, const ChatTemplate& tmpl, const std::vector<Message>& messages,
                              bool add_generation_prompt);

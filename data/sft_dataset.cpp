@@ -47,8 +47,15 @@ std::vector<Message> messages_field(const nlohmann::json& record, const char* ke
   }
 }
 
-}  // namespace
+// A record's "tools" (TRL's conversational datasets: the functions the conversation may
+// call, rendered by the model's own template); null when it has none.
+nlohmann::ordered_json record_tools(const nlohmann::json& record) {
+  if (!record.contains("tools") || record["tools"].is_null()) return nullptr;
+  if (!record["tools"].is_array()) throw_invalid("must be a list of tool definitions", {.key = "tools"});
+  return nlohmann::ordered_json::parse(record["tools"].dump());
+}
 
+}  // namespace
 
 std::string SftDataStats::summary() const {
   return std::to_string(kept) + "/" + std::to_string(read) + " examples kept (" + std::to_string(truncated) +
@@ -70,7 +77,7 @@ bool tokenize_sft_record(const nlohmann::json& record, const Tokenizer& tok, con
     }
     if (std::none_of(messages.begin(), messages.end(), [](const Message& m) { return m.role == "assistant"; }))
       throw_invalid("conversation has no assistant message to train on", {.key = "messages"});
-    Encoded e = encode_chat(tok, opts.chat_template, messages, false, opts.mask);
+    Encoded e = encode_chat(tok, opts.chat_template, messages, false, opts.mask, 0, record_tools(record));
     ex.ids = std::move(e.ids);
     ex.train_mask = std::move(e.assistant_mask);
   } else if (record.contains("prompt") && record.contains("completion")) {
@@ -93,7 +100,8 @@ bool tokenize_sft_record(const nlohmann::json& record, const Tokenizer& tok, con
       const int first_completion = static_cast<int>(messages.size());
       messages.insert(messages.end(), completion.begin(), completion.end());
       // Only the completion is trained on: the prompt's assistant turns are not.
-      Encoded whole = encode_chat(tok, opts.chat_template, messages, false, opts.mask, first_completion);
+      Encoded whole =
+          encode_chat(tok, opts.chat_template, messages, false, opts.mask, first_completion, record_tools(record));
       ex.ids = std::move(whole.ids);
       ex.train_mask = std::move(whole.assistant_mask);
     } else {

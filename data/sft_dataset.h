@@ -7,6 +7,10 @@
 //                                                             completion + eos, loss on the
 //                                                             completion and eos (as TRL)
 //
+// A conversational record may carry "tools" (OpenAI function schemas), which the model's
+// own Jinja template renders, as TRL passes a dataset's tools column to
+// apply_chat_template.
+//
 // Malformed lines and missing fields are errors naming file:line. Examples that cannot be
 // trained are skipped and counted: longer than max_seq_len (under truncation "drop"), no
 // trainable token left (e.g. truncated away), an empty assistant reply.

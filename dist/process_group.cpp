@@ -7,16 +7,15 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef USE_C10D_NCCL
-#include <c10/cuda/CUDAFunctions.h>
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#endif
+#include <dlfcn.h>
 
 #include <cstdlib>
 #include <map>
 #include <mutex>
 
+#include "core/cuda_runtime.h"
 #include "core/error.h"
+#include "dist/nccl_backend.h"
 
 namespace fw::dist {
 namespace {
@@ -139,18 +138,20 @@ c10::intrusive_ptr<c10d::Backend> make_gloo(const c10::intrusive_ptr<c10d::Store
                                                      world, o);
 }
 
+// ProcessGroupNCCL from libfw_nccl.so (nccl_backend.h), opened on first use.
 c10::intrusive_ptr<c10d::Backend> make_nccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world,
                                             const GroupOptions& opts, at::Device device) {
-#ifdef USE_C10D_NCCL
-  c10::cuda::set_device(device.index());
-  auto o = c10d::ProcessGroupNCCL::Options::create();
-  o->timeout = opts.timeout;
-  return c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::PrefixStore>("nccl", store), rank,
-                                                     world, o);
-#else
-  (void)store, (void)rank, (void)world, (void)opts, (void)device;
-  throw_invalid("this build of LibTorch has no NCCL process group", {.key = "backend", .hint = "use gloo"});
-#endif
+  static MakeNcclBackend* make = [] {
+    if (!cuda_runtime_loaded())
+      throw_invalid("the NCCL backend needs LibTorch's CUDA library: " + cuda_runtime_note(), {.key = "backend"});
+    std::string error;
+    void* lib = open_flywheel_library(kNcclLibrary, error);
+    if (!lib) throw_invalid("cannot open flywheel's NCCL library: " + error, {.key = "backend", .hint = "use gloo"});
+    auto* fn = reinterpret_cast<MakeNcclBackend*>(dlsym(lib, kMakeNcclSymbol));
+    if (!fn) throw_invalid(std::string(kNcclLibrary) + " lacks " + kMakeNcclSymbol, {.key = "backend"});
+    return fn;
+  }();
+  return make(store, rank, world, opts.timeout, device.index());
 }
 
 std::string resolve_backend(const std::string& backend, at::Device device) {

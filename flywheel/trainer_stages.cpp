@@ -98,7 +98,9 @@ Prepared<trainer::PpoRecipe> without_empty_heldout(Prepared<trainer::PpoRecipe> 
 }
 
 std::string hashed_recipes(std::string yaml) {
-  for (const std::string line : {"  verifier: synthetic  # synthetic | exact_match\n"})  // eval.verifier (issue 19)
+  // Keys added since, at their defaults: eval.verifier (issue 19), model.chat_template_kwargs (issue 20).
+  for (const std::string line : {"  verifier: synthetic  # synthetic | exact_match\n",
+                                  "  chat_template_kwargs: {}  # template keyword arguments, e.g. {enable_thinking: false}\n"})
     for (size_t at = yaml.find(line); at != std::string::npos; at = yaml.find(line, at)) yaml.erase(at, line.size());
   return yaml;
 }

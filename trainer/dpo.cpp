@@ -93,7 +93,9 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml, c
   if (r.dpo.precompute_ref_logps) {
     // A Jinja template enters the key by its text (the built-in ones by name, as before).
     const data::ChatTemplate& tmpl = session.chat_template();
-    const std::string settings = (tmpl.is_jinja() ? "jinja:" + sha256_hex(tmpl.jinja().source()) : tmpl.name()) + "|" +
+    const std::string settings = (tmpl.is_jinja() ? "jinja:" + sha256_hex(tmpl.jinja().source()) +
+                                                        (tmpl.kwargs().empty() ? "" : ":" + tmpl.kwargs().dump())
+                                                  : tmpl.name()) + "|" +
                                  std::to_string(r.data.max_seq_len) +
                                  "|" + std::string(name_of(r.data.truncation)) + "|" +
                                  std::to_string(r.data.max_examples) + (shared_prompt ? "|shared_prompt" : "");

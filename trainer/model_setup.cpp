@@ -14,8 +14,16 @@
 namespace fw::trainer {
 namespace fs = std::filesystem;
 
-data::ChatTemplate resolve_chat_template(const std::string& name, const std::string& model_path) {
-  return data::load_chat_template(model_path, name);
+data::ChatTemplate resolve_chat_template(const std::string& name, const std::string& model_path,
+                                         const nlohmann::ordered_json& kwargs) {
+  try {
+    return data::load_chat_template(model_path, name).with_kwargs(kwargs);
+  } catch (const Error& e) {
+    if (e.context().key != "chat_template_kwargs") throw;
+    ErrorContext ctx = e.context();
+    ctx.key = "model.chat_template_kwargs";
+    throw Error(e.kind(), e.message(), ctx);
+  }
 }
 
 data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::string& model_path,

@@ -24,7 +24,8 @@ data::Tokenizer prepare_tokenizer(const TokenizerSection& section, const std::st
                                   const std::string& cache_path);
 
 // The chat template: the recipe's, or for "auto" the model folder's (plain if none).
-data::ChatTemplate resolve_chat_template(const std::string& name, const std::string& model_path);
+data::ChatTemplate resolve_chat_template(const std::string& name, const std::string& model_path,
+                                         const nlohmann::ordered_json& kwargs = nlohmann::ordered_json::object());
 
 // A from-scratch model config sized by `s`, with the tokenizer's vocabulary and ids.
 model::LlamaConfig scratch_config(const ScratchModelSection& s, const data::Tokenizer& tok);

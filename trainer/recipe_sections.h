@@ -84,6 +84,9 @@ struct ModelSection {
   // auto (the folder's own Jinja template, else plain) | jinja | plain | chatml | llama2 |
   // a .jinja / .json template file (data::load_chat_template)
   std::string chat_template = "auto";
+  // Keyword arguments the Jinja template reads, as transformers' apply_chat_template takes
+  // them (e.g. {enable_thinking: false} for Qwen3); none for a built-in template.
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();
   ScratchModelSection from_scratch;
   template <class V>
   void visit(V& v) {
@@ -91,6 +94,9 @@ struct ModelSection {
     v.field("chat_template", chat_template, "auto | jinja | plain | chatml | llama2 | a .jinja file");
     v.check(data::is_chat_template_setting(chat_template), "chat_template",
             std::string("must be ") + data::kChatTemplateSettings + ", got '" + chat_template + "'");
+    v.field("chat_template_kwargs", chat_template_kwargs, "template keyword arguments, e.g. {enable_thinking: false}");
+    v.check(chat_template_kwargs.is_object() || chat_template_kwargs.is_null(), "chat_template_kwargs",
+            "must be a map of name: value");
     v.section("from_scratch", from_scratch);
   }
 };

@@ -64,7 +64,8 @@ RecipeStart start_recipe(const RunSection& run, const RunIdentity& identity, con
   const std::string chosen = dist::broadcast_string(*pg, resume ? resume->path : "", 0);
   const int64_t chosen_step = static_cast<int64_t>(dist::all_reduce_sum(*pg, rank0 && resume ? resume->step : 0.0));
   if (!rank0 && !chosen.empty()) resume = CheckpointInfo{chosen, chosen_step};
-  const data::ChatTemplate chat_template = resolve_chat_template(model.chat_template, model.path);
+  const data::ChatTemplate chat_template =
+      resolve_chat_template(model.chat_template, model.path, model.chat_template_kwargs);
   log::info("chat template: " + chat_template.name());
   // A tokenizer trained on the data is trained once, by rank 0; the others load it.
   const std::string tokenizer_cache = (fs::path(output_dir) / "tokenizer" / "tokenizer.model").string();

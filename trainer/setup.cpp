@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "core/cuda_runtime.h"
 #include "core/error.h"
 
 namespace fw::trainer {
@@ -28,7 +29,7 @@ at::Device setup_runtime(const RuntimeOptions& o) {
     throw_invalid("unknown device '" + o.device + "'", {.key = "device", .hint = "cpu, cuda or cuda:N"});
   }
   if (device.is_cuda() && !at::globalContext().hasCUDA())
-    throw_invalid("CUDA was requested but no GPU or CUDA runtime is available", {.key = "device"});
+    throw_invalid("CUDA was requested but no GPU or CUDA runtime is available", {.key = "device", .hint = cuda_runtime_note()});
   if (device.is_cuda() && o.distributed) {
     if (device.has_index())
       throw_invalid("device '" + o.device + "' would put every rank on one GPU", {.key = "device",

@@ -5,6 +5,8 @@
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "data/tokenizers/hf_components.h"
 
@@ -53,6 +55,8 @@ void unicode_normalize(NormalizedString& s, UnicodeForm form) {
   const icu::Normalizer2* n = icu_normalizer(form);
   UErrorCode st = U_ZERO_ERROR;
   const std::string& text = s.text();
+  // ASCII is in every normalization form (the common case: templates, code, English).
+  if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return;
   if (n->isNormalized(icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))), st) &&
       U_SUCCESS(st))
     return;

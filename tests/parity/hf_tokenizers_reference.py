@@ -355,6 +355,10 @@ def real_vocabularies(out_dir):
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.remove(os.path.join(out_dir, "reference.json"))  # not complete until written again
+    except FileNotFoundError:
+        pass
     ref = []
     for build in BUILDERS:
         tok, lossless = build()
@@ -374,10 +378,12 @@ def main():
         status["error"] = f"{type(e).__name__}: {e}" if isinstance(e, hf_real_vocabularies.MissingPeer) \
             else traceback.format_exc()
         print(status["error"], file=sys.stderr)
-    with open(os.path.join(out_dir, "reference.json"), "w", encoding="utf-8") as f:
-        json.dump(ref, f, ensure_ascii=False)
     with open(os.path.join(out_dir, "real_status.json"), "w", encoding="utf-8") as f:
         json.dump(status, f, ensure_ascii=False)
+    # reference.json last and by rename: a folder holding it is complete.
+    with open(os.path.join(out_dir, "reference.json.tmp"), "w", encoding="utf-8") as f:
+        json.dump(ref, f, ensure_ascii=False)
+    os.replace(os.path.join(out_dir, "reference.json.tmp"), os.path.join(out_dir, "reference.json"))
     print(f"{len(BUILDERS)} trained tokenizers x {len(CORPUS)} strings, {len(status['names'])} real vocabularies x "
           f"{len(REAL_TEXTS)} strings -> {out_dir}")
 

@@ -35,13 +35,21 @@ fw_add_test(test_jinja_parity
   LIBS fw_data
   LABELS parity)
 
-# Parity of the native tokenizer.json loader with the installed `tokenizers`: the test runs
-# tests/parity/hf_tokenizers_reference.py, which trains one tokenizer.json per style and
-# component and records the library's encodings of a corpus, and compares.
+# Parity of the native tokenizer.json loader with the installed `tokenizers`: a fixture runs
+# tests/parity/hf_tokenizers_reference.py once per ctest run, which trains one
+# tokenizer.json per style and component, converts the real vocabularies and records the
+# libraries' encodings of a corpus; the tests compare.
+add_test(NAME hf_tokenizers_reference
+         COMMAND ${FLYWHEEL_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/parity/hf_tokenizers_reference.py
+                 ${CMAKE_BINARY_DIR}/hf-tokenizers-ref)
+set_tests_properties(hf_tokenizers_reference PROPERTIES
+  FIXTURES_SETUP hf_tokenizers_reference LABELS parity TIMEOUT 600
+  ENVIRONMENT "HF_HUB_OFFLINE=1;OMP_NUM_THREADS=1")
 fw_add_test(test_hf_tokenizers_parity
   SOURCES parity/test_hf_tokenizers_parity.cpp
   LIBS fw_data
-  LABELS parity)
+  LABELS parity
+  FIXTURES hf_tokenizers_reference)
 
 # `flywheel template` / `flywheel tokenize` on tokenizer-only folders against transformers'
 # apply_chat_template (text, ids, assistant masks): tests/parity/template_cli_reference.py.

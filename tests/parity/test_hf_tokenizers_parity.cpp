@@ -30,8 +30,14 @@
 namespace {
 using nlohmann::json;
 
+// The ctest fixture hf_tokenizers_reference writes the references once per ctest run
+// (FW_BINARY_DIR/hf-tokenizers-ref, or FW_HF_TOKENIZERS_REF); a test binary run on its own
+// without them makes its own.
 const std::string& reference_dir() {
   static const std::string dir = [] {
+    const char* env = std::getenv("FW_HF_TOKENIZERS_REF");
+    const std::string shared = env ? env : std::string(FW_BINARY_DIR) + "/hf-tokenizers-ref";
+    if (std::filesystem::exists(shared + "/reference.json")) return shared;
     const std::string d = fw::testing::tmp_dir() + "/hf_tokenizers." + std::to_string(getpid());
     const std::string cmd = std::string(FW_PYTHON) + " " + FW_SOURCE_DIR +
                             "/tests/parity/hf_tokenizers_reference.py " + d + " > /dev/null";

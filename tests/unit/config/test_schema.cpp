@@ -344,5 +344,30 @@ TEST(ConfigSchema, UnknownEnumNameIsRefusedWithThePathAndTheNames) {
   EXPECT_THROW(parse_recipe_string<Painted>("color: 3\n", "p.yaml"), Error);
 }
 
+struct WithKwargs {
+  nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();
+  template <class V>
+  void visit(V& v) {
+    v.field("kwargs", kwargs);
+  }
+};
+
+// A free-form value (a chat template's keyword arguments) keeps YAML's core-schema types,
+// nesting and key order, and dumps back to the same value.
+TEST(ConfigSchema, JsonValueKeepsYamlTypesAndOrder) {
+  const WithKwargs w = parse_recipe_string<WithKwargs>(
+      "kwargs:\n  enable_thinking: false\n  date_string: 26 Jul 2024\n  n: 3\n  t: 0.5\n  quoted: \"true\"\n"
+      "  none: null\n  model: 7b-chat\n  list: [1, two]\n  nested: {b: 1, a: -2.5e3}\n",
+      "k.yaml");
+  const auto want = nlohmann::ordered_json::parse(
+      R"({"enable_thinking": false, "date_string": "26 Jul 2024", "n": 3, "t": 0.5, "quoted": "true", "none": null,
+          "model": "7b-chat", "list": [1, "two"], "nested": {"b": 1, "a": -2500.0}})");
+  EXPECT_EQ(w.kwargs, want);
+  EXPECT_EQ(w.kwargs.dump(), want.dump());  // the order as written
+  EXPECT_EQ(parse_recipe_string<WithKwargs>("", "k.yaml").kwargs, nlohmann::ordered_json::object());
+  const WithKwargs back = parse_recipe_string<WithKwargs>(dump_yaml(w), "dumped.yaml");
+  EXPECT_EQ(back.kwargs.dump(), want.dump());
+}
+
 }  // namespace
 }  // namespace fw::config::test

@@ -368,3 +368,42 @@ TEST(ChatTemplate, NamesAndDetection) {
   write_file(dir + "/tokenizer_config.json", "{ broken");
   EXPECT_THROW(detect_template(dir, TemplateKind::Plain), fw::Error);
 }
+
+// A recipe's chat_template_kwargs reach a model's own Jinja template (Qwen3's
+// enable_thinking), tools reach it too, and a built-in template refuses both.
+TEST(ChatTemplate, KwargsAndToolsReachTheModelsOwnTemplate) {
+  const Tokenizer& tok = shared_tokenizer();
+  const std::string dir = scratch_dir("kwargs");
+  write_file(dir + "/chat_template.jinja",
+             "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+             "{% if tools %}tools:{% for t in tools %} {{ t.function.name }}{% endfor %}\n{% endif %}"
+             "{% if add_generation_prompt %}<|im_start|>assistant\n"
+             "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}"
+             "{% endif %}");
+  const auto tmpl = fw::data::load_chat_template(dir, "auto");
+  ASSERT_TRUE(tmpl.is_jinja());
+  const std::vector<Message> msgs = {{"user", "Hi", {}}};
+  const std::string thinking = render_chat_text(tok, tmpl, msgs, true);
+  EXPECT_EQ(thinking.find("<think>"), std::string::npos) << thinking;
+  const auto no_thinking = tmpl.with_kwargs({{"enable_thinking", false}});
+  EXPECT_NE(render_chat_text(tok, no_thinking, msgs, true).find("<think>\n\n</think>"), std::string::npos);
+  EXPECT_NE(no_thinking.name().find("enable_thinking"), std::string::npos) << no_thinking.name();
+  // The ids follow the rendered text.
+  EXPECT_NE(encode_chat(tok, no_thinking, msgs, true).ids, encode_chat(tok, tmpl, msgs, true).ids);
+
+  const nlohmann::ordered_json tools = nlohmann::ordered_json::parse(
+      R"([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}])");
+  const std::vector<Message> conv = {{"user", "Weather?", {}}, {"assistant", "Sunny.", {}}};
+  const Encoded with_tools = encode_chat(tok, tmpl, conv, false, MaskMode::AllAssistant, 0, tools);
+  EXPECT_NE(tok.decode(with_tools.ids).find("tools: get_weather"), std::string::npos) << tok.decode(with_tools.ids);
+
+  // Built-in templates read neither.
+  const fw::data::ChatTemplate plain = TemplateKind::Plain;
+  auto e = expect_error([&] { plain.with_kwargs({{"enable_thinking", false}}); });
+  EXPECT_EQ(e.context().key, "chat_template_kwargs");
+  EXPECT_NO_THROW(plain.with_kwargs(nlohmann::ordered_json::object()));
+  e = expect_error([&] { encode_chat(tok, plain, conv, false, MaskMode::AllAssistant, 0, tools); });
+  EXPECT_EQ(e.context().key, "tools");
+  e = expect_error([&] { tmpl.with_kwargs(nlohmann::ordered_json::array()); });
+  EXPECT_EQ(e.context().key, "chat_template_kwargs");
+}

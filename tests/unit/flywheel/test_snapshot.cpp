@@ -90,9 +90,14 @@ TEST(StageHash, ARecipeKeyAddedLaterIsLeftOutAtItsDefault) {
   ASSERT_NE(text.find("verifier: synthetic"), std::string::npos) << text;
   const std::string hashed = fw::flywheel::hashed_recipes(text);
   EXPECT_EQ(hashed.find("verifier:"), std::string::npos) << hashed;
-  EXPECT_EQ(hashed.size() + std::string("  verifier: synthetic  # synthetic | exact_match\n").size(), text.size());
+  EXPECT_EQ(hashed.find("chat_template_kwargs"), std::string::npos) << hashed;
+  EXPECT_EQ(hashed.size() + std::string("  verifier: synthetic  # synthetic | exact_match\n").size() +
+                std::string("  chat_template_kwargs: {}  # template keyword arguments, e.g. {enable_thinking: false}\n").size(),
+            text.size());
   r.eval.verifier = fw::trainer::VerifierKind::ExactMatch;  // not the default: it counts
   EXPECT_NE(fw::flywheel::hashed_recipes(fw::config::dump_yaml(r)).find("verifier: exact_match"), std::string::npos);
+  r.model.chat_template_kwargs = {{"enable_thinking", false}};
+  EXPECT_NE(fw::flywheel::hashed_recipes(fw::config::dump_yaml(r)).find("enable_thinking: false"), std::string::npos);
 }
 
 }  // namespace
