@@ -13,6 +13,17 @@
 
 namespace fw::arena {
 
+namespace {
+
+// A local competitor's template as its identity names it: the setting, and its keyword
+// arguments when it has any (battles under other arguments are other battles).
+std::string competitor_template(const CompetitorSection& c) {
+  const bool kwargs = c.chat_template_kwargs.is_object() && !c.chat_template_kwargs.empty();
+  return kwargs ? c.chat_template + " " + c.chat_template_kwargs.dump() : c.chat_template;
+}
+
+}  // namespace
+
 rollout::ChatParams chat_params(const SamplingSection& s) {
   rollout::ChatParams p;
   p.temperature = s.temperature;
@@ -43,8 +54,9 @@ rollout::EndpointOptions ArenaSetup::endpoint(const std::string& base_url, const
 }
 
 std::shared_ptr<LocalChatModel> ArenaSetup::local_model(const std::string& dir, const std::string& chat_template,
-                                                        int64_t max_batch) {
-  const std::string key = std::filesystem::absolute(dir).lexically_normal().string() + "|" + chat_template;
+                                                        int64_t max_batch, const nlohmann::ordered_json& template_kwargs) {
+  const std::string key = std::filesystem::absolute(dir).lexically_normal().string() + "|" + chat_template +
+                          (template_kwargs.is_object() && !template_kwargs.empty() ? "|" + template_kwargs.dump() : "");
   if (auto it = loaded_.find(key); it != loaded_.end())
     if (auto alive = it->second.lock()) return alive;
   LocalChatOptions o;
@@ -55,6 +67,7 @@ std::shared_ptr<LocalChatModel> ArenaSetup::local_model(const std::string& dir, 
   if (compute_.dtype == "float32") o.dtype = c10::kFloat;
   if (compute_.dtype == "bfloat16") o.dtype = c10::kBFloat16;
   o.template_name = chat_template;
+  if (template_kwargs.is_object()) o.template_kwargs = template_kwargs;
   o.max_batch = max_batch;
   auto m = std::make_shared<LocalChatModel>(LocalChatModel::load(dir, o));
   loaded_[key] = m;
@@ -77,8 +90,9 @@ std::vector<std::unique_ptr<Competitor>> ArenaSetup::competitors(const std::vect
         if (!std::filesystem::exists(std::filesystem::path(c.model) / "config.json"))
           throw_invalid("no model folder (config.json) at " + c.model, {.file = c.model, .key = "model"});
         out.push_back(std::make_unique<LocalCompetitor>(
-            c.name, c.model, c.chat_template,
-            [this, c] { return local_model(c.model, c.chat_template, c.max_batch); }, chat_params(c.sampling)));
+            c.name, c.model, competitor_template(c),
+            [this, c] { return local_model(c.model, c.chat_template, c.max_batch, c.chat_template_kwargs); },
+            chat_params(c.sampling)));
       }
     } catch (const Error& e) {
       ErrorContext ctx = e.context();

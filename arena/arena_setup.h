@@ -22,7 +22,8 @@ class ArenaSetup {
   std::unique_ptr<Judge> judge(const JudgeSection& section);
 
  private:
-  std::shared_ptr<LocalChatModel> local_model(const std::string& dir, const std::string& chat_template, int64_t max_batch);
+  std::shared_ptr<LocalChatModel> local_model(const std::string& dir, const std::string& chat_template, int64_t max_batch,
+                                              const nlohmann::ordered_json& template_kwargs = nlohmann::ordered_json::object());
   rollout::EndpointOptions endpoint(const std::string& base_url, const std::string& model, const std::string& key_env) const;
   ClientSection client_;
   ArenaDeviceSection compute_;

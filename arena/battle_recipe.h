@@ -34,6 +34,8 @@ struct CompetitorSection {
   std::string kind = "local";        // local | remote | simulated
   std::string model;                 // local: checkpoint folder; remote: the model id sent
   std::string chat_template = "auto";  // local: auto | plain | chatml | llama2
+  // local: keyword arguments for the model's own template (e.g. {enable_thinking: false})
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();
   int64_t max_batch = 16;            // local: sequences per generate call
   std::string base_url;              // remote: e.g. http://host:8000/v1
   std::string api_key_env;           // remote: NAME of the variable holding the key
@@ -50,6 +52,9 @@ struct CompetitorSection {
     v.field("chat_template", chat_template, "auto | jinja | plain | chatml | llama2 | a .jinja file");
     v.check(data::is_chat_template_setting(chat_template), "chat_template",
             std::string("must be ") + data::kChatTemplateSettings + ", got '" + chat_template + "'");
+    v.field("chat_template_kwargs", chat_template_kwargs, "local: template keyword arguments, e.g. {enable_thinking: false}");
+    v.check(chat_template_kwargs.is_object() || chat_template_kwargs.is_null(), "chat_template_kwargs",
+            "must be a map of name: value");
     v.field("max_batch", max_batch, "local: sequences per generate call").min(1);
     v.field("base_url", base_url, "remote: OpenAI-compatible base URL (…/v1)");
     v.field("api_key_env", api_key_env, "remote: environment variable holding the API key");

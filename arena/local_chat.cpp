@@ -54,6 +54,13 @@ struct LocalChatModel::State {
   }
 
   std::vector<int64_t> encode(const CompletionJob& j) const {
+    if (!j.prompt && j.template_kwargs.is_object() && !j.template_kwargs.empty()) {
+      nlohmann::ordered_json kwargs = tmpl.kwargs();
+      for (const auto& [k, v] : j.template_kwargs.items()) kwargs[k] = v;
+      const std::vector<int32_t> ids =
+          data::encode_generation_prompt(tok(), tmpl.with_kwargs(std::move(kwargs)), j.messages, "", "request");
+      return std::vector<int64_t>(ids.begin(), ids.end());
+    }
     const std::vector<int32_t> ids =
         j.prompt ? data::encode_generation_prompt(tok(), std::nullopt, {}, *j.prompt, "request")
                  : data::encode_generation_prompt(tok(), tmpl, j.messages, "", "request");
@@ -76,6 +83,7 @@ LocalChatModel LocalChatModel::load(const std::string& model_dir, LocalChatOptio
   if (s->name.empty()) s->name = fs::path(model_dir).lexically_normal().parent_path().filename().string();
   s->tmpl = opts.template_name == "auto" ? data::declared_template(model_dir).value_or(data::TemplateKind::Plain)
                                          : data::load_chat_template(model_dir, opts.template_name);
+  s->tmpl = s->tmpl.with_kwargs(opts.template_kwargs);
   s->template_label = s->tmpl.name();
   s->tok_ = data::Tokenizer::load(model_dir);
   s->lm = model::load_causal_lm(model_dir, {.dtype = opts.dtype, .device = opts.device});

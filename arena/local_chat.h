@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "rollout/openai_client.h"
 
 namespace fw::arena {
@@ -37,6 +39,9 @@ struct LocalChatOptions {
   std::optional<c10::ScalarType> dtype;  // default: the checkpoint's own
   // auto (the folder's declared template, plain when it declares none) | plain | chatml | llama2
   std::string template_name = "auto";
+  // Keyword arguments for the model's own Jinja template (a recipe's chat_template_kwargs,
+  // e.g. {enable_thinking: false}); refused for a built-in template.
+  nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
   int64_t max_batch = 8;                 // live sequences at most (complete(); a job with more choices runs alone)
 };
 
@@ -56,6 +61,9 @@ struct CompletionJob {
   rollout::ChatParams params;           // a seed makes every choice reproducible
   int64_t n = 1;                        // choices, sampled from one prefill of the prompt
   int64_t top_logprobs = -1;            // -1: no log-probs; 0..20: with that many alternatives
+  // This request's template keyword arguments (vLLM's chat_template_kwargs), over the
+  // model's own; empty: the model's.
+  nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
 
   // Streaming: called on the generating thread as a choice's text grows (delta: whole
   // characters, never a stop string's start; logprobs: the tokens generated since the last

@@ -63,7 +63,7 @@ const std::set<std::string>& known_fields(Endpoint e) {
       "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop", "n",
       "stream", "stream_options", "logprobs", "top_logprobs", "user", "presence_penalty", "frequency_penalty",
       "logit_bias", "response_format", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls",
-      "audio", "modalities", "prediction", "web_search_options", "reasoning_effort"};
+      "audio", "modalities", "prediction", "web_search_options", "reasoning_effort", "chat_template_kwargs"};
   static const std::set<std::string> completions = {
       "model", "prompt", "temperature", "top_p", "max_tokens", "seed", "stop", "n", "stream", "stream_options",
       "logprobs", "user", "presence_penalty", "frequency_penalty", "logit_bias", "echo", "suffix", "best_of"};
@@ -156,6 +156,10 @@ ServedRequest parse_served_request(const Json& j, Endpoint e) {
   if (e == Endpoint::Chat) {
     if (!j.contains("messages")) bad("messages", "is missing");
     base.messages = data::parse_messages(j["messages"]);
+    if (present(j, "chat_template_kwargs")) {  // vLLM's extension, e.g. {"enable_thinking": false}
+      if (!j["chat_template_kwargs"].is_object()) bad("chat_template_kwargs", "must be an object");
+      base.template_kwargs = nlohmann::ordered_json::parse(j["chat_template_kwargs"].dump());
+    }
     r.jobs.push_back(std::move(base));
   } else {
     if (!j.contains("prompt")) bad("prompt", "is missing");

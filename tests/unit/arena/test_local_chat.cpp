@@ -6,6 +6,8 @@
 
 #include "arena/local_chat.h"
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include "core/error.h"
@@ -229,6 +231,41 @@ TEST_F(LocalChat, AShortJobStartedMidwayFinishesBeforeALongOne) {
   EXPECT_EQ(order, (std::vector<int64_t>{short_ticket, long_ticket}));
   EXPECT_EQ(got[short_ticket].choices[0].text, short_alone[0].choices[0].text);
   EXPECT_EQ(got[long_ticket].choices[0].text, long_alone[0].choices[0].text);
+}
+
+}  // namespace
+
+namespace {
+
+// A model's own template reads the model's chat_template_kwargs and each request's over
+// them (vLLM's chat_template_kwargs); a built-in template refuses them.
+TEST_F(LocalChat, TemplateKwargsFromTheModelAndTheRequest) {
+  namespace fs = std::filesystem;
+  const std::string dir = fw::testing::tmp_dir() + "/local_chat_jinja";
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(model_dir()))
+    fs::copy_file(e.path(), dir + "/" + e.path().filename().string(), fs::copy_options::overwrite_existing);
+  std::ofstream(dir + "/chat_template.jinja")
+      << "{% for m in messages %}User: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}Assistant:"
+         "{% if brief is defined and brief %} In short,{% endif %}{% endif %}";
+  const LocalChatModel plain_model = LocalChatModel::load(dir, {.template_name = "jinja"});
+  const LocalChatModel brief_model =
+      LocalChatModel::load(dir, {.template_name = "jinja", .template_kwargs = {{"brief", true}}});
+  CompletionJob job;
+  job.messages = {{"user", "what is 5 plus 2?"}};
+  const int64_t base = plain_model.check(job);
+  EXPECT_GT(brief_model.check(job), base);
+  job.template_kwargs = {{"brief", true}};
+  EXPECT_EQ(plain_model.check(job), brief_model.check(CompletionJob{.messages = job.messages}));
+  job.template_kwargs = {{"brief", false}};  // the request's win
+  EXPECT_EQ(brief_model.check(job), base);
+
+  try {
+    LocalChatModel::load(model_dir(), {.template_name = "plain", .template_kwargs = {{"brief", true}}});
+    ADD_FAILURE() << "a built-in template took keyword arguments";
+  } catch (const fw::Error& e) {
+    EXPECT_EQ(e.context().key, "chat_template_kwargs") << e.what();
+  }
 }
 
 }  // namespace

@@ -44,6 +44,14 @@ TEST(OpenAIRequest, ChatFieldsAreRead) {
   EXPECT_EQ(parse_served_request(chat(R"(, "logprobs": true)"), Endpoint::Chat).jobs[0].top_logprobs, 0);
 }
 
+// vLLM's chat_template_kwargs (e.g. Qwen3's enable_thinking) travel with the request.
+TEST(OpenAIRequest, ChatTemplateKwargsAreRead) {
+  const auto r = parse_served_request(chat(R"(, "chat_template_kwargs": {"enable_thinking": false, "a": [1]})"),
+                                      Endpoint::Chat);
+  EXPECT_EQ(r.jobs[0].template_kwargs, nlohmann::ordered_json::parse(R"({"a": [1], "enable_thinking": false})"));
+  EXPECT_TRUE(parse_served_request(chat(""), Endpoint::Chat).jobs[0].template_kwargs.empty());
+}
+
 TEST(OpenAIRequest, CompletionsTakeRawPromptsAndTheLegacyDefaults) {
   const auto r = parse_served_request(Json::parse(R"({"prompt": ["a", "b"], "n": 2, "logprobs": 3})"),
                                       Endpoint::Completions);
@@ -78,6 +86,7 @@ TEST(OpenAIRequest, BadFieldsAreRefusedByName) {
       {R"(, "stream_options": {"include_usage": true})", "stream_options"},
       {R"(, "stream": true, "stream_options": {"other": 1})", "stream_options.other"},
       {R"(, "top_logprobs": 2)", "top_logprobs"},
+      {R"(, "chat_template_kwargs": [1])", "chat_template_kwargs"},
       {R"(, "logprobs": true, "top_logprobs": 21)", "top_logprobs"},
       {R"(, "logprobs": 3)", "logprobs"},
       {R"(, "tools": [{"type": "function"}])", "tools"},
