@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/recipe_command.h"
+#include "core/cuda_runtime.h"
 #include "apps/testset_recipe.h"
 #include "arena/decontaminate.h"
 #include "arena/difficulty_judge.h"
@@ -67,7 +68,8 @@ Embedder make_embedder(const TestsetRecipe& r, const std::vector<arena::PoolItem
     throw_invalid("unknown device '" + s.device + "'", {.key = "embedding.device", .hint = "cpu, cuda or cuda:N"});
   }
   if (o.device.is_cuda() && !at::globalContext().hasCUDA())
-    throw_invalid("CUDA was requested but no GPU or CUDA runtime is available", {.key = "embedding.device"});
+    throw_invalid("CUDA was requested but no GPU or CUDA runtime is available",
+                  {.key = "embedding.device", .hint = cuda_runtime_note()});
   if (s.dtype != "auto") o.dtype = model::dtype_from_name(s.dtype);
   if (!fs::is_directory(s.model)) throw_invalid("model folder not found: " + s.model, {.key = "embedding.model"});
   e.model = std::make_unique<arena::ModelEmbedder>(s.model, o);

@@ -19,7 +19,8 @@ namespace {
 // arguments when it has any (battles under other arguments are other battles).
 std::string competitor_template(const CompetitorSection& c) {
   const bool kwargs = c.chat_template_kwargs.is_object() && !c.chat_template_kwargs.empty();
-  return kwargs ? c.chat_template + " " + c.chat_template_kwargs.dump() : c.chat_template;
+  // (keys sorted: the same arguments in another order are the same competitor)
+  return kwargs ? c.chat_template + " " + nlohmann::json::parse(c.chat_template_kwargs.dump()).dump() : c.chat_template;
 }
 
 }  // namespace
@@ -56,7 +57,7 @@ rollout::EndpointOptions ArenaSetup::endpoint(const std::string& base_url, const
 std::shared_ptr<LocalChatModel> ArenaSetup::local_model(const std::string& dir, const std::string& chat_template,
                                                         int64_t max_batch, const nlohmann::ordered_json& template_kwargs) {
   const std::string key = std::filesystem::absolute(dir).lexically_normal().string() + "|" + chat_template +
-                          (template_kwargs.is_object() && !template_kwargs.empty() ? "|" + template_kwargs.dump() : "");
+                          (template_kwargs.is_object() && !template_kwargs.empty() ? "|" + nlohmann::json::parse(template_kwargs.dump()).dump() : "");
   if (auto it = loaded_.find(key); it != loaded_.end())
     if (auto alive = it->second.lock()) return alive;
   LocalChatOptions o;

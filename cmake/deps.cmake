@@ -49,6 +49,12 @@ pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 add_library(fw_torch INTERFACE)
 target_link_options(fw_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
 target_link_libraries(fw_torch INTERFACE torch_cpu_library c10 fw_cuda_runtime)
+# Nothing calls into fw_cuda_runtime (its work is its constructor), and LibTorch's link
+# flags leave --as-needed on, which would drop it: name it again with --no-as-needed.
+# (tests/unit/core.cmake's cuda_runtime_linked checks every program keeps it.)
+# (One option: CMake folds repeated link options, so a separate --push-state would merge
+# with the one above.)
+target_link_options(fw_torch INTERFACE "LINKER:--push-state,--no-as-needed,$<TARGET_FILE:fw_cuda_runtime>,--pop-state")
 if(TARGET torch_cuda)
   target_compile_definitions(fw_torch INTERFACE $<TARGET_PROPERTY:torch_cuda,INTERFACE_COMPILE_DEFINITIONS>)
 endif()

@@ -117,6 +117,11 @@ nlohmann::ordered_json decode_json(const Node& node, const std::string& path) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
+  // YAML 1.1's booleans would read as true-ish strings here: ask for what is meant.
+  for (const char* word : {"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N"})
+    if (s == word)
+      fail(node.origin, path, "'" + s + "' is ambiguous (YAML 1.1 reads it as a boolean)",
+           "write true or false for a boolean, or quote it for a string");
   if (integer_syntax(s)) {
     std::string_view digits = s;
     if (digits[0] == '+') digits.remove_prefix(1);

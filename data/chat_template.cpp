@@ -389,6 +389,10 @@ ChatTemplate ChatTemplate::with_kwargs(nlohmann::ordered_json kwargs) const {
   if (kwargs.is_null()) kwargs = nlohmann::ordered_json::object();
   if (!kwargs.is_object())
     throw_invalid(std::string("expected a map of name: value, got ") + kwargs.type_name(), {.key = "chat_template_kwargs"});
+  for (const char* reserved : {"messages", "tools", "documents", "add_generation_prompt"})
+    if (kwargs.contains(reserved))
+      throw_invalid(std::string("'") + reserved + "' is set by flywheel for each conversation, not a keyword argument",
+                    {.key = "chat_template_kwargs"});
   if (!jinja_ && !kwargs.empty())
     throw_invalid("the built-in " + template_name(kind_) + " template reads no keyword arguments",
                   {.key = "chat_template_kwargs", .hint = "they are for a model's own Jinja template (chat_template: auto or jinja)"});

@@ -34,7 +34,12 @@ std::string stage_inputs(const RunContext& run, const StageSlot& slot, const Sna
   if (r.gate.enabled)
     arena_id["gate"] = {{"min_win_rate", r.gate.min_win_rate}, {"on_fail", name_of(r.gate.on_fail)},
                         {"bootstrap", r.gate.bootstrap}, {"retries", plan.retries}};
-  for (const auto& comp : r.competitors) arena_id["competitors"].push_back(comp.name + ":" + comp.kind + ":" + comp.model);
+  for (const auto& comp : r.competitors) {
+    std::string id = comp.name + ":" + comp.kind + ":" + comp.model;
+    if (comp.chat_template_kwargs.is_object() && !comp.chat_template_kwargs.empty())  // (absent before: hashes kept)
+      id += ":" + nlohmann::json::parse(comp.chat_template_kwargs.dump()).dump();
+    arena_id["competitors"].push_back(id);
+  }
   return sha256_hex(slot.id + "\n" + hashed_recipes(plan.recipes) + files_sha({run.slice_file(slot.slice)}) + target.sha + arena_id.dump());
 }
 

@@ -197,8 +197,10 @@ std::vector<std::pair<std::string, std::string>> yaml_keys(const std::string& ya
   std::vector<std::pair<std::string, std::string>> out;
   // Maps are walked into dotted paths; every other node is one value, written in YAML's
   // flow style (a list as "[a, b]", a string that needs quotes quoted, "" as "\"\"").
+  // A free-form map (a template's keyword arguments) is one value too: a name added to it
+  // is the user's change, not another flywheel version's.
   std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& node, const std::string& path) {
-    if (node.IsMap() && node.size() > 0) {
+    if (node.IsMap() && node.size() > 0 && !ends_with(path, "chat_template_kwargs")) {
       for (const auto& kv : node) walk(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar());
       return;
     }

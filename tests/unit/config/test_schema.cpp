@@ -367,6 +367,11 @@ TEST(ConfigSchema, JsonValueKeepsYamlTypesAndOrder) {
   EXPECT_EQ(parse_recipe_string<WithKwargs>("", "k.yaml").kwargs, nlohmann::ordered_json::object());
   const WithKwargs back = parse_recipe_string<WithKwargs>(dump_yaml(w), "dumped.yaml");
   EXPECT_EQ(back.kwargs.dump(), want.dump());
+  // YAML 1.1's yes/no/on/off would be true-ish strings to a template: refused, with the key.
+  EXPECT_NE(error_of([] { parse_recipe_string<WithKwargs>("kwargs:\n  enable_thinking: no\n", "k.yaml"); })
+                .find("kwargs.enable_thinking"),
+            std::string::npos);
+  EXPECT_EQ(parse_recipe_string<WithKwargs>("kwargs:\n  answer: \"no\"\n", "k.yaml").kwargs["answer"], "no");
 }
 
 }  // namespace

@@ -404,6 +404,8 @@ TEST(ChatTemplate, KwargsAndToolsReachTheModelsOwnTemplate) {
   EXPECT_NO_THROW(plain.with_kwargs(nlohmann::ordered_json::object()));
   e = expect_error([&] { encode_chat(tok, plain, conv, false, MaskMode::AllAssistant, 0, tools); });
   EXPECT_EQ(e.context().key, "tools");
+  e = expect_error([&] { tmpl.with_kwargs({{"add_generation_prompt", true}}); });  // flywheel's to set
+  EXPECT_EQ(e.context().key, "chat_template_kwargs");
   e = expect_error([&] { tmpl.with_kwargs(nlohmann::ordered_json::array()); });
   EXPECT_EQ(e.context().key, "chat_template_kwargs");
 }

@@ -151,6 +151,22 @@ TEST(RunFingerprint, AFieldOfAnotherVersionIsNoDifferenceButAnAddedFileIs) {
   EXPECT_EQ(fingerprint_differences(old_fp, new_fp).size(), 2u);
 }
 
+// A template's keyword arguments are one value: adding a name to them is a change of the
+// recipe, not a field of another version.
+TEST(RunFingerprint, TemplateKwargsAreOneValueSoAnAddedNameIsAChange) {
+  const auto keys = [](const std::string& yaml) {
+    ordered_json k = ordered_json::object();
+    for (const auto& [key, v] : yaml_keys(yaml)) k[key] = v;
+    return ordered_json{{"keys", k}};
+  };
+  const ordered_json none = keys("model:\n  chat_template_kwargs: {}\n");
+  const ordered_json off = keys("model:\n  chat_template_kwargs:\n    enable_thinking: false\n");
+  ASSERT_TRUE(off["keys"].contains("model.chat_template_kwargs")) << off.dump();
+  EXPECT_EQ(fingerprint_differences(none, off).size(), 1u);
+  EXPECT_EQ(fingerprint_differences(off, none).size(), 1u);
+  EXPECT_TRUE(fingerprint_differences(off, off).empty());
+}
+
 TEST(RunFingerprint, DifferencesNameEachChangedKeyButNotTheSafeOnes) {
   const std::string dir = fresh_dir();
   write(dir + "/data.jsonl", "{\"messages\": []}\n");
