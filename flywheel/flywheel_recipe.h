@@ -101,6 +101,9 @@ struct TargetSection {
   std::string start;               // a checkpoint folder; empty = train SFT-I0 on D0
   TrainerStageSection sft0;        // SFT-I0's recipe (when start is empty)
   arena::SamplingSection sampling; // how the target answers in battles
+  // Keyword arguments for the target's own Jinja template (e.g. {enable_thinking: false}),
+  // in its battles and in every stage's trainer (whose recipes may not set others).
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();
   int64_t max_batch = 32;
   template <class V>
   void visit(V& v) {
@@ -108,6 +111,9 @@ struct TargetSection {
     v.field("start", start, "starting checkpoint; empty = train SFT-I0 on D0");
     v.section("sft0", sft0);
     v.section("sampling", sampling);
+    v.field("chat_template_kwargs", chat_template_kwargs, "the target's template keyword arguments, in battles and training");
+    v.check(chat_template_kwargs.is_object() || chat_template_kwargs.is_null(), "chat_template_kwargs",
+            "must be a map of name: value");
     v.field("max_batch", max_batch, "sequences per generate call in battles").min(1);
   }
 };

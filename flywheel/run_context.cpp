@@ -40,6 +40,7 @@ arena::CompetitorSection RunContext::as_competitor(const Snapshot& s) const {
   c.model = s.path;
   c.max_batch = recipe.target.max_batch;
   c.sampling = recipe.target.sampling;
+  if (recipe.target.chat_template_kwargs.is_object()) c.chat_template_kwargs = recipe.target.chat_template_kwargs;
   return c;
 }
 

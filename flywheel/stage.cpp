@@ -9,7 +9,7 @@ std::string attempt_suffix(size_t attempt) { return attempt ? ".retry" + std::to
 StageCommon StageContext::trainer_common() const {
   const FlywheelRecipe& r = run.recipe;
   return {slot.dir + "/train", target.path, {}, r.seed + slot.iteration * 100 + static_cast<int64_t>(slot.position),
-          r.deterministic};
+          r.deterministic, {}, r.target.chat_template_kwargs};
 }
 
 std::string StageContext::output_model(size_t attempt) const { return slot.dir + "/train" + attempt_suffix(attempt) + "/final"; }

@@ -28,6 +28,18 @@ void set_common(R& r, const StageCommon& c) {
     r.tokenizer = {};  // the model folder's own tokenizer
     r.model.chat_template = "auto";
   }
+  // The target trains under the keyword arguments it battles under: the flywheel's, which a
+  // stage recipe may repeat but not contradict.
+  const auto canonical = [](const nlohmann::ordered_json& j) {
+    return j.is_object() && !j.empty() ? nlohmann::json::parse(j.dump()) : nlohmann::json::object();
+  };
+  const nlohmann::json stage = canonical(r.model.chat_template_kwargs);
+  if (!stage.empty() && stage != canonical(c.chat_template_kwargs))
+    throw_invalid("a stage's trainer recipe sets model.chat_template_kwargs " + stage.dump() +
+                      " but the target battles under " + canonical(c.chat_template_kwargs).dump(),
+                  {.key = "target.chat_template_kwargs",
+                   .hint = "set them once, in target.chat_template_kwargs; trained and battled alike"});
+  if (canonical(c.chat_template_kwargs) != nlohmann::json::object()) r.model.chat_template_kwargs = c.chat_template_kwargs;
 }
 
 bool empty_file(const std::string& f) {

@@ -24,6 +24,7 @@ struct StageCommon {
   int64_t seed = 0;
   bool deterministic = false;
   std::vector<std::string> eval_files;  // DPO / RM: held-out pairs; PPO: held-out prompts (with references)
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();  // target.chat_template_kwargs
 };
 
 template <class Recipe>

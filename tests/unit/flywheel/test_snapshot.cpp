@@ -101,3 +101,35 @@ TEST(StageHash, ARecipeKeyAddedLaterIsLeftOutAtItsDefault) {
 }
 
 }  // namespace
+
+namespace {
+
+// target.chat_template_kwargs reach every stage's trainer recipe (what the target trains
+// under is what it battles under); a stage recipe that sets others is refused.
+TEST(StageRecipes, TheTargetsTemplateKwargsReachTheTrainerAndAreNotContradicted) {
+  fw::flywheel::TrainerStageSection s;
+  s.recipe = std::string(FW_SOURCE_DIR) + "/configs/sft/tiny.yaml";
+  fw::flywheel::StageCommon c;
+  c.output_dir = "out";
+  c.model_path = "snapshot";
+  c.train_files = {"a.jsonl"};
+  const auto plain = fw::flywheel::prepare_sft(s, "sft", c);
+  EXPECT_TRUE(plain.recipe.model.chat_template_kwargs.empty());
+  c.chat_template_kwargs = {{"enable_thinking", false}};
+  const auto p = fw::flywheel::prepare_sft(s, "sft", c);
+  EXPECT_EQ(p.recipe.model.chat_template_kwargs, c.chat_template_kwargs);
+  EXPECT_NE(p.yaml.find("enable_thinking: false"), std::string::npos) << p.yaml;
+  s.overrides = {"model.chat_template_kwargs={enable_thinking: false}"};  // repeating them is fine
+  EXPECT_NO_THROW(fw::flywheel::prepare_sft(s, "sft", c));
+  s.overrides = {"model.chat_template_kwargs={enable_thinking: true}"};
+  try {
+    fw::flywheel::prepare_sft(s, "sft", c);
+    ADD_FAILURE() << "contradicting kwargs were accepted";
+  } catch (const fw::Error& e) {
+    EXPECT_EQ(e.context().key, "target.chat_template_kwargs") << e.what();
+  }
+  c.chat_template_kwargs = nlohmann::ordered_json::object();  // none for the target, some for the stage
+  EXPECT_THROW(fw::flywheel::prepare_sft(s, "sft", c), fw::Error);
+}
+
+}  // namespace
