@@ -10,6 +10,7 @@
 #include "arena/simulated_competitor.h"
 #include "core/cuda_runtime.h"
 #include "core/json_io.h"
+#include "data/chat/template_kwargs.h"
 
 namespace fw::arena {
 
@@ -18,9 +19,8 @@ namespace {
 // A local competitor's template as its identity names it: the setting, and its keyword
 // arguments when it has any (battles under other arguments are other battles).
 std::string competitor_template(const CompetitorSection& c) {
-  const bool kwargs = c.chat_template_kwargs.is_object() && !c.chat_template_kwargs.empty();
-  // (keys sorted: the same arguments in another order are the same competitor)
-  return kwargs ? c.chat_template + " " + nlohmann::json::parse(c.chat_template_kwargs.dump()).dump() : c.chat_template;
+  const std::string kwargs = data::canonical_kwargs(c.chat_template_kwargs);
+  return kwargs.empty() ? c.chat_template : c.chat_template + " " + kwargs;
 }
 
 }  // namespace
@@ -57,7 +57,7 @@ rollout::EndpointOptions ArenaSetup::endpoint(const std::string& base_url, const
 std::shared_ptr<LocalChatModel> ArenaSetup::local_model(const std::string& dir, const std::string& chat_template,
                                                         int64_t max_batch, const nlohmann::ordered_json& template_kwargs) {
   const std::string key = std::filesystem::absolute(dir).lexically_normal().string() + "|" + chat_template +
-                          (template_kwargs.is_object() && !template_kwargs.empty() ? "|" + nlohmann::json::parse(template_kwargs.dump()).dump() : "");
+                          (template_kwargs.is_object() && !template_kwargs.empty() ? "|" + data::canonical_kwargs(template_kwargs) : "");
   if (auto it = loaded_.find(key); it != loaded_.end())
     if (auto alive = it->second.lock()) return alive;
   LocalChatOptions o;

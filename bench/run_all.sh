@@ -25,79 +25,65 @@ fi
 
 out="$BUILD_DIR/bench"
 mkdir -p "$out"
+options=("$@")  # this script's options after BUILD_DIR
+
+# build_if_missing TARGET: builds BUILD_DIR/bin/TARGET unless it is there.
+build_if_missing() {
+  if [ ! -x "$BUILD_DIR/bin/$1" ]; then
+    echo "[bench] building $1 in $BUILD_DIR" >&2
+    cmake --build "$BUILD_DIR" --target "$1"
+  fi
+}
+
+# when_quick ARG...: prints ARGs (one per line) when --quick is among this script's options.
+when_quick() {
+  local a
+  for a in "${options[@]}"; do [ "$a" = "--quick" ] && printf '%s\n' "$@"; done
+  return 0
+}
+
+# run_driver NAME DRIVER.py ARG...: one side-by-side driver, its table to NAME.md (and the
+# terminal), its figures to NAME.json.
+run_driver() {
+  local name=$1 driver=$2
+  shift 2
+  echo "[bench] $name (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  "$py" "$here/$driver" --out "$out/$name.json" "$@" | tee "$out/$name.md"
+  echo "[bench] wrote $out/$name.md and .json" >&2
+}
+
+threads=(--threads "${BENCH_THREADS:-2}")
 
 # --- model_vs_transformers: our Llama forward + generation vs transformers (eager, sdpa)
-binary="$BUILD_DIR/bin/fw-bench-model"
-if [ ! -x "$binary" ]; then
-  echo "[bench] building fw-bench-model in $BUILD_DIR" >&2
-  cmake --build "$BUILD_DIR" --target fw-bench-model
-fi
-echo "[bench] model_vs_transformers (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-"$py" "$here/model_vs_transformers.py" --binary "$binary" --threads "${BENCH_THREADS:-2}" \
-  --out "$out/model_vs_transformers.json" "$@" | tee "$out/model_vs_transformers.md"
-echo "[bench] wrote $out/model_vs_transformers.md and .json" >&2
+build_if_missing fw-bench-model
+model_bench="$BUILD_DIR/bin/fw-bench-model"
+run_driver model_vs_transformers model_vs_transformers.py --binary "$model_bench" "${threads[@]}" "${options[@]}"
 # The PPO rollout shape: generation only, 32 prompts per call.
-"$py" "$here/model_vs_transformers.py" --binary "$binary" --threads "${BENCH_THREADS:-2}" \
-  --gen-batch 32 --skip-forward --out "$out/generate_b32.json" "$@" | tee "$out/generate_b32.md"
-echo "[bench] wrote $out/generate_b32.md and .json" >&2
+run_driver generate_b32 model_vs_transformers.py --binary "$model_bench" "${threads[@]}" \
+  --gen-batch 32 --skip-forward "${options[@]}"
 
 # --- sft_vs_python: `flywheel sft` vs a plain PyTorch loop vs TRL's SFTTrainer
+build_if_missing flywheel
 flywheel="$BUILD_DIR/bin/flywheel"
-if [ ! -x "$flywheel" ]; then
-  echo "[bench] building flywheel in $BUILD_DIR" >&2
-  cmake --build "$BUILD_DIR" --target flywheel
-fi
-sft_args=()
-for a in "$@"; do [ "$a" = "--quick" ] && sft_args+=(--quick); done
+mapfile -t quick < <(when_quick --quick)
 # shellcheck disable=SC2206  # SFT_BENCH_ARGS is a plain word list
-sft_args+=(${SFT_BENCH_ARGS:-})
-echo "[bench] sft_vs_python (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-"$py" "$here/sft_vs_python.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
-  --out "$out/sft_vs_python.json" "${sft_args[@]}" | tee "$out/sft_vs_python.md"
-echo "[bench] wrote $out/sft_vs_python.md and .json" >&2
+run_driver sft_vs_python sft_vs_python.py --binary "$flywheel" "${threads[@]}" "${quick[@]}" ${SFT_BENCH_ARGS:-}
 
 # --- dpo_vs_trl: `flywheel dpo` vs TRL's DPOTrainer (live and precomputed reference log-probs)
-dpo_args=()
-for a in "$@"; do [ "$a" = "--quick" ] && dpo_args+=(--quick); done
 # shellcheck disable=SC2206  # DPO_BENCH_ARGS is a plain word list
-dpo_args+=(${DPO_BENCH_ARGS:-})
-echo "[bench] dpo_vs_trl (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-"$py" "$here/dpo_vs_trl.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
-  --out "$out/dpo_vs_trl.json" "${dpo_args[@]}" | tee "$out/dpo_vs_trl.md"
-echo "[bench] wrote $out/dpo_vs_trl.md and .json" >&2
+run_driver dpo_vs_trl dpo_vs_trl.py --binary "$flywheel" "${threads[@]}" "${quick[@]}" ${DPO_BENCH_ARGS:-}
 
 # --- dp_scaling: `flywheel sft` on 2 ranks x 1 thread (Gloo) vs 1 rank x 1 thread, same batch
-dp_args=()
-for a in "$@"; do [ "$a" = "--quick" ] && dp_args+=(--quick); done
-echo "[bench] dp_scaling (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-"$py" "$here/dp_scaling.py" --binary "$flywheel" --out "$out/dp_scaling.json" "${dp_args[@]}" | tee "$out/dp_scaling.md"
-echo "[bench] wrote $out/dp_scaling.md and .json" >&2
+run_driver dp_scaling dp_scaling.py --binary "$flywheel" "${quick[@]}"
 
 # --- elo_vs_python: `flywheel elo` (BT + 100 bootstrap rounds, 1.6 M battles) vs scikit-learn
-elo_args=()
-for a in "$@"; do [ "$a" = "--quick" ] && elo_args+=(--quick); done
-echo "[bench] elo_vs_python (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-"$py" "$here/elo_vs_python.py" --binary "$flywheel" --threads "${BENCH_THREADS:-2}" \
-  --out "$out/elo_vs_python.json" "${elo_args[@]}" | tee "$out/elo_vs_python.md"
-echo "[bench] wrote $out/elo_vs_python.md and .json" >&2
+run_driver elo_vs_python elo_vs_python.py --binary "$flywheel" "${threads[@]}" "${quick[@]}"
 
 # --- tokenizer_encode: native tokenizer.json encode_batch vs the `tokenizers` library (real GPT-2 vocabulary)
-tok_binary="$BUILD_DIR/bin/fw-bench-tokenizer"
-if [ ! -x "$tok_binary" ]; then
-  echo "[bench] building fw-bench-tokenizer in $BUILD_DIR" >&2
-  cmake --build "$BUILD_DIR" --target fw-bench-tokenizer
-fi
-tok_args=()
-for a in "$@"; do [ "$a" = "--quick" ] && tok_args+=(--mb 1 --rounds 1); done
-echo "[bench] tokenizer_encode (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-"$py" "$here/tokenizer_encode.py" --binary "$tok_binary" --out "$out/tokenizer_encode.json" "${tok_args[@]}" \
-  | tee "$out/tokenizer_encode.md"
-echo "[bench] wrote $out/tokenizer_encode.md and .json" >&2
+build_if_missing fw-bench-tokenizer
+mapfile -t tok_quick < <(when_quick --mb 1 --rounds 1)
+run_driver tokenizer_encode tokenizer_encode.py --binary "$BUILD_DIR/bin/fw-bench-tokenizer" "${tok_quick[@]}"
 
 # --- chat_template: `flywheel template` (render + tokenize + mask) vs transformers' apply_chat_template
-ct_args=()
-for a in "$@"; do [ "$a" = "--quick" ] && ct_args+=(--n 200 --reps 1); done
-echo "[bench] chat_template (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-"$py" "$here/chat_template.py" --flywheel "$flywheel" --out "$out/chat_template.json" "${ct_args[@]}" \
-  | tee "$out/chat_template.md"
-echo "[bench] wrote $out/chat_template.md and .json" >&2
+mapfile -t ct_quick < <(when_quick --n 200 --reps 1)
+run_driver chat_template chat_template.py --flywheel "$flywheel" "${ct_quick[@]}"

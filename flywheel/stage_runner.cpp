@@ -8,6 +8,7 @@
 #include "core/hash.h"
 #include "core/json_io.h"
 #include "core/log.h"
+#include "data/chat/template_kwargs.h"
 #include "flywheel/rank_sync.h"
 #include "flywheel/run_steps.h"
 #include "flywheel/stage.h"
@@ -36,8 +37,8 @@ std::string stage_inputs(const RunContext& run, const StageSlot& slot, const Sna
                         {"bootstrap", r.gate.bootstrap}, {"retries", plan.retries}};
   for (const auto& comp : r.competitors) {
     std::string id = comp.name + ":" + comp.kind + ":" + comp.model;
-    if (comp.chat_template_kwargs.is_object() && !comp.chat_template_kwargs.empty())  // (absent before: hashes kept)
-      id += ":" + nlohmann::json::parse(comp.chat_template_kwargs.dump()).dump();
+    const std::string kwargs = data::canonical_kwargs(comp.chat_template_kwargs);
+    if (!kwargs.empty()) id += ":" + kwargs;  // (absent before: hashes kept)
     arena_id["competitors"].push_back(id);
   }
   return sha256_hex(slot.id + "\n" + hashed_recipes(plan.recipes) + files_sha({run.slice_file(slot.slice)}) + target.sha + arena_id.dump());

@@ -5,6 +5,7 @@
 
 #include "config/recipe.h"
 #include "core/error.h"
+#include "data/chat/template_kwargs.h"
 
 namespace fw::flywheel {
 namespace {
@@ -30,16 +31,14 @@ void set_common(R& r, const StageCommon& c) {
   }
   // The target trains under the keyword arguments it battles under: the flywheel's, which a
   // stage recipe may repeat but not contradict.
-  const auto canonical = [](const nlohmann::ordered_json& j) {
-    return j.is_object() && !j.empty() ? nlohmann::json::parse(j.dump()) : nlohmann::json::object();
-  };
-  const nlohmann::json stage = canonical(r.model.chat_template_kwargs);
-  if (!stage.empty() && stage != canonical(c.chat_template_kwargs))
-    throw_invalid("a stage's trainer recipe sets model.chat_template_kwargs " + stage.dump() +
-                      " but the target battles under " + canonical(c.chat_template_kwargs).dump(),
+  const std::string stage = data::canonical_kwargs(r.model.chat_template_kwargs);
+  const std::string target = data::canonical_kwargs(c.chat_template_kwargs);
+  if (!stage.empty() && stage != target)
+    throw_invalid("a stage's trainer recipe sets model.chat_template_kwargs " + stage + " but the target battles under " +
+                      (target.empty() ? "none" : target),
                   {.key = "target.chat_template_kwargs",
                    .hint = "set them once, in target.chat_template_kwargs; trained and battled alike"});
-  if (canonical(c.chat_template_kwargs) != nlohmann::json::object()) r.model.chat_template_kwargs = c.chat_template_kwargs;
+  if (!target.empty()) r.model.chat_template_kwargs = c.chat_template_kwargs;
 }
 
 bool empty_file(const std::string& f) {

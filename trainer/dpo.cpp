@@ -20,6 +20,7 @@
 #include "core/hash.h"
 #include "data/collate.h"
 #include "data/chat/jinja_chat.h"
+#include "data/chat/template_kwargs.h"
 #include "data/preference_dataset.h"
 #include "losses/dpo.h"
 #include "losses/logprobs.h"
@@ -94,7 +95,7 @@ DpoResult run_dpo(const DpoRecipe& r, const std::string& resolved_config_yaml, c
     // A Jinja template enters the key by its text (the built-in ones by name, as before).
     const data::ChatTemplate& tmpl = session.chat_template();
     const std::string settings = (tmpl.is_jinja() ? "jinja:" + sha256_hex(tmpl.jinja().source()) +
-                                                        (tmpl.kwargs().empty() ? "" : ":" + nlohmann::json::parse(tmpl.kwargs().dump()).dump())
+                                                        (tmpl.kwargs().empty() ? "" : ":" + data::canonical_kwargs(tmpl.kwargs()))
                                                   : tmpl.name()) + "|" +
                                  std::to_string(r.data.max_seq_len) +
                                  "|" + std::string(name_of(r.data.truncation)) + "|" +
