@@ -36,7 +36,7 @@ data::JinjaChatTemplate load_template(const TemplateFlags& f) {
   return std::move(*tmpl);
 }
 
-nlohmann::ordered_json render_record(const data::Tokenizer& tok, const data::JinjaChatTemplate& tmpl,
+std::string render_record(const data::Tokenizer& tok, const data::JinjaChatTemplate& tmpl,
                                      const nlohmann::ordered_json& in, bool add_generation_prompt) {
   if (!in.is_object() || !in.contains("messages") || !in["messages"].is_array())
     throw_invalid("expected {\"messages\": [...], \"tools\": [...], \"kwargs\": {...}}", {.key = "messages"});
@@ -50,7 +50,14 @@ nlohmann::ordered_json render_record(const data::Tokenizer& tok, const data::Jin
   }
   req.add_generation_prompt = add_generation_prompt;
   const data::EncodedChat e = data::encode_jinja_chat(tok, tmpl, req);
-  return {{"text", e.text}, {"ids", e.ids}, {"assistant_mask", e.assistant_mask}};
+  // {"text": ..., "ids": [...], "assistant_mask": [...]}, written directly (the arrays are
+  // most of the line; building them as JSON values first costs more than the rendering).
+  std::string line = "{\"text\":" + json_line(e.text) + ",\"ids\":";
+  append_int_array(line, e.ids);
+  line += ",\"assistant_mask\":";
+  append_int_array(line, e.assistant_mask);
+  line += '}';
+  return line;
 }
 
 }  // namespace

@@ -19,16 +19,16 @@ struct TokenizeFlags {
   bool add_special_tokens = false, decode = false, skip_special_tokens = false;
 };
 
-nlohmann::ordered_json encode_record(const data::Tokenizer& tok, const nlohmann::ordered_json& in, bool add_special) {
+std::string encode_record(const data::Tokenizer& tok, const nlohmann::ordered_json& in, bool add_special) {
   if (!in.is_object() || !in.contains("text") || !in["text"].is_string())
     throw_invalid("expected {\"text\": string}", {.key = "text"});
   const data::TokensWithOffsets t = tok.encode_with_offsets(in["text"].get<std::string>(), add_special);
   nlohmann::ordered_json tokens = nlohmann::ordered_json::array();
   for (int32_t id : t.ids) tokens.push_back(tok.id_to_piece(id));
-  return {{"ids", t.ids}, {"tokens", tokens}};
+  return json_line({{"ids", t.ids}, {"tokens", tokens}});
 }
 
-nlohmann::ordered_json decode_record(const data::Tokenizer& tok, const nlohmann::ordered_json& in, bool skip_special) {
+std::string decode_record(const data::Tokenizer& tok, const nlohmann::ordered_json& in, bool skip_special) {
   if (!in.is_object() || !in.contains("ids") || !in["ids"].is_array())
     throw_invalid("expected {\"ids\": [integers]}", {.key = "ids"});
   std::vector<int32_t> ids;
@@ -40,7 +40,7 @@ nlohmann::ordered_json decode_record(const data::Tokenizer& tok, const nlohmann:
                     {.key = "ids"});
     ids.push_back(static_cast<int32_t>(id));
   }
-  return {{"text", tok.decode(ids, skip_special)}};
+  return json_line({{"text", tok.decode(ids, skip_special)}});
 }
 
 }  // namespace

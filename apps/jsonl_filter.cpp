@@ -8,8 +8,11 @@
 
 namespace fw::apps {
 
-int filter_jsonl(const std::string& file,
-                 const std::function<nlohmann::ordered_json(const nlohmann::ordered_json&)>& fn) {
+std::string json_line(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+int filter_jsonl(const std::string& file, const std::function<std::string(const nlohmann::ordered_json&)>& fn) {
   std::ifstream in;
   if (!file.empty()) {
     in.open(file, std::ios::binary);
@@ -22,24 +25,27 @@ int filter_jsonl(const std::string& file,
   for (long number = 1; std::getline(lines, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::ordered_json out, in;
+    nlohmann::ordered_json in;
+    std::string error, out;
     try {
       in = nlohmann::ordered_json::parse(line);
     } catch (const nlohmann::json::exception& e) {
-      out = {{"error", std::string("not valid JSON: ") + e.what()}};
+      error = std::string("not valid JSON: ") + e.what();
     }
-    if (out.is_null()) {
+    if (error.empty()) {
       try {
         out = fn(in);
       } catch (const std::exception& e) {  // fw::Error, and a record of the wrong shape
-        out = {{"error", e.what()}};
+        error = e.what();
       }
     }
-    if (out.contains("error") && out.size() == 1) {
+    if (!error.empty()) {
       ++failed;
-      std::fprintf(stderr, "%s:%ld: %s\n", name.c_str(), number, out["error"].get<std::string>().c_str());
+      std::fprintf(stderr, "%s:%ld: %s\n", name.c_str(), number, error.c_str());
+      out = json_line({{"error", error}});
     }
-    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    out += '\n';
+    std::fwrite(out.data(), 1, out.size(), stdout);
   }
   std::fflush(stdout);
   return failed;

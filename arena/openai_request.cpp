@@ -11,7 +11,7 @@
 namespace fw::arena {
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;  // the messages keep their keys in the order sent
 
 bool present(const Json& j, const char* key) { return j.contains(key) && !j[key].is_null(); }
 
@@ -158,7 +158,7 @@ ServedRequest parse_served_request(const Json& j, Endpoint e) {
     base.messages = data::parse_messages(j["messages"]);
     if (present(j, "chat_template_kwargs")) {  // vLLM's extension, e.g. {"enable_thinking": false}
       if (!j["chat_template_kwargs"].is_object()) bad("chat_template_kwargs", "must be an object");
-      base.template_kwargs = nlohmann::ordered_json::parse(j["chat_template_kwargs"].dump());
+      base.template_kwargs = j["chat_template_kwargs"];
     }
     r.jobs.push_back(std::move(base));
   } else {

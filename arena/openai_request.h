@@ -34,6 +34,6 @@ struct ServedRequest {
 };
 
 // Throws fw::Error (InvalidInput) with the field as its key.
-ServedRequest parse_served_request(const nlohmann::json& body, Endpoint endpoint);
+ServedRequest parse_served_request(const nlohmann::ordered_json& body, Endpoint endpoint);
 
 }  // namespace fw::arena

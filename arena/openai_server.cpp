@@ -75,9 +75,9 @@ struct StreamChannel {
 
 // The request body as JSON. A number too large for a double (1e400) is a 400 naming its
 // field, found by the literal nlohmann reports.
-Json parse_body(const std::string& body) {
+nlohmann::ordered_json parse_body(const std::string& body) {
   try {
-    return Json::parse(body);
+    return nlohmann::ordered_json::parse(body);
   } catch (const Json::out_of_range& e) {
     const std::string what = e.what();
     const size_t a = what.find('\''), b = what.rfind('\'');
@@ -217,9 +217,7 @@ struct OpenAIServer::Impl {
     ServedRequest req;
     int64_t prompt_tokens = 0;
     try {
-      Json j;
-      j = parse_body(hreq.body);
-      req = parse_served_request(j, endpoint);
+      req = parse_served_request(parse_body(hreq.body), endpoint);
       if (req.model && *req.model != opts.name) {
         ++rejected;
         send_error(res, 404, "the model '" + *req.model + "' does not exist; this server serves '" + opts.name + "'",

@@ -100,7 +100,7 @@ std::vector<PoolItem> read_pool(const std::vector<std::string>& files) {
     for (auto& l : read_jsonl_lines(file)) {
       PoolItem p;
       try {
-        p.record = data::parse_prompt_record(nlohmann::json(l.json), file + ":" + std::to_string(l.line));
+        p.record = data::parse_prompt_record(l.json, file + ":" + std::to_string(l.line));
         if (!ids.insert(p.record.id).second) throw_invalid("duplicate prompt id '" + p.record.id + "'", {.key = "id"});
       } catch (const Error& e) {
         ErrorContext ctx = e.context();

@@ -70,8 +70,10 @@ nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
-void for_each_jsonl(const std::string& path,
-                    const std::function<void(const nlohmann::json&, long line)>& fn) {
+namespace {
+
+template <class Json>
+void read_jsonl(const std::string& path, const std::function<void(const Json&, long line)>& fn) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;
@@ -85,9 +87,9 @@ void for_each_jsonl(const std::string& path,
     ++line_no;
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::json value;
+    Json value;
     try {
-      value = nlohmann::json::parse(text);
+      value = Json::parse(text);
     } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number too large for a double
       throw_invalid(std::string("invalid JSON line: ") + e.what(),
                     {.file = path, .line = line_no,
@@ -107,6 +109,18 @@ void for_each_jsonl(const std::string& path,
     }
   }
   if (in.bad()) throw_runtime("error while reading file", {.file = path});
+}
+
+}  // namespace
+
+void for_each_jsonl(const std::string& path,
+                    const std::function<void(const nlohmann::json&, long line)>& fn) {
+  read_jsonl(path, fn);
+}
+
+void for_each_jsonl_ordered(const std::string& path,
+                            const std::function<void(const nlohmann::ordered_json&, long line)>& fn) {
+  read_jsonl(path, fn);
 }
 
 JsonlWriter::JsonlWriter(const std::string& path, bool append) : path_(path) {

@@ -18,6 +18,12 @@ nlohmann::json read_json_file(const std::string& path);
 void for_each_jsonl(const std::string& path,
                     const std::function<void(const nlohmann::json&, long line)>& fn);
 
+// The same, with each object's keys in the order the line gives them. Records whose JSON
+// reaches a chat template (messages, tool calls, tool definitions) are read this way:
+// transformers' tojson keeps the order the user wrote, so must we.
+void for_each_jsonl_ordered(const std::string& path,
+                            const std::function<void(const nlohmann::ordered_json&, long line)>& fn);
+
 // Makes an append-only JSONL file safe to append to after a crash: a last line that is
 // not valid JSON (cut short mid-write) is cut from the file, and a complete last record
 // missing its newline gets one. Returns the number of bytes dropped (0 if none). A

@@ -136,7 +136,7 @@ std::string hf_jinja_template(TemplateKind kind) {
 
 // ---- Messages ---------------------------------------------------------------------------
 
-std::vector<Message> parse_messages(const nlohmann::json& j) {
+std::vector<Message> parse_messages(const nlohmann::ordered_json& j) {
   if (!j.is_array())
     throw_invalid(std::string("expected a list of messages, got ") + j.type_name(), {.key = "messages"});
   std::vector<Message> out;
@@ -179,6 +179,12 @@ std::vector<Message> parse_messages(const nlohmann::json& j) {
     out.push_back(std::move(msg));
   }
   return out;
+}
+
+nlohmann::ordered_json record_tools(const nlohmann::ordered_json& record) {
+  if (!record.contains("tools") || record["tools"].is_null()) return nullptr;
+  if (!record["tools"].is_array()) throw_invalid("must be a list of tool definitions", {.key = "tools"});
+  return record["tools"];
 }
 
 nlohmann::json messages_to_json(const std::vector<Message>& messages) {

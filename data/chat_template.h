@@ -70,7 +70,13 @@ struct Message {
 // with key "messages[i].role" / "messages[i].content" naming the message. The built-in
 // templates render system, user and assistant turns only (chat_segments refuses a tool
 // turn); a model's own template renders what it renders.
-std::vector<Message> parse_messages(const nlohmann::json& j);
+// The keys of each message (and of its tool calls' arguments) keep the order given, as
+// transformers renders them.
+std::vector<Message> parse_messages(const nlohmann::ordered_json& j);
+// A record's "tools" (TRL's conversational datasets: the functions the conversation may
+// call, rendered by the model's own template); null when it has none. Not a list: throws
+// fw::Error with key "tools".
+nlohmann::ordered_json record_tools(const nlohmann::ordered_json& record);
 nlohmann::json messages_to_json(const std::vector<Message>& messages);
 
 enum class TemplateKind { Llama2, ChatMl, Plain };

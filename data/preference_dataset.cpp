@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "data/empty_reply.h"
 #include "core/json_io.h"
 #include "core/strings.h"
 
@@ -18,12 +19,10 @@ bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std:
 
 // The side is empty: no message, or an assistant reply with nothing in it.
 bool empty_side(const std::vector<Message>& messages) {
-  return messages.empty() || std::any_of(messages.begin(), messages.end(), [](const Message& m) {
-           return m.role == "assistant" && blank(m.content);
-         });
+  return messages.empty() || std::any_of(messages.begin(), messages.end(), is_empty_reply);
 }
 
-std::vector<Message> messages_field(const nlohmann::json& value, const std::string& key) {
+std::vector<Message> messages_field(const nlohmann::ordered_json& value, const std::string& key) {
   try {
     return parse_messages(value);
   } catch (const Error& e) {
@@ -76,7 +75,7 @@ std::string PreferenceDataStats::summary() const {
          " prompt tokens, " + std::to_string(completion_tokens) + " completion tokens";
 }
 
-bool tokenize_preference_record(const nlohmann::json& record, const Tokenizer& tok, const PreferenceDataOptions& opts,
+bool tokenize_preference_record(const nlohmann::ordered_json& record, const Tokenizer& tok, const PreferenceDataOptions& opts,
                                 PreferenceExample& ex, PreferenceDataStats& stats) {
   if (!record.is_object()) throw_invalid("a preference record must be a JSON object", {.hint = kFormatHint});
   ++stats.read;
@@ -103,6 +102,10 @@ bool tokenize_preference_record(const nlohmann::json& record, const Tokenizer& t
                              : "\"chosen\" and \"rejected\" must both be strings or both be message lists",
                   {.key = has_prompt ? "prompt" : "chosen", .hint = kFormatHint});
 
+  const nlohmann::ordered_json tools = record_tools(record);
+  if (text && !tools.is_null())
+    throw_invalid("tools are rendered by a chat template: give prompt, chosen and rejected as message lists",
+                  {.key = "tools", .hint = kFormatHint});
   if (text) {
     std::string prompt, chosen = c.get<std::string>(), rejected = r.get<std::string>();
     if (has_prompt) {
@@ -144,9 +147,11 @@ bool tokenize_preference_record(const nlohmann::json& record, const Tokenizer& t
     auto conversation = [&](const std::vector<Message>& completion) {
       std::vector<Message> all = prompt;
       all.insert(all.end(), completion.begin(), completion.end());
-      return encode_chat(tok, opts.chat_template, all, /*add_generation_prompt=*/false).ids;
+      return encode_chat(tok, opts.chat_template, all, /*add_generation_prompt=*/false, MaskMode::AllAssistant, 0, tools)
+          .ids;
     };
-    std::vector<int32_t> p = encode_chat(tok, opts.chat_template, prompt, /*add_generation_prompt=*/true).ids;
+    std::vector<int32_t> p =
+        encode_chat(tok, opts.chat_template, prompt, /*add_generation_prompt=*/true, MaskMode::AllAssistant, 0, tools).ids;
     std::vector<int32_t> fc = conversation(chosen), fr = conversation(rejected);
     const size_t n = std::min(common_prefix(p, fc), common_prefix(p, fr));
     ex.prompt_ids.assign(p.begin(), p.begin() + static_cast<long>(n));
@@ -210,7 +215,7 @@ PreferenceDataset load_preference_jsonl(const std::vector<std::string>& files, c
     throw_invalid("max_seq_len must be at least 2 for preference data", {.key = "max_seq_len"});
   PreferenceDataset ds;
   for (const auto& file : files) {
-    for_each_jsonl(file, [&](const nlohmann::json& record, long) {
+    for_each_jsonl_ordered(file, [&](const nlohmann::ordered_json& record, long) {
       if (opts.max_examples > 0 && ds.stats.read >= opts.max_examples) return;
       PreferenceExample ex;
       if (tokenize_preference_record(record, tok, opts, ex, ds.stats)) ds.examples.push_back(std::move(ex));

@@ -108,7 +108,7 @@ std::vector<std::string> collect_preference_texts(const std::vector<std::string>
 
 // Tokenizes one record (the JSON of one line). Returns false (and bumps the right stats
 // counter) for a counted skip; throws fw::Error for malformed records.
-bool tokenize_preference_record(const nlohmann::json& record, const Tokenizer& tok,
+bool tokenize_preference_record(const nlohmann::ordered_json& record, const Tokenizer& tok,
                                 const PreferenceDataOptions& opts, PreferenceExample& out,
                                 PreferenceDataStats& stats);
 

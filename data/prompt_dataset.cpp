@@ -14,7 +14,7 @@ namespace {
 const char* const kFormatHint =
     "prompt JSONL: {\"id\": \"...\", \"prompt\": \"text\" | [messages], \"category\": \"...\", \"reference\": \"...\"}";
 
-std::string optional_string(const nlohmann::json& record, const char* key, bool allow_number) {
+std::string optional_string(const nlohmann::ordered_json& record, const char* key, bool allow_number) {
   auto it = record.find(key);
   if (it == record.end() || it->is_null()) return "";
   if (it->is_string()) return it->get<std::string>();
@@ -25,7 +25,7 @@ std::string optional_string(const nlohmann::json& record, const char* key, bool 
 
 }  // namespace
 
-PromptRecord parse_prompt_record(const nlohmann::json& record, const std::string& fallback_id) {
+PromptRecord parse_prompt_record(const nlohmann::ordered_json& record, const std::string& fallback_id) {
   if (!record.is_object()) throw_invalid("a prompt record must be a JSON object", {.hint = kFormatHint});
   PromptRecord r;
   r.id = optional_string(record, "id", /*allow_number=*/true);
@@ -60,7 +60,7 @@ std::vector<PromptRecord> read_prompt_records(const std::vector<std::string>& fi
   std::unordered_set<std::string> ids;
   for (const auto& file : files) {
     if (!std::filesystem::is_regular_file(file)) throw_invalid("prompt file not found", {.file = file});
-    for_each_jsonl(file, [&](const nlohmann::json& j, long line) {
+    for_each_jsonl_ordered(file, [&](const nlohmann::ordered_json& j, long line) {
       PromptRecord r = parse_prompt_record(j, file + ":" + std::to_string(line));
       if (!ids.insert(r.id).second) throw_invalid("duplicate prompt id '" + r.id + "'", {.key = "id"});
       out.push_back(std::move(r));

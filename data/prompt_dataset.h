@@ -34,7 +34,7 @@ struct PromptRecord {
 
 // One record (the JSON of one line); `fallback_id` names it when it has no "id".
 // Throws fw::Error (InvalidInput) with the offending key.
-PromptRecord parse_prompt_record(const nlohmann::json& record, const std::string& fallback_id);
+PromptRecord parse_prompt_record(const nlohmann::ordered_json& record, const std::string& fallback_id);
 
 // Every record of the files, in order. Errors name file:line; duplicate ids are errors.
 std::vector<PromptRecord> read_prompt_records(const std::vector<std::string>& files);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "data/empty_reply.h"
 #include "core/json_io.h"
 #include "core/strings.h"
 
@@ -12,14 +13,7 @@ namespace {
 
 // An assistant turn with nothing to train on: no text, no tool calls, no reasoning.
 bool has_empty_reply(const std::vector<Message>& messages) {
-  return std::any_of(messages.begin(), messages.end(), [](const Message& m) {
-    if (m.role != "assistant" || m.content.find_first_not_of(" \t\r\n") != std::string::npos) return false;
-    const bool calls = m.raw.is_object() && m.raw.contains("tool_calls") && m.raw["tool_calls"].is_array() &&
-                       !m.raw["tool_calls"].empty();
-    const bool reasoning = m.raw.is_object() && m.raw.contains("reasoning_content") &&
-                           m.raw["reasoning_content"].is_string() && !m.raw["reasoning_content"].get<std::string>().empty();
-    return !calls && !reasoning;
-  });
+  return std::any_of(messages.begin(), messages.end(), is_empty_reply);
 }
 
 // Plain text prompt + completion, TRL's non-conversational format.
@@ -34,7 +28,7 @@ SftExample encode_text_pair(const Tokenizer& tok, const std::string& prompt, con
   return ex;
 }
 
-std::vector<Message> messages_field(const nlohmann::json& record, const char* key) {
+std::vector<Message> messages_field(const nlohmann::ordered_json& record, const char* key) {
   try {
     return parse_messages(record[key]);
   } catch (const Error& e) {
@@ -47,14 +41,6 @@ std::vector<Message> messages_field(const nlohmann::json& record, const char* ke
   }
 }
 
-// A record's "tools" (TRL's conversational datasets: the functions the conversation may
-// call, rendered by the model's own template); null when it has none.
-nlohmann::ordered_json record_tools(const nlohmann::json& record) {
-  if (!record.contains("tools") || record["tools"].is_null()) return nullptr;
-  if (!record["tools"].is_array()) throw_invalid("must be a list of tool definitions", {.key = "tools"});
-  return nlohmann::ordered_json::parse(record["tools"].dump());
-}
-
 }  // namespace
 
 std::string SftDataStats::summary() const {
@@ -65,7 +51,7 @@ std::string SftDataStats::summary() const {
          " trainable";
 }
 
-bool tokenize_sft_record(const nlohmann::json& record, const Tokenizer& tok, const SftDataOptions& opts,
+bool tokenize_sft_record(const nlohmann::ordered_json& record, const Tokenizer& tok, const SftDataOptions& opts,
                          SftExample& ex, SftDataStats& stats) {
   if (!record.is_object()) throw_invalid("an SFT record must be a JSON object");
   ++stats.read;
@@ -158,7 +144,7 @@ std::vector<std::string> collect_sft_texts(const std::vector<std::string>& files
 SftDataset load_sft_jsonl(const std::vector<std::string>& files, const Tokenizer& tok, const SftDataOptions& opts) {
   SftDataset ds;
   for (const auto& file : files) {
-    for_each_jsonl(file, [&](const nlohmann::json& record, long) {
+    for_each_jsonl_ordered(file, [&](const nlohmann::ordered_json& record, long) {
       if (opts.max_examples > 0 && ds.stats.read >= opts.max_examples) return;
       SftExample ex;
       if (tokenize_sft_record(record, tok, opts, ex, ds.stats)) ds.examples.push_back(std::move(ex));

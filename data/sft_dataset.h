@@ -74,7 +74,7 @@ std::vector<std::string> collect_sft_texts(const std::vector<std::string>& files
 
 // Tokenizes one record (the JSON of one line). Returns false (and bumps the right stats
 // counter) for a counted skip; throws fw::Error for malformed records.
-bool tokenize_sft_record(const nlohmann::json& record, const Tokenizer& tok, const SftDataOptions& opts,
+bool tokenize_sft_record(const nlohmann::ordered_json& record, const Tokenizer& tok, const SftDataOptions& opts,
                          SftExample& out, SftDataStats& stats);
 
 }  // namespace fw::data

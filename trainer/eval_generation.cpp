@@ -14,7 +14,7 @@ namespace fw::trainer {
 
 EvalPrompts load_eval_prompts(const std::string& path, int64_t max_prompts) {
   EvalPrompts out;
-  for_each_jsonl(path, [&](const nlohmann::json& j, long line) {
+  for_each_jsonl_ordered(path, [&](const nlohmann::ordered_json& j, long line) {
     if (static_cast<int64_t>(out.size()) >= max_prompts) return;
     if (!j.is_object() || !j.contains("prompt") || !j.contains("reference") || !j["reference"].is_string())
       throw_invalid("an eval prompt needs \"prompt\" and a string \"reference\"");

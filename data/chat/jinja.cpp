@@ -20,6 +20,11 @@ JinjaRenderResult JinjaTemplate::render(const nlohmann::ordered_json& context, c
   return renderer.render(context);
 }
 
+JinjaRenderResult JinjaTemplate::render_variables(jinja::Variables context, const JinjaLimits& limits) const {
+  jinja::Renderer renderer(*program_, limits);
+  return renderer.render(std::move(context));
+}
+
 const std::string& JinjaTemplate::name() const { return program_->name; }
 
 }  // namespace fw::data

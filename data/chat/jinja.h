@@ -24,6 +24,8 @@ namespace fw::data {
 
 namespace jinja {
 struct Program;
+struct Value;
+using Variables = std::vector<std::pair<std::string, Value>>;  // name -> value, in order (jinja_value.h)
 }
 
 struct JinjaLimits {
@@ -52,6 +54,8 @@ class JinjaTemplate {
   // message verbatim, an undefined variable used in a way jinja2 refuses, an unknown
   // filter, test or method, a type error, or a limit exceeded.
   JinjaRenderResult render(const nlohmann::ordered_json& context, const JinjaLimits& limits = {}) const;
+  // The same with the context already made of template values (later names win).
+  JinjaRenderResult render_variables(jinja::Variables context, const JinjaLimits& limits = {}) const;
 
   const std::string& name() const;
 

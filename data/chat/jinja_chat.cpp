@@ -1,5 +1,8 @@
 #include "data/chat/jinja_chat.h"
 
+#include <algorithm>
+
+#include "data/chat/jinja_value.h"
 #include "data/chat/template_source.h"
 
 namespace fw::data {
@@ -21,6 +24,13 @@ namespace {
 // then _alias_reasoning_fields — a message's reasoning, under any of its names
 // (reasoning_content, thinking, reasoning: the first present), is given to the template as
 // both `thinking` (first, unless the message has it) and `reasoning_content`.
+bool needs_rewrite(const nlohmann::ordered_json& m) {
+  if (!m.is_object()) return false;
+  for (const auto& [k, v] : m.items())
+    if (v.is_null() || k == "reasoning_content" || k == "thinking" || k == "reasoning") return true;
+  return false;
+}
+
 nlohmann::ordered_json template_messages(const nlohmann::ordered_json& messages) {
   if (!messages.is_array()) return messages;
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -57,16 +67,22 @@ nlohmann::ordered_json template_messages(const nlohmann::ordered_json& messages)
 RenderedChat JinjaChatTemplate::render(const ChatRequest& request, const std::vector<std::string>& end_tokens,
                                        bool with_replies) const {
   // transformers: render(messages=, tools=, documents=, add_generation_prompt=,
-  // **special_tokens_map, **kwargs) — later keys win.
-  nlohmann::ordered_json context = nlohmann::ordered_json::object();
-  const nlohmann::ordered_json messages = template_messages(request.messages);
-  context["messages"] = messages;
-  context["tools"] = request.tools;
-  context["documents"] = request.documents;
-  context["add_generation_prompt"] = request.add_generation_prompt;
-  for (const auto& [k, v] : special_tokens_.items()) context[k] = v;
-  for (const auto& [k, v] : request.kwargs.items()) context[k] = v;
-  JinjaRenderResult r = tmpl_.render(context);
+  // **special_tokens_map, **kwargs) — later keys win. The messages are copied only when
+  // apply_chat_template would change them (a null value, a reasoning field).
+  nlohmann::ordered_json rewritten;
+  const bool rewrite = !request.messages.is_array() ||
+                       std::any_of(request.messages.begin(), request.messages.end(), needs_rewrite);
+  if (rewrite) rewritten = template_messages(request.messages);
+  const nlohmann::ordered_json& messages = rewrite ? rewritten : request.messages;
+  jinja::Variables context;
+  context.reserve(4 + special_tokens_.size() + request.kwargs.size());
+  context.emplace_back("messages", jinja::from_json(messages));
+  context.emplace_back("tools", jinja::from_json(request.tools));
+  context.emplace_back("documents", jinja::from_json(request.documents));
+  context.emplace_back("add_generation_prompt", jinja::Value::from(request.add_generation_prompt));
+  for (const auto& [k, v] : special_tokens_.items()) context.emplace_back(k, jinja::from_json(v));
+  for (const auto& [k, v] : request.kwargs.items()) context.emplace_back(k, jinja::from_json(v));
+  JinjaRenderResult r = tmpl_.render_variables(std::move(context));
   RenderedChat out;
   out.text = std::move(r.text);
   out.marked = !r.generation_spans.empty();

@@ -30,6 +30,7 @@ namespace {
 FramePtr child_of(const FramePtr& parent) {
   auto f = std::make_shared<Frame>();
   f->parent = parent;
+  f->vars.reserve(4);  // a loop's frame holds its target(s) and `loop`
   return f;
 }
 
@@ -38,10 +39,17 @@ FramePtr child_of(const FramePtr& parent) {
 Renderer::Renderer(const Program& program, const JinjaLimits& limits) : program_(program), limits_(limits) {}
 
 JinjaRenderResult Renderer::render(const nlohmann::ordered_json& context) {
+  Variables vars;
+  if (context.is_object())
+    for (const auto& [k, v] : context.items()) vars.emplace_back(k, from_json(v));
+  return render(std::move(vars));
+}
+
+JinjaRenderResult Renderer::render(Variables context) {
   FramePtr globals = make_globals(*this);
   auto ctx = child_of(globals);
-  if (context.is_object())
-    for (const auto& [k, v] : context.items()) ctx->set(k, from_json(v));
+  ctx->vars.reserve(context.size());
+  for (auto& [k, v] : context) ctx->set(k, std::move(v));
   exec(program_.body, child_of(ctx));
   return {std::move(output_), std::move(spans_)};
 }
@@ -94,7 +102,12 @@ Flow Renderer::exec(const Stmt& s, const FramePtr& frame) {
   try {
     switch (s.kind) {
       case StmtKind::Text: write(s.text); return Flow::Normal;
-      case StmtKind::Output: write(to_str(eval(*s.expr, frame))); return Flow::Normal;
+      case StmtKind::Output: {
+        const Value v = eval(*s.expr, frame);
+        if (v.is_string()) write(v.str);  // (to_str would copy it)
+        else write(to_str(v));
+        return Flow::Normal;
+      }
       case StmtKind::If:
         for (const auto& [cond, body] : s.branches)
           if (truthy(eval(*cond, frame))) return exec(body, frame);
@@ -181,22 +194,23 @@ Flow Renderer::exec_for(const Stmt& s, const FramePtr& frame) {
     count_iterations();
     auto f = child_of(frame);
     bind(f, items[static_cast<size_t>(i)]);
-    Dict loop;
-    loop.set("index", Value::from(i + 1));
-    loop.set("index0", Value::from(i));
-    loop.set("revindex", Value::from(n - i));
-    loop.set("revindex0", Value::from(n - i - 1));
-    loop.set("first", Value::from(i == 0));
-    loop.set("last", Value::from(i == n - 1));
-    loop.set("length", Value::from(n));
-    loop.set("depth", Value::from(depth));
-    loop.set("depth0", Value::from(depth - 1));
-    loop.set("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item"));
-    loop.set("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item"));
-    loop.set("cycle", Value::callable([i](CallArgs& args) {
-               if (args.positional.empty()) throw EvalError("no items for cycling given");
-               return args.positional[static_cast<size_t>(i) % args.positional.size()];
-             }));
+    Dict loop;  // the names are distinct: appended, not set
+    loop.items.reserve(12);
+    loop.items.emplace_back("index", Value::from(i + 1));
+    loop.items.emplace_back("index0", Value::from(i));
+    loop.items.emplace_back("revindex", Value::from(n - i));
+    loop.items.emplace_back("revindex0", Value::from(n - i - 1));
+    loop.items.emplace_back("first", Value::from(i == 0));
+    loop.items.emplace_back("last", Value::from(i == n - 1));
+    loop.items.emplace_back("length", Value::from(n));
+    loop.items.emplace_back("depth", Value::from(depth));
+    loop.items.emplace_back("depth0", Value::from(depth - 1));
+    loop.items.emplace_back("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item"));
+    loop.items.emplace_back("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item"));
+    loop.items.emplace_back("cycle", Value::callable([i](CallArgs& args) {
+                              if (args.positional.empty()) throw EvalError("no items for cycling given");
+                              return args.positional[static_cast<size_t>(i) % args.positional.size()];
+                            }));
     f->set("loop", Value::from(std::move(loop)));
     if (exec(s.body, f) == Flow::Break) break;
   }

@@ -40,6 +40,7 @@ class Renderer {
  public:
   Renderer(const Program& program, const JinjaLimits& limits);
   JinjaRenderResult render(const nlohmann::ordered_json& context);
+  JinjaRenderResult render(Variables context);
 
   Value eval(const Expr& e, const FramePtr& frame);
   // One more loop iteration (or range item, or item a filter visits); throws past the limit.

@@ -226,8 +226,16 @@ Value Renderer::eval_inner(const Expr& e, const FramePtr& frame) {
       if (as_int(v) == std::numeric_limits<int64_t>::min()) throw EvalError("integer overflow");
       return Value::from(-as_int(v));
     }
-    case ExprKind::Binary:
-      return arithmetic(*this, e.name, eval(*e.args[0], frame), eval(*e.args[1], frame));
+    case ExprKind::Binary: {
+      Value a = eval(*e.args[0], frame);
+      Value b = eval(*e.args[1], frame);
+      if (a.is_string() && b.is_string() && e.name == "+") {  // 'a' + b + 'c' ...: append to the temporary
+        check_size(a.str.size() + b.str.size());
+        a.str += b.str;
+        return a;
+      }
+      return arithmetic(*this, e.name, a, b);
+    }
     case ExprKind::And: {
       Value left = eval(*e.args[0], frame);
       return truthy(left) ? eval(*e.args[1], frame) : left;
@@ -240,7 +248,9 @@ Value Renderer::eval_inner(const Expr& e, const FramePtr& frame) {
     case ExprKind::Concat: {
       std::string out;
       for (const ExprPtr& a : e.args) {
-        out += to_str(eval(*a, frame));
+        const Value v = eval(*a, frame);
+        if (v.is_string()) out += v.str;
+        else out += to_str(v);
         check_size(out.size());
       }
       return Value::from(std::move(out));

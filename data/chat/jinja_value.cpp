@@ -226,11 +226,13 @@ Value from_json(const nlohmann::ordered_json& j) {
     case nlohmann::ordered_json::value_t::string: return Value::from(j.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       List items;
+      items.reserve(j.size());
       for (const auto& e : j) items.push_back(from_json(e));
       return Value::from(std::move(items));
     }
     case nlohmann::ordered_json::value_t::object: {
-      Dict d;
+      Dict d;  // (a JSON object's keys are distinct)
+      d.items.reserve(j.size());
       for (const auto& [k, e] : j.items()) d.items.emplace_back(k, from_json(e));
       return Value::from(std::move(d));
     }

@@ -5,6 +5,7 @@
 namespace fw::data::hf {
 
 void AddedVocab::Trie::insert(std::string_view s, int32_t token) {
+  if (!s.empty()) first[static_cast<unsigned char>(s[0])] = true;
   uint32_t node = 0;
   for (unsigned char c : s) {
     auto& kids = nodes[node].kids;
@@ -104,61 +105,85 @@ size_t leading_space_len(std::string_view s) {  // length of ^\s*
 }
 }  // namespace
 
+bool AddedVocab::pieces_of(const Trie& trie, std::string_view text, size_t base, std::vector<Piece>& out) const {
+  // The leftmost-longest matches, without overlap (the automaton's pass) ...
+  std::vector<std::pair<int32_t, std::pair<size_t, size_t>>> found;
+  for (size_t i = 0; i < text.size();) {
+    if (!trie.first[static_cast<unsigned char>(text[i])]) {
+      ++i;
+      continue;
+    }
+    const auto [tok, len] = trie.longest_at(text, i);
+    if (tok >= 0) {
+      found.push_back({tok, {i, i + len}});
+      i += len;
+    } else {
+      ++i;
+    }
+  }
+  // ... then the flags, as tokenizers' find_matches applies them.
+  size_t start_offset = 0;
+  auto add = [&](int32_t tok, size_t b, size_t e) {
+    if (b < e) out.push_back({tok, base + b, base + e});
+  };
+  for (const auto& [tok, range] : found) {
+    auto [start, stop] = range;
+    const AddedToken& a = tokens_[static_cast<size_t>(tok)];
+    if (a.single_word) {
+      const bool start_space = start == 0 || !word_at_end(text.substr(0, start));
+      const bool stop_space = stop == text.size() || !word_at_start(text.substr(stop));
+      if (!start_space || !stop_space) continue;
+    }
+    if (a.lstrip) start = std::max(trailing_space_start(text.substr(0, start)), start_offset);
+    if (a.rstrip) stop += leading_space_len(text.substr(stop));
+    add(-1, start_offset, start);
+    add(tok, start, stop);
+    start_offset = stop;
+  }
+  add(-1, start_offset, text.size());
+  return !found.empty();
+}
+
 void AddedVocab::split_with(const Trie& trie, PreTokenized& p) const {
   if (trie.empty()) return;
   std::vector<Split> next;
   next.reserve(p.splits.size());
+  std::vector<Piece> pieces;
   for (auto& sp : p.splits) {
     if (sp.tokens || sp.normalized.empty()) {
       if (!sp.normalized.empty()) next.push_back(std::move(sp));
       continue;
     }
     const NormalizedString& s = sp.normalized;
-    const std::string_view text = s.text();
-    // The leftmost-longest matches, without overlap (the automaton's pass) ...
-    std::vector<std::pair<int32_t, std::pair<size_t, size_t>>> found;
-    for (size_t i = 0; i < text.size();) {
-      const auto [tok, len] = trie.longest_at(text, i);
-      if (tok >= 0) {
-        found.push_back({tok, {i, i + len}});
-        i += len;
-      } else {
-        ++i;
-      }
-    }
-    if (found.empty()) {
+    pieces.clear();
+    if (!pieces_of(trie, s.text(), 0, pieces)) {  // no added token in it
       next.push_back(std::move(sp));
       continue;
     }
-    // ... then the flags, as tokenizers' find_matches applies them.
-    std::vector<std::pair<int32_t, std::pair<size_t, size_t>>> pieces;  // token index or -1
-    size_t start_offset = 0;
-    for (const auto& [tok, range] : found) {
-      auto [start, stop] = range;
-      const AddedToken& a = tokens_[static_cast<size_t>(tok)];
-      if (a.single_word) {
-        const bool start_space = start == 0 || !word_at_end(text.substr(0, start));
-        const bool stop_space = stop == text.size() || !word_at_start(text.substr(stop));
-        if (!start_space || !stop_space) continue;
-      }
-      if (a.lstrip) start = std::max(trailing_space_start(text.substr(0, start)), start_offset);
-      if (a.rstrip) stop += leading_space_len(text.substr(stop));
-      if (start_offset < start) pieces.push_back({-1, {start_offset, start}});
-      pieces.push_back({tok, {start, stop}});
-      start_offset = stop;
-    }
-    if (start_offset != text.size()) pieces.push_back({-1, {start_offset, text.size()}});
-    for (const auto& [tok, range] : pieces) {
-      Split piece{s.slice(range.first, range.second), std::nullopt};
-      if (piece.normalized.empty()) continue;
-      if (tok >= 0) {
+    for (const Piece& pc : pieces) {
+      Split piece{s.slice(pc.begin, pc.end), std::nullopt};
+      if (pc.token >= 0) {
         const auto len = static_cast<uint32_t>(piece.normalized.size());
-        piece.tokens = std::vector<Token>{{tokens_[static_cast<size_t>(tok)].id, piece.normalized.text(), 0, len}};
+        piece.tokens = std::vector<Token>{{tokens_[static_cast<size_t>(pc.token)].id, piece.normalized.text(), 0, len}};
       }
       next.push_back(std::move(piece));
     }
   }
   p.splits = std::move(next);
+}
+
+std::vector<AddedVocab::Piece> AddedVocab::cut(std::string_view text) const {
+  std::vector<Piece> raw, out;
+  if (raw_.empty()) raw.push_back({-1, 0, text.size()});
+  else pieces_of(raw_, text, 0, raw);
+  for (const Piece& p : raw) {
+    if (p.token >= 0 || normalized_.empty()) {
+      if (p.begin < p.end) out.push_back(p);
+      continue;
+    }
+    pieces_of(normalized_, text.substr(p.begin, p.end - p.begin), p.begin, out);
+  }
+  return out;
 }
 
 PreTokenized AddedVocab::extract_and_normalize(std::string_view text, const Normalizer* normalizer) const {

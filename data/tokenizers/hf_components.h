@@ -70,6 +70,9 @@ class Normalizer {
  public:
   virtual ~Normalizer() = default;
   virtual void normalize(NormalizedString& s) const = 0;
+  // True when normalize() is sure to leave `text` byte for byte as it is (a cheap check,
+  // e.g. NFC of ASCII text); false when it might change it.
+  virtual bool leaves_unchanged(std::string_view text) const { return false; }
 };
 std::unique_ptr<Normalizer> make_normalizer(const json& j, const Where& w);
 
@@ -77,6 +80,17 @@ class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
   virtual void pre_tokenize(PreTokenized& p) const = 0;
+
+  // GPT-2's byte-level shape, which GPT-2, Llama-3 and Qwen2 ship: ByteLevel with use_regex
+  // and no prefix space, or a Split (Isolated, not inverted) followed by ByteLevel with
+  // neither. The pattern whose matches, with the text between them, are the pieces whose
+  // bytes then become byte-level characters; HfTokenizer::encode cuts and maps such input
+  // itself, without a NormalizedString per piece (same ids and offsets). nullptr otherwise.
+  virtual const Pattern* byte_level_cut() const { return nullptr; }
+  // For a Sequence to find that shape: a Split's pattern when it isolates matches (else
+  // nullptr), and whether this is a ByteLevel that only maps bytes (no regex, no prefix).
+  virtual const Pattern* isolating_pattern() const { return nullptr; }
+  virtual bool maps_bytes_only() const { return false; }
 };
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const Where& w);
 

@@ -120,7 +120,13 @@ class Bpe final : public Model {
   using Cache = std::unordered_map<std::string, std::vector<CachedToken>, StringHash, std::equal_to<>>;
   Cache& thread_cache() const {
     thread_local std::unordered_map<uint64_t, Cache> caches;
-    return caches[uid_];
+    thread_local uint64_t last_uid = 0;  // (uids start at 1) the last model's cache, without a lookup per word
+    thread_local Cache* last = nullptr;
+    if (last_uid != uid_) {
+      last = &caches[uid_];  // (unordered_map nodes stay put)
+      last_uid = uid_;
+    }
+    return *last;
   }
 
   std::vector<CachedToken> merge_word(std::string_view w) const {

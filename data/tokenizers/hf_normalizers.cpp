@@ -118,6 +118,9 @@ class UnicodeNormalizer final : public Normalizer {
  public:
   explicit UnicodeNormalizer(UnicodeForm f) : form_(f) {}
   void normalize(NormalizedString& s) const override { unicode_normalize(s, form_); }
+  bool leaves_unchanged(std::string_view text) const override {  // ASCII is in every normal form
+    return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  }
 
  private:
   UnicodeForm form_;
@@ -128,6 +131,9 @@ class Sequence final : public Normalizer {
   explicit Sequence(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
   void normalize(NormalizedString& s) const override {
     for (const auto& p : parts_) p->normalize(s);
+  }
+  bool leaves_unchanged(std::string_view text) const override {
+    return std::all_of(parts_.begin(), parts_.end(), [&](const auto& p) { return p->leaves_unchanged(text); });
   }
 
  private:

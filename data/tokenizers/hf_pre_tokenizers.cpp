@@ -30,15 +30,20 @@ class Sequence final : public PreTokenizer {
   void pre_tokenize(PreTokenized& p) const override {
     for (const auto& part : parts_) part->pre_tokenize(p);
   }
+  const Pattern* byte_level_cut() const override {
+    if (parts_.size() == 2 && parts_[1]->maps_bytes_only()) return parts_[0]->isolating_pattern();
+    return parts_.size() == 1 ? parts_[0]->byte_level_cut() : nullptr;
+  }
 
  private:
   std::vector<std::unique_ptr<PreTokenizer>> parts_;
 };
 
-const Regex& gpt2_regex() {
+const Pattern& gpt2_regex() {
   static const std::string file = "<builtin>";
-  static const Regex re(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", file,
-                        "ByteLevel");
+  static const Pattern re(
+      json{{"Regex", R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)"}},
+      Where{&file, "ByteLevel"});
   return re;
 }
 
@@ -58,6 +63,8 @@ class ByteLevel final : public PreTokenizer {
     for (auto& sp : p.splits)
       if (!sp.tokens) to_byte_level(sp.normalized);
   }
+  const Pattern* byte_level_cut() const override { return use_regex_ && !add_prefix_space_ ? &gpt2_regex() : nullptr; }
+  bool maps_bytes_only() const override { return !use_regex_ && !add_prefix_space_; }
 
  private:
   bool add_prefix_space_, use_regex_;
@@ -78,6 +85,9 @@ class SplitPre final : public PreTokenizer {
         for (auto& x : m) x.second = !x.second;
       split_by(s, std::move(m), behavior_, out);
     });
+  }
+  const Pattern* isolating_pattern() const override {
+    return behavior_ == SplitBehavior::Isolated && !invert_ ? &pattern_ : nullptr;
   }
 
  private:

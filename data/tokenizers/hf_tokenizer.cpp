@@ -2,11 +2,14 @@
 #include "data/tokenizers/hf_tokenizer.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "data/tokenizers/hf_added_tokens.h"
@@ -28,7 +31,122 @@ struct HfTokenizer::Impl {
   std::vector<std::string> decode_token;  // the same, with normalized added tokens normalized
   std::vector<uint8_t> special;          // per id: an added token marked special
   hf::TokenMap added_ids;                // added token content -> id
+  const hf::Pattern* byte_level_cut = nullptr;  // the pre-tokenizer's byte-level shape, if it has it
+  uint64_t uid = 0;  // keys this tokenizer's per-thread piece cache
 };
+
+namespace {
+
+// A split of the input that the normalizer left as it is, through a pre-tokenizer of
+// GPT-2's byte-level shape (PreTokenizer::byte_level_cut) and the model: the pieces are the
+// cut's matches and the text between them; each piece's bytes become byte-level characters
+// in one reused buffer, each mapped byte aligned to the input character it came from, as
+// Split + to_byte_level + original_range would align it (a character's bytes all map to
+// its whole range). The same ids and offsets as the general path, without a
+// NormalizedString and an alignment vector per piece.
+// Each byte's byte-level character as 1 or 2 UTF-8 bytes (hf::byte_to_char, flattened).
+struct ByteChar {
+  char bytes[2];
+  uint8_t size;
+};
+const std::array<ByteChar, 256>& byte_chars() {
+  static const std::array<ByteChar, 256> table = [] {
+    std::array<ByteChar, 256> t{};
+    for (int b = 0; b < 256; ++b) {
+      const std::string& u = hf::byte_to_char(static_cast<uint8_t>(b));  // U+0021..U+0143: 1 or 2 bytes
+      t[b].size = static_cast<uint8_t>(u.size());
+      for (size_t k = 0; k < u.size() && k < 2; ++k) t[b].bytes[k] = u[k];
+    }
+    return t;
+  }();
+  return table;
+}
+
+// A piece's tokens with offsets relative to it, per tokenizer and thread: a repeated
+// piece (a word, a template's markup) skips the mapping and the model.
+struct CachedToken {
+  int32_t id;
+  uint32_t begin, end;
+};
+using PieceCache = std::unordered_map<std::string, std::vector<CachedToken>, hf::StringHash, std::equal_to<>>;
+constexpr size_t kCachedPieceBytes = 256, kPieceCacheCapacity = 20000;
+std::atomic<uint64_t> g_next_uid{1};
+
+PieceCache& piece_cache(uint64_t uid) {
+  thread_local std::unordered_map<uint64_t, PieceCache> caches;
+  thread_local uint64_t last_uid = 0;
+  thread_local PieceCache* last = nullptr;
+  if (last_uid != uid) {
+    last = &caches[uid];
+    last_uid = uid;
+  }
+  return *last;
+}
+
+void encode_byte_level(const hf::Model& model, const hf::Pattern& cut, std::string_view text, uint32_t shift,
+                       uint64_t uid, Encoding& e) {
+  const std::array<ByteChar, 256>& chars = byte_chars();
+  const std::vector<std::string>& vocab = model.id_to_token();
+  PieceCache& cache = piece_cache(uid);
+  std::vector<CachedToken> fresh;
+  std::string mapped;
+  std::vector<hf::Align> from;
+  std::vector<hf::Token> toks;
+  auto piece = [&](size_t b, size_t end) {
+    if (b >= end) return;
+    const std::string_view raw = text.substr(b, end - b);
+    const uint32_t at = shift + static_cast<uint32_t>(b);
+    if (raw.size() <= kCachedPieceBytes) {
+      const auto it = cache.find(raw);
+      if (it != cache.end()) {
+        for (const CachedToken& t : it->second) {
+          e.ids.push_back(t.id);
+          e.tokens.push_back(vocab[static_cast<size_t>(t.id)]);
+          e.offsets.emplace_back(at + t.begin, at + t.end);
+        }
+        return;
+      }
+    }
+    mapped.clear();
+    from.clear();
+    for (size_t i = b; i < end;) {
+      size_t len = 1;
+      if (static_cast<unsigned char>(text[i]) >= 0x80) hf::decode_utf8(text, i, &len);
+      const hf::Align a{shift + static_cast<uint32_t>(i), shift + static_cast<uint32_t>(i + len)};
+      for (size_t k = 0; k < len; ++k) {
+        const ByteChar& c = chars[static_cast<unsigned char>(text[i + k])];
+        mapped.append(c.bytes, c.size);
+        from.push_back(a);
+        if (c.size == 2) from.push_back(a);
+      }
+      i += len;
+    }
+    toks.clear();
+    model.tokenize(mapped, toks);
+    // Cached when every token is its vocabulary entry, as it is given back from the cache.
+    bool cacheable = raw.size() <= kCachedPieceBytes && cache.size() < kPieceCacheCapacity;
+    fresh.clear();
+    for (auto& t : toks) {
+      const auto [ob, oe] = t.begin < t.end ? std::pair{from[t.begin].begin, from[t.end - 1].end}
+                                            : std::pair{from[0].begin + t.begin, from[0].begin + t.begin};
+      cacheable = cacheable && t.id >= 0 && static_cast<size_t>(t.id) < vocab.size() && vocab[static_cast<size_t>(t.id)] == t.value;
+      if (cacheable) fresh.push_back({t.id, ob - at, oe - at});
+      e.ids.push_back(t.id);
+      e.tokens.push_back(std::move(t.value));
+      e.offsets.emplace_back(ob, oe);
+    }
+    if (cacheable) cache.emplace(std::string(raw), fresh);
+  };
+  size_t at = 0;
+  for (const auto& [mb, me] : cut.find_all(text)) {
+    piece(at, mb);
+    piece(mb, me);
+    at = me;
+  }
+  piece(at, text.size());
+}
+
+}  // namespace
 
 HfTokenizer::HfTokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
@@ -45,6 +163,7 @@ HfTokenizer HfTokenizer::load(const std::string& path) {
 
 HfTokenizer HfTokenizer::from_json(std::string_view json_text, const std::string& source) {
   auto impl = std::make_shared<Impl>();
+  impl->uid = g_next_uid++;
   impl->source = source;
   json j;
   try {
@@ -59,7 +178,13 @@ HfTokenizer HfTokenizer::from_json(std::string_view json_text, const std::string
     return it == j.end() || it->is_null() ? nullptr : &*it;
   };
   if (const json* n = member("normalizer")) impl->normalizer = hf::make_normalizer(*n, root.at("normalizer"));
-  if (const json* p = member("pre_tokenizer")) impl->pre_tokenizer = hf::make_pre_tokenizer(*p, root.at("pre_tokenizer"));
+  if (const json* p = member("pre_tokenizer")) {
+    impl->pre_tokenizer = hf::make_pre_tokenizer(*p, root.at("pre_tokenizer"));
+    // FLYWHEEL_BYTE_LEVEL_PATH=0 keeps such tokenizers on the general path (the tests
+    // compare the two).
+    const char* env = std::getenv("FLYWHEEL_BYTE_LEVEL_PATH");
+    if (!env || std::string_view(env) != "0") impl->byte_level_cut = impl->pre_tokenizer->byte_level_cut();
+  }
   const json* m = member("model");
   if (!m) root.at("model").fail("missing");
   impl->model = hf::make_model(*m, root.at("model"));
@@ -89,22 +214,39 @@ HfTokenizer HfTokenizer::from_json(std::string_view json_text, const std::string
 Encoding HfTokenizer::encode(std::string_view text, bool add_special_tokens) const {
   if (text.size() > 0xFFFFFFF0u) throw_invalid("text too long to encode (" + std::to_string(text.size()) + " bytes)");
   const Impl& im = *impl_;
-  hf::PreTokenized p = im.added.extract_and_normalize(text, im.normalizer.get());
-  if (im.pre_tokenizer) im.pre_tokenizer->pre_tokenize(p);
   Encoding e;
-  std::vector<hf::Token> toks;
-  for (auto& sp : p.splits) {
-    if (!sp.tokens) {
-      toks.clear();
-      im.model->tokenize(sp.normalized.text(), toks);
-      sp.tokens = std::move(toks);
-      toks = {};
+  // Valid UTF-8 that the normalizer leaves as it is: the added tokens cut it into byte
+  // ranges of the input, aligned character to character, which the byte-level path needs.
+  const bool byte_level =
+      im.byte_level_cut && hf::is_valid_utf8(text) && (!im.normalizer || im.normalizer->leaves_unchanged(text));
+  if (byte_level) {
+    for (const auto& pc : im.added.cut(text)) {
+      const std::string_view piece = text.substr(pc.begin, pc.end - pc.begin);
+      if (pc.token < 0) {
+        encode_byte_level(*im.model, *im.byte_level_cut, piece, static_cast<uint32_t>(pc.begin), im.uid, e);
+        continue;
+      }
+      e.ids.push_back(im.added.tokens()[static_cast<size_t>(pc.token)].id);
+      e.tokens.emplace_back(piece);
+      e.offsets.emplace_back(static_cast<uint32_t>(pc.begin), static_cast<uint32_t>(pc.end));
     }
-    for (auto& t : *sp.tokens) {
-      const hf::Align a = sp.normalized.original_range(t.begin, t.end);
-      e.ids.push_back(t.id);
-      e.tokens.push_back(std::move(t.value));
-      e.offsets.emplace_back(a.begin, a.end);
+  } else {
+    hf::PreTokenized p = im.added.extract_and_normalize(text, im.normalizer.get());
+    if (im.pre_tokenizer) im.pre_tokenizer->pre_tokenize(p);
+    std::vector<hf::Token> toks;
+    for (auto& sp : p.splits) {
+      if (!sp.tokens) {
+        toks.clear();
+        im.model->tokenize(sp.normalized.text(), toks);
+        sp.tokens = std::move(toks);
+        toks = {};
+      }
+      for (auto& t : *sp.tokens) {
+        const hf::Align a = sp.normalized.original_range(t.begin, t.end);
+        e.ids.push_back(t.id);
+        e.tokens.push_back(std::move(t.value));
+        e.offsets.emplace_back(a.begin, a.end);
+      }
     }
   }
   e.special_tokens_mask.assign(e.ids.size(), 0);

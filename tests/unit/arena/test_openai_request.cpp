@@ -8,7 +8,7 @@
 namespace {
 using fw::arena::Endpoint;
 using fw::arena::parse_served_request;
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
 const char* kHi = R"([{"role": "user", "content": "hi"}])";
 
@@ -48,8 +48,20 @@ TEST(OpenAIRequest, ChatFieldsAreRead) {
 TEST(OpenAIRequest, ChatTemplateKwargsAreRead) {
   const auto r = parse_served_request(chat(R"(, "chat_template_kwargs": {"enable_thinking": false, "a": [1]})"),
                                       Endpoint::Chat);
-  EXPECT_EQ(r.jobs[0].template_kwargs, nlohmann::ordered_json::parse(R"({"a": [1], "enable_thinking": false})"));
+  EXPECT_EQ(r.jobs[0].template_kwargs.dump(), R"({"enable_thinking":false,"a":[1]})");  // as sent
   EXPECT_TRUE(parse_served_request(chat(""), Endpoint::Chat).jobs[0].template_kwargs.empty());
+}
+
+// A tool call's arguments reach the template in the order the client sent them, as
+// transformers' tojson writes them (not sorted).
+TEST(OpenAIRequest, MessagesKeepTheirKeyOrder) {
+  const auto r = parse_served_request(
+      Json::parse(R"({"messages": [{"role": "user", "content": "w?"}, {"role": "assistant", "tool_calls": [)"
+                  R"({"type": "function", "function": {"name": "w", "arguments": {"unit": "c", "city": "P"}}}]},)"
+                  R"( {"role": "tool", "content": "sunny"}, {"role": "user", "content": "so?"}]})"),
+      Endpoint::Chat);
+  EXPECT_EQ(r.jobs[0].messages[1].raw["tool_calls"][0]["function"].dump(),
+            R"({"name":"w","arguments":{"unit":"c","city":"P"}})");
 }
 
 TEST(OpenAIRequest, CompletionsTakeRawPromptsAndTheLegacyDefaults) {

@@ -4,6 +4,9 @@
 
 #include "core/error.h"
 #include "data/chat_template.h"
+#include "data/preference_dataset.h"
+#include "data/prompt_dataset.h"
+#include "data/sft_dataset.h"
 #include "tests/unit/data/tokenizer_fixture.h"
 
 using fw::data::encode_chat;
@@ -408,4 +411,58 @@ TEST(ChatTemplate, KwargsAndToolsReachTheModelsOwnTemplate) {
   EXPECT_EQ(e.context().key, "chat_template_kwargs");
   e = expect_error([&] { tmpl.with_kwargs(nlohmann::ordered_json::array()); });
   EXPECT_EQ(e.context().key, "chat_template_kwargs");
+}
+
+// transformers' tojson keeps the keys in the order the user wrote them (sort_keys=False),
+// so a tool definition renders "type" before "function" and "name" before "description",
+// and a call's arguments as sent. SFT, preference and prompt files keep that order from
+// the line to the template (nlohmann::json, which sorts, would put "function" first).
+TEST(ChatTemplate, RecordsKeepTheirKeyOrderIntoTheTemplate) {
+  const Tokenizer& tok = shared_tokenizer();
+  const std::string dir = scratch_dir("key_order");
+  write_file(dir + "/chat_template.jinja",
+             "{% if tools %}{{ tools | tojson }}\n{% endif %}"
+             "{% for m in messages %}{{ m.role }}: {% if m.tool_calls %}{{ m.tool_calls[0].function.arguments | tojson }}"
+             "{% else %}{{ m.content }}{% endif %}\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}");
+  const auto tmpl = fw::data::load_chat_template(dir, "auto");
+  ASSERT_TRUE(tmpl.is_jinja());
+  const std::string tools = R"([{"type": "function", "function": {"name": "weather", "description": "d"}}])";
+  const std::string call = R"({"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "weather",)"
+                           R"( "arguments": {"unit": "c", "city": "Paris"}}}]})";
+  const std::string user = R"({"role": "user", "content": "Weather?"})";
+  const std::string tool_turn = R"({"role": "tool", "content": "sunny"})";
+  const std::string answer = R"({"role": "assistant", "content": "Sunny."})";
+  auto contains_in_order = [&](const std::string& text) {
+    EXPECT_NE(text.find(tools), std::string::npos) << text;
+    EXPECT_NE(text.find(R"({"unit": "c", "city": "Paris"})"), std::string::npos) << text;
+  };
+
+  write_file(dir + "/sft.jsonl", "{\"messages\": [" + user + ", " + call + ", " + tool_turn + ", " + answer +
+                                     "], \"tools\": " + tools + "}\n");
+  fw::data::SftDataOptions sft;
+  sft.chat_template = tmpl;
+  const auto ds = fw::data::load_sft_jsonl({dir + "/sft.jsonl"}, tok, sft);
+  ASSERT_EQ(ds.examples.size(), 1u);
+  contains_in_order(tok.decode(ds.examples[0].ids));
+
+  write_file(dir + "/pref.jsonl", "{\"prompt\": [" + user + "], \"chosen\": [" + call + "], \"rejected\": [" + answer +
+                                      "], \"tools\": " + tools + "}\n");
+  fw::data::PreferenceDataOptions pref;
+  pref.chat_template = tmpl;
+  const auto pairs = fw::data::load_preference_jsonl({dir + "/pref.jsonl"}, tok, pref);
+  ASSERT_EQ(pairs.examples.size(), 1u);
+  const auto& ex = pairs.examples[0];
+  std::vector<int32_t> chosen = ex.prompt_ids;
+  chosen.insert(chosen.end(), ex.chosen_ids.begin(), ex.chosen_ids.end());
+  contains_in_order(tok.decode(chosen));
+  // Tools need a template: with text records they are refused, naming the field.
+  write_file(dir + "/pref_text.jsonl", "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\", \"tools\": " + tools + "}\n");
+  auto e = expect_error([&] { fw::data::load_preference_jsonl({dir + "/pref_text.jsonl"}, tok, pref); });
+  EXPECT_EQ(e.context().key, "tools");
+  EXPECT_EQ(e.context().line, 1);
+
+  write_file(dir + "/prompts.jsonl", "{\"id\": \"p\", \"prompt\": [" + user + ", " + call + ", " + tool_turn + ", " + user + "]}\n");
+  const auto prompts = fw::data::read_prompt_records({dir + "/prompts.jsonl"});
+  ASSERT_EQ(prompts.size(), 1u);
+  EXPECT_EQ(prompts[0].messages[1].raw["tool_calls"][0]["function"]["arguments"].dump(), R"({"unit":"c","city":"Paris"})");
 }

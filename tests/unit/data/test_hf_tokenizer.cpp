@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -80,6 +81,53 @@ TEST(HfTokenizer, InvalidUtf8InputBecomesReplacementCharactersAlignedToTheirByte
   const auto e = tok.encode(std::string("a\xff", 2));
   ASSERT_EQ(e.ids.size(), 4u);  // "a", then U+FFFD's three bytes
   EXPECT_EQ(e.offsets[1], (std::pair<uint32_t, uint32_t>{1, 2}));
+}
+
+// GPT-2's byte-level shape (ByteLevel with its regex, or Split + ByteLevel as Llama-3 and
+// Qwen2 ship) is encoded without a NormalizedString per piece; it must give exactly what
+// the general path gives (FLYWHEEL_BYTE_LEVEL_PATH=0), and other shapes must not take it.
+TEST(HfTokenizer, ByteLevelPathEqualsTheGeneralPath) {
+  static const std::string file = "test/tokenizer.json";
+  const fw::data::hf::Where w{&file, "pre_tokenizer"};
+  auto cut = [&](const json& pre) { return fw::data::hf::make_pre_tokenizer(pre, w)->byte_level_cut() != nullptr; };
+  const json split = {{"type", "Split"}, {"pattern", {{"Regex", R"(\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+| ?\p{L}+)"}}},
+                      {"behavior", "Isolated"}, {"invert", false}};
+  const json bytes = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
+  const json llama3 = {{"type", "Sequence"}, {"pretokenizers", json::array({split, bytes})}};
+  EXPECT_TRUE(cut(byte_level_bpe()["pre_tokenizer"]));
+  EXPECT_TRUE(cut(llama3));
+  json prefix = byte_level_bpe()["pre_tokenizer"];
+  prefix["add_prefix_space"] = true;
+  json inverted = llama3, merged = llama3, regex_twice = llama3;
+  inverted["pretokenizers"][0]["invert"] = true;
+  merged["pretokenizers"][0]["behavior"] = "MergedWithPrevious";
+  regex_twice["pretokenizers"][1]["use_regex"] = true;
+  for (const json& other : {prefix, inverted, merged, regex_twice}) EXPECT_FALSE(cut(other)) << other.dump();
+
+  json qwen2 = byte_level_bpe();  // Split + ByteLevel, an NFC normalizer, added tokens that strip
+  qwen2["pre_tokenizer"] = llama3;
+  qwen2["normalizer"] = {{"type", "NFC"}};
+  qwen2["added_tokens"].push_back({{"id", 268}, {"content", "<tool>"}, {"single_word", false}, {"lstrip", true},
+                                   {"rstrip", true}, {"normalized", false}, {"special", true}});
+  qwen2["added_tokens"].push_back({{"id", 269}, {"content", "hi"}, {"single_word", true}, {"lstrip", false},
+                                   {"rstrip", false}, {"normalized", true}, {"special", false}});
+  const std::vector<std::string> texts = {
+      "", "hello world<|endoftext|>é", "  hello   world \n\n\t x", "東京 🍕 naïve café 12345 x=3.14;",
+      "a <tool> b<tool>c   <tool>\n", "hi there, hi! ship hi", "line\r\nnext\r\n", std::string("a\xff b\xc3", 5),
+      "e\xcc\x81 (e + combining acute: NFC changes it)", "<|endoftext|><|endoftext|>hello"};
+  for (const json& j : {byte_level_bpe(), qwen2}) {
+    const HfTokenizer fast = load(j);
+    ::setenv("FLYWHEEL_BYTE_LEVEL_PATH", "0", 1);
+    const HfTokenizer general = load(j);
+    ::unsetenv("FLYWHEEL_BYTE_LEVEL_PATH");
+    for (int pass = 0; pass < 2; ++pass)  // the second from the per-thread piece cache
+      for (const std::string& text : texts) {
+        const auto a = fast.encode(text), b = general.encode(text);
+        EXPECT_EQ(a.ids, b.ids) << text;
+        EXPECT_EQ(a.tokens, b.tokens) << text;
+        EXPECT_EQ(a.offsets, b.offsets) << text;
+      }
+  }
 }
 
 TEST(HfTokenizer, DecodeRefusesIdsOutOfRange) {

@@ -1,0 +1,22 @@
+// Whether an assistant message leaves a trainer nothing to learn (SFT and preference
+// records skip such examples and count them).
+#pragma once
+
+#include <string>
+
+#include "data/chat_template.h"
+
+namespace fw::data {
+
+// Blank content and neither tool calls nor reasoning: an assistant turn that only calls
+// tools, or only reasons, is a reply to learn.
+inline bool is_empty_reply(const Message& m) {
+  if (m.role != "assistant" || m.content.find_first_not_of(" \t\r\n") != std::string::npos) return false;
+  const bool calls = m.raw.is_object() && m.raw.contains("tool_calls") && m.raw["tool_calls"].is_array() &&
+                     !m.raw["tool_calls"].empty();
+  const bool reasoning = m.raw.is_object() && m.raw.contains("reasoning_content") &&
+                         m.raw["reasoning_content"].is_string() && !m.raw["reasoning_content"].get<std::string>().empty();
+  return !calls && !reasoning;
+}
+
+}  // namespace fw::data
