@@ -5,6 +5,8 @@
 // and line on stderr; the other lines are still done. Returns how many lines failed.
 #pragma once
 
+#include <charconv>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,9 +24,11 @@ std::string json_line(const nlohmann::ordered_json& j);
 template <class Int>
 void append_int_array(std::string& out, const std::vector<Int>& v) {
   out += '[';
+  char buf[24];
   for (size_t i = 0; i < v.size(); ++i) {
     if (i) out += ',';
-    out += std::to_string(v[i]);
+    const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v[i]));
+    out.append(buf, r.ptr);
   }
   out += ']';
 }

@@ -103,7 +103,8 @@ Flow Renderer::exec(const Stmt& s, const FramePtr& frame) {
     switch (s.kind) {
       case StmtKind::Text: write(s.text); return Flow::Normal;
       case StmtKind::Output: {
-        const Value v = eval(*s.expr, frame);
+        Value tmp;
+        const Value& v = ref(*s.expr, frame, tmp);
         if (v.is_string()) write(v.str);  // (to_str would copy it)
         else write(to_str(v));
         return Flow::Normal;

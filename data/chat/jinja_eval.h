@@ -43,6 +43,10 @@ class Renderer {
   JinjaRenderResult render(Variables context);
 
   Value eval(const Expr& e, const FramePtr& frame);
+  // The value of a variable, or of a dict attribute of one (message.content), where it is
+  // stored, without a copy; any other expression is evaluated into `tmp`. The reference
+  // holds until the next statement runs (expressions do not change containers).
+  const Value& ref(const Expr& e, const FramePtr& frame, Value& tmp);
   // One more loop iteration (or range item, or item a filter visits); throws past the limit.
   void count_iterations(size_t n = 1);
   // Throws if a string of `bytes` would exceed the output limit.
@@ -61,6 +65,7 @@ class Renderer {
 
   Value eval_inner(const Expr& e, const FramePtr& frame);
   Value eval_attr(const Expr& e, const FramePtr& frame);
+  Value attribute_of(const Value& target, const Expr& e);  // target.name (e is the GetAttr)
   Value eval_call(const Expr& e, const FramePtr& frame);
   Value eval_compare(const Expr& e, const FramePtr& frame);
   CallArgs eval_args(const Expr& e, const FramePtr& frame, size_t first);

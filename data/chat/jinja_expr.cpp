@@ -228,7 +228,8 @@ Value Renderer::eval_inner(const Expr& e, const FramePtr& frame) {
     }
     case ExprKind::Binary: {
       Value a = eval(*e.args[0], frame);
-      Value b = eval(*e.args[1], frame);
+      Value b_tmp;
+      const Value& b = ref(*e.args[1], frame, b_tmp);
       if (a.is_string() && b.is_string() && e.name == "+") {  // 'a' + b + 'c' ...: append to the temporary
         check_size(a.str.size() + b.str.size());
         a.str += b.str;
@@ -262,8 +263,32 @@ Value Renderer::eval_inner(const Expr& e, const FramePtr& frame) {
   throw EvalError("unknown expression");
 }
 
+const Value& Renderer::ref(const Expr& e, const FramePtr& frame, Value& tmp) {
+  if (e.kind == ExprKind::Name) {
+    if (const Value* v = frame->find(e.name)) return *v;
+  } else if (e.kind == ExprKind::GetAttr) {
+    Value target_tmp;
+    const Value& target = ref(*e.args[0], frame, target_tmp);
+    // (a value found inside a temporary target would die with it: copied out instead)
+    if (&target != &target_tmp && target.is_dict() && !has_method(target, e.name))
+      if (const Value* v = target.dict->find(e.name)) return *v;
+    try {  // as eval() reports it
+      tmp = attribute_of(target, e);
+    } catch (const EvalError& err) {
+      fail(err.what(), e.line, e.column);
+    }
+    return tmp;
+  }
+  tmp = eval(e, frame);
+  return tmp;
+}
+
 Value Renderer::eval_attr(const Expr& e, const FramePtr& frame) {
-  Value target = eval(*e.args[0], frame);
+  Value target_tmp;
+  return attribute_of(ref(*e.args[0], frame, target_tmp), e);
+}
+
+Value Renderer::attribute_of(const Value& target, const Expr& e) {
   if (target.is_undefined()) undefined_error(target);
   if (target.is_dict() && !has_method(target, e.name)) {
     if (const Value* v = target.dict->find(e.name)) return *v;

@@ -1,0 +1,60 @@
+// flywheel: the program users run. The text commands (tokenize, template, elo,
+// consistency) run here, in a process that never loads LibTorch (whose start-up alone is
+// about half a second); every other command, --help and --version are handed to
+// flywheel-torch beside this program (execv: the same process, arguments and exit code).
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "apps/cli.h"
+
+namespace {
+
+// The subcommand argv names: the first argument that is not a global option; "" when an
+// option comes first that the text app does not take (--help, --version, a typo).
+std::string_view subcommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--log-level=", 0) == 0) continue;
+    return a.empty() || a[0] == '-' ? std::string_view{} : a;
+  }
+  return {};
+}
+
+bool asks_version(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--version") return true;
+  return false;
+}
+
+// flywheel-torch in this program's folder (bin/).
+std::string torch_program() {
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "flywheel-torch";
+  std::string path(self, static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + "flywheel-torch";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string_view sub = subcommand(argc, argv);
+  if (!asks_version(argc, argv))
+    for (const auto& c : fw::apps::text_commands())
+      if (sub == c.name) return fw::apps::run_cli(argc, argv, fw::apps::text_commands(), FLYWHEEL_VERSION);
+  const std::string program = torch_program();
+  execv(program.c_str(), argv);
+  std::fprintf(stderr, "flywheel: cannot start %s: %s (bin/flywheel-torch must stay beside bin/flywheel)\n",
+               program.c_str(), std::strerror(errno));
+  return 1;
+}
