@@ -11,8 +11,8 @@ Conversations: chat_templates.py's set, repeated to --n, those every template ac
 Sides, each timed over the whole set (median of --reps):
   ours          `flywheel template DIR --file convs.jsonl` (process start, load, render, encode
                 once with offsets, mask, JSON out: the whole command); and the work alone: the
-                same minus a one-conversation run of the command (start-up and loading: the
-                binary links LibTorch, about 1 s here)
+                same minus a one-conversation run of the command (start-up and loading the
+                folder: about 10 ms, `flywheel` runs `template` without LibTorch)
   transformers  apply_chat_template(messages, tools=..., tokenize=True, return_dict=True,
                 return_assistant_tokens_mask=<template has {% generation %}>) per conversation
                 (the tokenizer loaded once, outside the timing)
