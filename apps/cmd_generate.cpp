@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/log.h"
+#include "apps/template_kwargs_flag.h"
 #include "data/chat_template.h"
 #include "data/generation_prompt.h"
 #include "data/tokenizer.h"
@@ -30,6 +31,7 @@ namespace {
 struct GenerateFlags {
   std::string model_dir, prompt, prompts_file, out_file;
   std::string template_name = "auto";  // auto | none | plain | chatml | llama2
+  std::string template_kwargs;         // --chat-template-kwargs JSON
   int64_t max_new_tokens = 128;
   double temperature = 0.0, top_p = 1.0, repetition_penalty = 1.0;
   int64_t top_k = 0;
@@ -54,7 +56,7 @@ std::vector<Prompt> read_prompts(const GenerateFlags& f) {
     out.push_back({"0", {}, f.prompt});
     return out;
   }
-  for_each_jsonl(f.prompts_file, [&](const nlohmann::json& j, long line) {
+  for_each_jsonl_ordered(f.prompts_file, [&](const nlohmann::ordered_json& j, long line) {
     if (!j.is_object() || !j.contains("prompt"))
       throw_invalid("missing field \"prompt\"", {.hint = "prompt JSONL: {\"id\": ..., \"prompt\": \"...\" | [messages]}"});
     Prompt p;
@@ -80,6 +82,11 @@ void run_generate(const GenerateFlags& f) {
   const at::Device device = f.device.resolve_device();
   // "auto": the template the model folder declares; raw text when it declares none.
   auto tmpl = data::resolve_template(f.model_dir, f.template_name);
+  const nlohmann::ordered_json kwargs = template_kwargs_from_flag(f.template_kwargs);
+  if (!kwargs.empty()) {
+    if (!tmpl) throw_invalid("the prompts are raw text (no chat template) here", {.key = "--chat-template-kwargs"});
+    tmpl = tmpl->with_kwargs(kwargs);
+  }
   data::Tokenizer tok = data::Tokenizer::load(f.model_dir);
   std::vector<Prompt> prompts = read_prompts(f);
   model::LlamaForCausalLM lm = model::load_causal_lm(f.model_dir, {.dtype = f.device.resolve_dtype(), .device = device});
@@ -157,6 +164,7 @@ Run add_generate_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   app.add_option("--out", f->out_file, "write JSONL here instead of stdout");
   app.add_option("--template", f->template_name, "auto | none | jinja | plain | chatml | llama2 | FILE.jinja")->capture_default_str();
+  add_template_kwargs_flag(app, f->template_kwargs);
   app.add_option("--max-new-tokens", f->max_new_tokens, "tokens to generate at most")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   // Unset, these four take the model's generation_config.json (greedy when it has none).

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/log.h"
+#include "apps/template_kwargs_flag.h"
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
 #include "rollout/conversation_scorer.h"
@@ -26,13 +27,13 @@ namespace {
 
 struct ScoreFlags {
   std::string model_dir, data_file, out_file;
-  std::string template_name = "auto";
+  std::string template_name = "auto", template_kwargs;
   int batch_size = 16;
   DeviceFlags device;
 };
 
 // A field as messages: a list as is, a string as one message of `role`.
-std::vector<data::Message> as_messages(const nlohmann::json& j, const char* key, const char* role) {
+std::vector<data::Message> as_messages(const nlohmann::ordered_json& j, const char* key, const char* role) {
   if (j[key].is_string()) return {{role, j[key].get<std::string>()}};
   return data::parse_messages(j[key]);
 }
@@ -42,12 +43,12 @@ void run_score(const ScoreFlags& f) {
   const at::Device device = f.device.resolve_device();
   auto scorer = rollout::ConversationScorer::load(
       f.model_dir, {.device = device, .dtype = f.device.resolve_dtype(), .template_name = f.template_name,
-                    .batch_size = f.batch_size});
+                    .template_kwargs = template_kwargs_from_flag(f.template_kwargs), .batch_size = f.batch_size});
 
   std::vector<std::string> ids;
   std::vector<std::vector<data::Message>> convs;
   bool pairs = false;
-  for_each_jsonl(f.data_file, [&](const nlohmann::json& j, long line) {
+  for_each_jsonl_ordered(f.data_file, [&](const nlohmann::ordered_json& j, long line) {
     if (!j.is_object()) throw_invalid("expected a JSON object");
     ids.push_back(j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()) : std::to_string(line));
     if (j.contains("chosen") && j.contains("rejected")) {
@@ -97,6 +98,7 @@ Run add_score_command(CLI::App& app) {
       ->required()->check(CLI::ExistingFile);
   app.add_option("--out", f->out_file, "write JSONL here instead of stdout");
   app.add_option("--template", f->template_name, "auto | jinja | plain | chatml | llama2 | FILE.jinja")->capture_default_str();
+  add_template_kwargs_flag(app, f->template_kwargs);
   app.add_option("--batch-size", f->batch_size, "sequences per forward")->capture_default_str()->check(CLI::PositiveNumber);
   f->device.add_to(app);
   return [f] { run_score(*f); };

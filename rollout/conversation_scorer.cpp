@@ -21,7 +21,7 @@ ConversationScorer ConversationScorer::load(const std::string& model_dir, const 
     throw_invalid("not a reward model (config.json architecture is " + rm->config().architecture + ")",
                   {.file = model_dir, .hint = "train one with `flywheel rm`"});
   rm->eval();
-  const data::ChatTemplate tmpl = data::load_chat_template(model_dir, opts.template_name);
+  const data::ChatTemplate tmpl = data::load_chat_template(model_dir, opts.template_name).with_kwargs(opts.template_kwargs);
   return ConversationScorer(rm, data::Tokenizer::load(model_dir), tmpl, opts.device, opts.batch_size);
 }
 

@@ -19,6 +19,9 @@ struct ConversationScorerOptions {
   c10::Device device = c10::kCPU;
   std::optional<c10::ScalarType> dtype;  // default: the checkpoint's
   std::string template_name = "auto";    // auto (the folder's, plain if none) | plain | chatml | llama2
+  // Keyword arguments for the model's own Jinja template (ChatTemplate::with_kwargs; refused
+  // for a built-in one); empty: none.
+  nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
   int64_t batch_size = 16;
 };
 

@@ -112,6 +112,29 @@ TEST_F(Cli, BatchingDoesNotChangeGreedyOutputs) {
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(a[i], b[i]) << i;
 }
 
+// --chat-template-kwargs reaches the model's own Jinja template (here a file, as Qwen3's
+// enable_thinking reaches its generation prompt); a built-in template, raw text and a value
+// that is not a JSON object are refused, naming the flag.
+TEST_F(Cli, ChatTemplateKwargsReachTheTemplate) {
+  const std::string tmpl = write_prompts("cli_kwargs.jinja",
+                                         "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}"
+                                         "{% if add_generation_prompt %}assistant:{% if think is defined and not think %}"
+                                         " no thinking, just answer{% endif %} {% endif %}");
+  const std::string base = "generate --model " + model_dir() + " --prompt 'what is' --max-new-tokens 2 --template " + tmpl;
+  Result plain = run(base), off = run(base + " --chat-template-kwargs '{\"think\": false}'");
+  ASSERT_EQ(plain.code, 0) << plain.out;
+  ASSERT_EQ(off.code, 0) << off.out;
+  EXPECT_GT(json_lines(off.out).at(0)["prompt_tokens"].get<int>(), json_lines(plain.out).at(0)["prompt_tokens"].get<int>());
+  for (const std::string& bad : {std::string(" --template plain --chat-template-kwargs '{\"think\": false}'"),
+                                 std::string(" --template none --chat-template-kwargs '{\"think\": false}'"),
+                                 std::string(" --chat-template-kwargs '[1]'"), std::string(" --chat-template-kwargs '{'")}) {
+    Result r = run("generate --model " + model_dir() + " --prompt hi --max-new-tokens 2" + bad);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r.out;
+  }
+  Result r = run("generate --model " + model_dir() + " --prompt hi --chat-template-kwargs '[1]'");
+  EXPECT_NE(r.out.find("--chat-template-kwargs"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, SeededSamplingIsReproducible) {
   const std::string base = "generate --model " + model_dir() + " --prompt 'what is' --max-new-tokens 20 --temperature 1.0 --top-k 50 --top-p 0.95";
   Result a = run(base + " --seed 3"), b = run(base + " --seed 3");

@@ -135,6 +135,23 @@ TEST(Rm, RewardModelLoadsInTransformersWithTheSameScores) {
     ++n;
   }
   EXPECT_EQ(n, 160);
+
+  // --chat-template-kwargs reaches a Jinja template (a file here) and changes the scores; a
+  // built-in template refuses it.
+  const std::string tmpl = tmp("rm_kwargs.jinja");
+  std::ofstream(tmpl) << "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if tail is defined %}{{ tail }}{% endif %}";
+  auto first_chosen_score = [&](const std::string& extra) {
+    const std::string o = tmp("rm_scores_kwargs.jsonl");
+    EXPECT_EQ(run_flywheel("score --model " + dir + " --data " + preference_data() + " --out " + o + " --template " + tmpl + extra), 0);
+    std::ifstream f(o);
+    std::string first;
+    std::getline(f, first);
+    return nlohmann::json::parse(first)["chosen_score"].get<double>();
+  };
+  EXPECT_NE(first_chosen_score(""), first_chosen_score(" --chat-template-kwargs '{\"tail\": \"and then some more words\"}'"));
+  EXPECT_EQ(run_flywheel("score --model " + dir + " --data " + preference_data() + " --out " + out +
+                         " --template plain --chat-template-kwargs '{\"tail\": 1}'"),
+            2);
 }
 
 }  // namespace
