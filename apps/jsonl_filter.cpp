@@ -27,19 +27,22 @@ int filter_jsonl(const std::string& file, const std::function<std::string(const 
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     nlohmann::ordered_json in;
     std::string error, out;
+    bool bad = false;
     try {
       in = nlohmann::ordered_json::parse(line);
     } catch (const nlohmann::json::exception& e) {
+      bad = true;
       error = std::string("not valid JSON: ") + e.what();
     }
-    if (error.empty()) {
+    if (!bad) {
       try {
         out = fn(in);
       } catch (const std::exception& e) {  // fw::Error, and a record of the wrong shape
+        bad = true;
         error = e.what();
       }
     }
-    if (!error.empty()) {
+    if (bad) {
       ++failed;
       std::fprintf(stderr, "%s:%ld: %s\n", name.c_str(), number, error.c_str());
       out = json_line({{"error", error}});

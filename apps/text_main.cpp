@@ -36,13 +36,14 @@ bool asks_version(int argc, char** argv) {
   return false;
 }
 
-// flywheel-torch in this program's folder (bin/).
-std::string torch_program() {
+// flywheel-torch in this program's folder (bin/): found from /proc/self/exe, else from
+// argv[0] when it names a path; "" when neither says where this program is.
+std::string torch_program(const char* argv0) {
   char self[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "flywheel-torch";
-  std::string path(self, static_cast<size_t>(n));
-  return path.substr(0, path.rfind('/') + 1) + "flywheel-torch";
+  std::string path = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv0 ? argv0 : "");
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1) + "flywheel-torch";
 }
 
 }  // namespace
@@ -52,9 +53,10 @@ int main(int argc, char** argv) {
   if (!asks_version(argc, argv))
     for (const auto& c : fw::apps::text_commands())
       if (sub == c.name) return fw::apps::run_cli(argc, argv, fw::apps::text_commands(), FLYWHEEL_VERSION);
-  const std::string program = torch_program();
-  execv(program.c_str(), argv);
+  const std::string program = torch_program(argv[0]);
+  if (!program.empty()) execv(program.c_str(), argv);
   std::fprintf(stderr, "flywheel: cannot start %s: %s (bin/flywheel-torch must stay beside bin/flywheel)\n",
-               program.c_str(), std::strerror(errno));
-  return 1;
+               program.empty() ? "flywheel-torch (this program's folder is unknown)" : program.c_str(),
+               program.empty() ? "no path" : std::strerror(errno));
+  return 127;  // as a shell says a command could not be run
 }

@@ -8,14 +8,16 @@
 
 namespace fw::data {
 
-// Blank content and neither tool calls nor reasoning: an assistant turn that only calls
-// tools, or only reasons, is a reply to learn.
+// Blank content and neither tool calls nor reasoning (reasoning_content, thinking or
+// reasoning): an assistant turn that only calls tools, or only reasons, is a reply to learn.
 inline bool is_empty_reply(const Message& m) {
   if (m.role != "assistant" || m.content.find_first_not_of(" \t\r\n") != std::string::npos) return false;
   const bool calls = m.raw.is_object() && m.raw.contains("tool_calls") && m.raw["tool_calls"].is_array() &&
                      !m.raw["tool_calls"].empty();
-  const bool reasoning = m.raw.is_object() && m.raw.contains("reasoning_content") &&
-                         m.raw["reasoning_content"].is_string() && !m.raw["reasoning_content"].get<std::string>().empty();
+  bool reasoning = false;  // under any of the names apply_chat_template aliases (jinja_chat.cpp)
+  for (const char* key : {"reasoning_content", "thinking", "reasoning"})
+    reasoning = reasoning || (m.raw.is_object() && m.raw.contains(key) && m.raw[key].is_string() &&
+                              !m.raw[key].get<std::string>().empty());
   return !calls && !reasoning;
 }
 

@@ -35,7 +35,11 @@ std::vector<Message> messages_field(const nlohmann::ordered_json& value, const s
   }
 }
 
-bool same(const Message& a, const Message& b) { return a.role == b.role && a.content == b.content; }
+// The same message, as TRL's extract_prompt compares dicts: tool calls, reasoning and every
+// other field too, in any key order.
+bool same(const Message& a, const Message& b) {
+  return a.role == b.role && a.content == b.content && nlohmann::json(a.raw) == nlohmann::json(b.raw);
+}
 
 size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
   size_t n = 0;
@@ -103,7 +107,7 @@ bool tokenize_preference_record(const nlohmann::ordered_json& record, const Toke
                   {.key = has_prompt ? "prompt" : "chosen", .hint = kFormatHint});
 
   const nlohmann::ordered_json tools = record_tools(record);
-  if (text && !tools.is_null())
+  if (text && tools.is_array() && !tools.empty())
     throw_invalid("tools are rendered by a chat template: give prompt, chosen and rejected as message lists",
                   {.key = "tools", .hint = kFormatHint});
   if (text) {

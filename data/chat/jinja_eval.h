@@ -44,8 +44,9 @@ class Renderer {
 
   Value eval(const Expr& e, const FramePtr& frame);
   // The value of a variable, or of a dict attribute of one (message.content), where it is
-  // stored, without a copy; any other expression is evaluated into `tmp`. The reference
-  // holds until the next statement runs (expressions do not change containers).
+  // stored, without a copy; any other expression is evaluated into `tmp`. Use it before
+  // evaluating anything else: a macro called by a later expression may `set` a namespace
+  // attribute and move the dict it points into.
   const Value& ref(const Expr& e, const FramePtr& frame, Value& tmp);
   // One more loop iteration (or range item, or item a filter visits); throws past the limit.
   void count_iterations(size_t n = 1);

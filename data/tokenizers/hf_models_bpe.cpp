@@ -40,6 +40,7 @@ struct CachedToken {
 
 constexpr size_t kCacheWordBytes = 256;
 constexpr size_t kCacheCapacity = 10000;
+constexpr size_t kCachedModelsPerThread = 4;
 std::atomic<uint64_t> g_next_model_uid{1};
 
 class Bpe final : public Model {
@@ -123,7 +124,13 @@ class Bpe final : public Model {
     thread_local uint64_t last_uid = 0;  // (uids start at 1) the last model's cache, without a lookup per word
     thread_local Cache* last = nullptr;
     if (last_uid != uid_) {
-      last = &caches[uid_];  // (unordered_map nodes stay put)
+      auto it = caches.find(uid_);
+      if (it == caches.end()) {
+        // Models loaded and gone (a long run reloads tokenizers) keep no memory past a few.
+        if (caches.size() >= kCachedModelsPerThread) caches.clear();
+        it = caches.emplace(uid_, Cache{}).first;
+      }
+      last = &it->second;  // (unordered_map nodes stay put)
       last_uid = uid_;
     }
     return *last;

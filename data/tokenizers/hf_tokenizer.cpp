@@ -72,12 +72,20 @@ using PieceCache = std::unordered_map<std::string, std::vector<CachedToken>, hf:
 constexpr size_t kCachedPieceBytes = 256, kPieceCacheCapacity = 20000;
 std::atomic<uint64_t> g_next_uid{1};
 
+constexpr size_t kCachedTokenizersPerThread = 4;
+
 PieceCache& piece_cache(uint64_t uid) {
   thread_local std::unordered_map<uint64_t, PieceCache> caches;
   thread_local uint64_t last_uid = 0;
   thread_local PieceCache* last = nullptr;
   if (last_uid != uid) {
-    last = &caches[uid];
+    auto it = caches.find(uid);
+    if (it == caches.end()) {
+      // Tokenizers loaded and gone (a long run reloads them) keep no memory past a few.
+      if (caches.size() >= kCachedTokenizersPerThread) caches.clear();
+      it = caches.emplace(uid, PieceCache{}).first;
+    }
+    last = &it->second;  // (unordered_map nodes stay put)
     last_uid = uid;
   }
   return *last;

@@ -466,3 +466,36 @@ TEST(ChatTemplate, RecordsKeepTheirKeyOrderIntoTheTemplate) {
   ASSERT_EQ(prompts.size(), 1u);
   EXPECT_EQ(prompts[0].messages[1].raw["tool_calls"][0]["function"]["arguments"].dump(), R"({"unit":"c","city":"Paris"})");
 }
+
+// Preference pairs as TRL's extract_prompt splits them: the shared prompt is the messages
+// equal as whole dicts, so replies that differ only in their tool calls stay replies;
+// replies of tool calls or reasoning alone are not empty; an empty tools list on text
+// records is no tools.
+TEST(ChatTemplate, PreferenceRepliesOfToolCallsOrReasoningAreKept) {
+  const Tokenizer& tok = shared_tokenizer();
+  const std::string dir = scratch_dir("pref_tool_calls");
+  write_file(dir + "/chat_template.jinja",
+             "{% for m in messages %}{{ m.role }}: {% if m.tool_calls %}{{ m.tool_calls[0].function.arguments | tojson }}"
+             "{% elif m.thinking %}({{ m.thinking }}){% else %}{{ m.content }}{% endif %}\n{% endfor %}"
+             "{% if add_generation_prompt %}assistant: {% endif %}");
+  const auto tmpl = fw::data::load_chat_template(dir, "auto");
+  auto call = [](const std::string& city) {
+    return R"({"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "w", "arguments": {"city": ")" +
+           city + R"("}}}]})";
+  };
+  const std::string user = R"({"role": "user", "content": "Weather?"})";
+  write_file(dir + "/pref.jsonl",
+             "{\"chosen\": [" + user + ", " + call("Paris") + "], \"rejected\": [" + user + ", " + call("Rome") + "]}\n" +
+                 "{\"chosen\": [" + user + R"(, {"role": "assistant", "content": "", "thinking": "hmm"}], "rejected": [)" +
+                 user + R"(, {"role": "assistant", "content": "no"}]})" + "\n" +
+                 R"({"prompt": "a", "chosen": "b", "rejected": "c", "tools": []})" + "\n");
+  fw::data::PreferenceDataOptions opts;
+  opts.chat_template = tmpl;
+  const auto pairs = fw::data::load_preference_jsonl({dir + "/pref.jsonl"}, tok, opts);
+  ASSERT_EQ(pairs.examples.size(), 3u) << pairs.stats.summary();
+  const auto& ex = pairs.examples[0];
+  EXPECT_NE(tok.decode(ex.chosen_ids).find("Paris"), std::string::npos) << tok.decode(ex.chosen_ids);
+  EXPECT_NE(tok.decode(ex.rejected_ids).find("Rome"), std::string::npos) << tok.decode(ex.rejected_ids);
+  EXPECT_EQ(tok.decode(ex.prompt_ids).find("Paris"), std::string::npos) << tok.decode(ex.prompt_ids);
+  EXPECT_NE(tok.decode(pairs.examples[1].chosen_ids).find("(hmm)"), std::string::npos);
+}
