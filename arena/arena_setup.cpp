@@ -112,6 +112,7 @@ std::unique_ptr<Judge> ArenaSetup::judge(const JudgeSection& j) {
     if (compute_.dtype == "float32") o.dtype = c10::kFloat;
     if (compute_.dtype == "bfloat16") o.dtype = c10::kBFloat16;
     o.template_name = j.chat_template;
+    if (j.chat_template_kwargs.is_object()) o.template_kwargs = j.chat_template_kwargs;
     o.batch_size = j.max_batch;
     auto scorer = std::make_shared<rollout::ConversationScorer>(rollout::ConversationScorer::load(j.model, o));
     return std::make_unique<RewardModelJudge>(j.name.empty() ? "rm:" + std::filesystem::path(j.model).filename().string() : j.name,
@@ -128,8 +129,12 @@ std::unique_ptr<Judge> ArenaSetup::judge(const JudgeSection& j) {
   if (!j.base_url.empty()) {
     backend = remote_chat_backend(std::make_shared<rollout::OpenAIClient>(endpoint(j.base_url, j.model, j.api_key_env)));
   } else {
-    o.model = std::filesystem::absolute(j.model).lexically_normal().string() + "@" + weights_stamp(j.model);
-    backend = local_chat_backend(local_model(j.model, j.chat_template, j.max_batch));
+    // (the judge's identity keys its cached judgments: other kwargs, other judgments)
+    o.model = std::filesystem::absolute(j.model).lexically_normal().string() + "@" + weights_stamp(j.model) +
+              (j.chat_template_kwargs.is_object() && !j.chat_template_kwargs.empty()
+                   ? "|" + data::canonical_kwargs(j.chat_template_kwargs)
+                   : "");
+    backend = local_chat_backend(local_model(j.model, j.chat_template, j.max_batch, j.chat_template_kwargs));
   }
   try {
     return std::make_unique<LlmJudge>(o, backend);

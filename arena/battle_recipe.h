@@ -80,6 +80,7 @@ struct JudgeSection {
   double retry_temperature = 0.7;
   int64_t max_tokens = 512;
   std::string chat_template = "auto";  // local llm / rm
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();  // local llm / rm
   int64_t max_batch = 16;
   template <class V>
   void visit(V& v) {
@@ -95,6 +96,10 @@ struct JudgeSection {
     v.field("chat_template", chat_template, "auto | jinja | plain | chatml | llama2 | a .jinja file");
     v.check(data::is_chat_template_setting(chat_template), "chat_template",
             std::string("must be ") + data::kChatTemplateSettings + ", got '" + chat_template + "'");
+    v.field("chat_template_kwargs", chat_template_kwargs,
+            "local llm / rm: template keyword arguments, e.g. {enable_thinking: false}");
+    v.check(chat_template_kwargs.is_object() || chat_template_kwargs.is_null(), "chat_template_kwargs",
+            "must be a map of name: value");
     v.field("max_batch", max_batch).min(1);
     v.check(kind == "rule" || !model.empty(), "model", "an llm or rm judge needs model");
   }

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "data/chat/template_kwargs.h"
+
 namespace fs = std::filesystem;
 
 namespace fw::arena {
@@ -77,7 +79,11 @@ RewardModelJudge::RewardModelJudge(std::string name, std::string model_path,
       scorer_(std::move(scorer)) {}
 
 nlohmann::json RewardModelJudge::identity() const {
-  return {{"kind", "rm"}, {"model", fs::absolute(model_path_).lexically_normal().string()}, {"weights", weights_stamp_}};
+  nlohmann::json id = {{"kind", "rm"}, {"model", fs::absolute(model_path_).lexically_normal().string()}, {"weights", weights_stamp_}};
+  // Other template kwargs, other scores (left out when there are none: earlier caches stay valid).
+  const auto& kwargs = scorer_->chat_template().kwargs();
+  if (kwargs.is_object() && !kwargs.empty()) id["chat_template_kwargs"] = data::canonical_kwargs(kwargs);
+  return id;
 }
 
 void RewardModelJudge::judge(const std::vector<JudgeRequest>& requests, const JudgeFn& on_done) {

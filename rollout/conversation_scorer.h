@@ -33,6 +33,8 @@ class ConversationScorer {
   // One score per conversation, in order; no gradients.
   std::vector<double> score(const std::vector<std::vector<data::Message>>& conversations);
 
+  const data::ChatTemplate& chat_template() const { return tmpl_; }
+
  private:
   ConversationScorer(model::LlamaForScore rm, data::Tokenizer tok, data::ChatTemplate tmpl, c10::Device device,
                      int64_t batch_size);

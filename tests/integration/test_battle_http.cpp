@@ -165,4 +165,29 @@ TEST(BattleLocalJudge, AJudgeThatNeverParsesKeepsEveryBattleApart) {
   for (const auto& j : judgments) EXPECT_EQ(j["value"]["attempts"], 2);
 }
 
+// A local judge's chat_template_kwargs reach its template: here a kwarg that makes the
+// judge's prompt longer than the tiny model's 256 positions, which is refused with the
+// prompt length named, while the same battle without it runs.
+TEST(BattleLocalJudge, TheJudgesTemplateKwargsReachItsTemplate) {
+  const std::string root = fw::testing::tmp_dir() + "/local_judge_kwargs";
+  fs::create_directories(root);
+  fw::testing::make_tiny_checkpoint(root + "/model");
+  fw::synth::write_prompt_jsonl(root + "/prompts.jsonl", fw::synth::generate_tasks({.n = 2, .seed = 4}));
+  std::ofstream(root + "/judge.txt") << "Q: {question}\nA1: {answer_1}\nA2: {answer_2}\nScores:";
+  std::ofstream(root + "/chat.jinja") << "{% for m in messages %}{{ m.content }}\n{% endfor %}"
+                                      << "{% if padding is defined %}{{ 'padding ' * padding }}{% endif %}";
+  auto battle = [&](const std::string& name, const std::string& kwargs) {
+    std::ofstream(root + "/" + name + ".yaml")
+        << "output_dir: " << root << "/" << name << "\nprompts: [" << root << "/prompts.jsonl]\nrecord_time: false\n"
+        << "judge: {kind: llm, model: " << root << "/model, template_file: " << root
+        << "/judge.txt, max_attempts: 1, max_tokens: 4, chat_template: " << root << "/chat.jinja" << kwargs << "}\n"
+        << "competitors:\n  - {name: a, kind: simulated, accuracy: 1.0}\n  - {name: b, kind: simulated, accuracy: 0.0}\n";
+    return fw::testing::run_flywheel("battle " + root + "/" + name + ".yaml", root + "/" + name + ".log");
+  };
+  ASSERT_EQ(battle("plain", ""), 0) << fw::testing::read_text(root + "/plain.log");
+  EXPECT_NE(battle("padded", ", chat_template_kwargs: {padding: 400}"), 0);
+  EXPECT_NE(fw::testing::read_text(root + "/padded.log").find("256"), std::string::npos)
+      << fw::testing::read_text(root + "/padded.log");
+}
+
 }  // namespace
