@@ -62,6 +62,27 @@ int32_t find_id(const TokenMap& m, std::string_view s);  // -1 if absent
 
 struct Where;
 
+// One Cache per thread and owner (`uid`: unique per loaded model or tokenizer, from 1), the
+// last one used found without a lookup. Owners loaded and gone (a long run reloads
+// tokenizers) keep no memory past a few per thread: past that the thread starts over.
+template <class Cache>
+Cache& per_thread_cache(uint64_t uid) {
+  constexpr size_t kMaxOwners = 4;
+  thread_local std::unordered_map<uint64_t, Cache> caches;
+  thread_local uint64_t last_uid = 0;
+  thread_local Cache* last = nullptr;
+  if (last_uid != uid) {
+    auto it = caches.find(uid);
+    if (it == caches.end()) {
+      if (caches.size() >= kMaxOwners) caches.clear();
+      it = caches.emplace(uid, Cache{}).first;
+    }
+    last = &it->second;  // (unordered_map nodes stay put)
+    last_uid = uid;
+  }
+  return *last;
+}
+
 // Largest id accepted in a vocabulary: enough for any real tokenizer, small enough that
 // the id -> token table stays bounded on a hostile file.
 constexpr int64_t kMaxId = (int64_t{1} << 24) - 1;

@@ -40,7 +40,6 @@ struct CachedToken {
 
 constexpr size_t kCacheWordBytes = 256;
 constexpr size_t kCacheCapacity = 10000;
-constexpr size_t kCachedModelsPerThread = 4;
 std::atomic<uint64_t> g_next_model_uid{1};
 
 class Bpe final : public Model {
@@ -119,22 +118,7 @@ class Bpe final : public Model {
 
  private:
   using Cache = std::unordered_map<std::string, std::vector<CachedToken>, StringHash, std::equal_to<>>;
-  Cache& thread_cache() const {
-    thread_local std::unordered_map<uint64_t, Cache> caches;
-    thread_local uint64_t last_uid = 0;  // (uids start at 1) the last model's cache, without a lookup per word
-    thread_local Cache* last = nullptr;
-    if (last_uid != uid_) {
-      auto it = caches.find(uid_);
-      if (it == caches.end()) {
-        // Models loaded and gone (a long run reloads tokenizers) keep no memory past a few.
-        if (caches.size() >= kCachedModelsPerThread) caches.clear();
-        it = caches.emplace(uid_, Cache{}).first;
-      }
-      last = &it->second;  // (unordered_map nodes stay put)
-      last_uid = uid_;
-    }
-    return *last;
-  }
+  Cache& thread_cache() const { return per_thread_cache<Cache>(uid_); }
 
   std::vector<CachedToken> merge_word(std::string_view w) const {
     std::vector<Symbol> sym;

@@ -72,30 +72,11 @@ using PieceCache = std::unordered_map<std::string, std::vector<CachedToken>, hf:
 constexpr size_t kCachedPieceBytes = 256, kPieceCacheCapacity = 20000;
 std::atomic<uint64_t> g_next_uid{1};
 
-constexpr size_t kCachedTokenizersPerThread = 4;
-
-PieceCache& piece_cache(uint64_t uid) {
-  thread_local std::unordered_map<uint64_t, PieceCache> caches;
-  thread_local uint64_t last_uid = 0;
-  thread_local PieceCache* last = nullptr;
-  if (last_uid != uid) {
-    auto it = caches.find(uid);
-    if (it == caches.end()) {
-      // Tokenizers loaded and gone (a long run reloads them) keep no memory past a few.
-      if (caches.size() >= kCachedTokenizersPerThread) caches.clear();
-      it = caches.emplace(uid, PieceCache{}).first;
-    }
-    last = &it->second;  // (unordered_map nodes stay put)
-    last_uid = uid;
-  }
-  return *last;
-}
-
 void encode_byte_level(const hf::Model& model, const hf::Pattern& cut, std::string_view text, uint32_t shift,
                        uint64_t uid, Encoding& e) {
   const std::array<ByteChar, 256>& chars = byte_chars();
   const std::vector<std::string>& vocab = model.id_to_token();
-  PieceCache& cache = piece_cache(uid);
+  PieceCache& cache = hf::per_thread_cache<PieceCache>(uid);
   std::vector<CachedToken> fresh;
   std::string mapped;
   std::vector<hf::Align> from;
