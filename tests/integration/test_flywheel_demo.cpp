@@ -47,6 +47,9 @@ const Json& demo_summary() {
   static const Json summary = [] {
     const std::string dir = fw::testing::scratch("demo");
     fs::remove_all(dir);
+    // As `make demo` runs it: from the checkout, where the recipe's stage recipes
+    // (configs/sft/tiny.yaml, ...) are (ctest starts tests in the build folder).
+    fs::current_path(FW_SOURCE_DIR);
     const std::string synth = dir + "/synth", out = dir + "/flywheel-tiny";
     EXPECT_EQ(fw::testing::run_flywheel("synth --out " + synth +
                                             " --n 12000 --seed 1 --max-difficulty 1 --heldout-by problem",
