@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "data/chat/reasoning_keys.h"
 #include "data/chat_template.h"
 
 namespace fw::data {
@@ -15,9 +16,10 @@ inline bool is_empty_reply(const Message& m) {
   const bool calls = m.raw.is_object() && m.raw.contains("tool_calls") && m.raw["tool_calls"].is_array() &&
                      !m.raw["tool_calls"].empty();
   bool reasoning = false;  // under any of the names apply_chat_template aliases (jinja_chat.cpp)
-  for (const char* key : {"reasoning_content", "thinking", "reasoning"})
-    reasoning = reasoning || (m.raw.is_object() && m.raw.contains(key) && m.raw[key].is_string() &&
-                              !m.raw[key].get<std::string>().empty());
+  for (std::string_view key : kReasoningKeys) {
+    const auto it = m.raw.is_object() ? m.raw.find(key) : m.raw.end();
+    reasoning = reasoning || (it != m.raw.end() && it->is_string() && !it->get<std::string>().empty());
+  }
   return !calls && !reasoning;
 }
 

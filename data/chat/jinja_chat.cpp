@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "data/chat/jinja_value.h"
+#include "data/chat/reasoning_keys.h"
 #include "data/chat/template_source.h"
 
 namespace fw::data {
@@ -27,7 +28,7 @@ namespace {
 bool needs_rewrite(const nlohmann::ordered_json& m) {
   if (!m.is_object()) return false;
   for (const auto& [k, v] : m.items())
-    if (v.is_null() || k == "reasoning_content" || k == "thinking" || k == "reasoning") return true;
+    if (v.is_null() || is_reasoning_key(k)) return true;
   return false;
 }
 
@@ -43,9 +44,9 @@ nlohmann::ordered_json template_messages(const nlohmann::ordered_json& messages)
     }
     const nlohmann::ordered_json* reasoning = nullptr;
     if (m.is_object())
-      for (const char* key : {"reasoning_content", "thinking", "reasoning"})
-        if (m.contains(key) && !m[key].is_null()) {
-          reasoning = &m[key];
+      for (std::string_view key : kReasoningKeys)
+        if (auto it = m.find(key); it != m.end() && !it->is_null()) {
+          reasoning = &*it;
           break;
         }
     if (!reasoning) {
